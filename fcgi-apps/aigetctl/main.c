@@ -1,0 +1,82 @@
+/* aigetctl - the operators' command: one binary, one table of subcommands.
+ *
+ * Configuration is found the way every binary finds it (environment, then
+ * --env-file or AIGET_ENV_FILE); run from a checkout while `make run` or
+ * `make start` is up, it falls back to that stack's ./var/aiget.env. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "migrate.h"
+
+struct command {
+	const char *name;
+	int (*run)(struct app_context *ctx, int argc, char **argv);
+	const char *synopsis;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "migrate", migrate_command, "migrate [--status]",
+	  "Applies the numbered SQL files under SQL_DIR/main to DATABASE_URL and\n"
+	  "SQL_DIR/vector to VECTOR_DATABASE_URL, each in a transaction, recording\n"
+	  "them in schema_migrations; an advisory lock keeps two runs from racing.\n"
+	  "--status lists applied and pending files without applying any.\n"
+	  "Exit status: 0 done, 1 a migration failed or an applied file changed,\n"
+	  "64 usage, 78 invalid configuration.\n" },
+};
+
+static const struct app ctl_app = {
+	"aigetctl", NULL, 0, APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: aigetctl [--env-file FILE] COMMAND [ARGS]\n\ncommands:\n", f);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %s\n", commands[i].synopsis);
+	fputs("\n`aigetctl COMMAND --help` describes one command.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *env_file = NULL;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
+			env_file = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 64;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 64;
+	}
+	const struct command *cmd = NULL;
+	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+		if (strcmp(commands[c].name, argv[i]) == 0)
+			cmd = &commands[c];
+	if (cmd == NULL) {
+		fprintf(stderr, "aigetctl: unknown command %s\n", argv[i]);
+		usage(stderr);
+		return 64;
+	}
+	if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
+		printf("usage: aigetctl %s\n\n%s", cmd->synopsis, cmd->help);
+		return 0;
+	}
+	if (env_file == NULL && getenv("AIGET_ENV_FILE") == NULL && access("var/aiget.env", R_OK) == 0)
+		env_file = "var/aiget.env";
+
+	struct app_context ctx;
+	app_context_init(&ctx, &ctl_app, CONFIG_NEEDS_VECTOR, env_file);
+	int rc = cmd->run(&ctx, argc - i, argv + i);
+	app_context_free(&ctx);
+	return rc;
+}

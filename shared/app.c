@@ -1,0 +1,165 @@
+/* app.c - configuration, connections and the prefork child's accept loop.
+ *
+ * Each child is single-threaded and blocks in libfcgi's accept on the socket
+ * spawn-fcgi handed it as fd 0; multiwatch keeps N such children alive.
+ * SIGTERM (or multiwatch's default SIGUSR1) is blocked while a request is in
+ * flight, so the request finishes; it is unblocked only around accept, which
+ * FCGI_FAIL_ACCEPT_ON_INTR lets the signal interrupt. */
+#include "app.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "log.h"
+#include "pg.h"
+#include "redis.h"
+
+#ifndef AIGET_VERSION
+#define AIGET_VERSION "0.0.0-dev"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void app_context_init(struct app_context *ctx, const struct app *app, unsigned needs, const char *env_file)
+{
+	char err[512];
+	memset(ctx, 0, sizeof *ctx);
+	ctx->app = app;
+	ctx->started = time(NULL);
+	if (app->deps & APP_DEP_VECTOR)
+		needs |= CONFIG_NEEDS_VECTOR;
+	if (config_load(&ctx->cfg, needs, env_file, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: configuration error: %s\n", app->area, err);
+		exit(EXIT_CONFIG);
+	}
+	log_init(app->area, ctx->cfg.log_level, ctx->cfg.log_targets);
+	int timeout = (int)ctx->cfg.pg_connect_timeout_s;
+	ctx->db = pg_open(ctx->cfg.database_url, "postgres", timeout);
+	if (ctx->cfg.vector_database_url)
+		ctx->vector = pg_open(ctx->cfg.vector_database_url, "vector", timeout);
+	ctx->redis = redis_open(ctx->cfg.redis_url, (int)ctx->cfg.redis_timeout_ms);
+	if (ctx->db == NULL || ctx->redis == NULL || (ctx->cfg.vector_database_url && ctx->vector == NULL)) {
+		fprintf(stderr, "%s: configuration error: REDIS_URL: not a valid redis:// URL\n", app->area);
+		exit(EXIT_CONFIG);
+	}
+}
+
+void app_context_free(struct app_context *ctx)
+{
+	pg_close(ctx->db);
+	pg_close(ctx->vector);
+	redis_close(ctx->redis);
+}
+
+static void usage(const struct app *app, FILE *f)
+{
+	fprintf(f,
+		"usage: %s.fcgi [--env-file FILE]\n"
+		"\n"
+		"The %s FastCGI responder.  Start it under spawn-fcgi (which hands it the\n"
+		"listening socket as fd 0), normally through spawn/spawn-area %s.\n"
+		"Configuration comes from the environment and the env file named by\n"
+		"--env-file or AIGET_ENV_FILE.  Exit status 78 means invalid configuration.\n",
+		app->area, app->area, app->area);
+}
+
+static void install_signals(sigset_t *stop_set)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal; /* no SA_RESTART: accept must return */
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(stop_set);
+	int stops[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+		sigaction(stops[i], &sa, NULL);
+		sigaddset(stop_set, stops[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void log_access(const struct request *req)
+{
+	log_info("%s %s %d %.2fms route=%s", req->method, req->path, req->status,
+		 clock_ms() - req->started_ms, req->route ? req->route : "-");
+}
+
+int app_main(const struct app *app, int argc, char **argv)
+{
+	const char *env_file = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
+			env_file = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(app, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", app->area, AIGET_VERSION);
+			return 0;
+		} else {
+			usage(app, stderr);
+			return 64;
+		}
+	}
+
+	struct app_context ctx;
+	app_context_init(&ctx, app, 0, env_file);
+
+	sigset_t stop_set;
+	install_signals(&stop_set);
+	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
+		log_error("fd 0 is not a FastCGI listening socket: start me with spawn-fcgi");
+		app_context_free(&ctx);
+		return 1;
+	}
+	FCGX_Request fcgx;
+	FCGX_InitRequest(&fcgx, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+	struct arena *arena = arena_create(16384);
+
+	/* Connect now so the first request does not pay for it; failure is
+	 * fine here, the next use retries and health reports it. */
+	char err[256];
+	pg_conn(ctx.db, err, sizeof err);
+	if (ctx.vector)
+		pg_conn(ctx.vector, err, sizeof err);
+	log_info("ready, pid %ld", (long)getpid());
+
+	while (!stop_requested) {
+		int rc = FCGX_Accept_r(&fcgx);
+		sigprocmask(SIG_BLOCK, &stop_set, NULL);
+		if (rc < 0) {
+			if (stop_requested)
+				break;
+			log_error("accept failed (%d), exiting", rc);
+			break;
+		}
+		struct request req;
+		request_begin(&req, &fcgx, arena, &ctx);
+		log_set_request_id(req.request_id);
+		router_dispatch(&req, app->routes, app->nroutes, (unsigned long long)ctx.cfg.max_body_bytes);
+		log_access(&req);
+		FCGX_Finish_r(&fcgx);
+		arena_reset(arena);
+		log_set_request_id(NULL);
+		/* A stop signal that came in during the request is delivered
+		 * here, before the next accept, and ends the loop. */
+		sigprocmask(SIG_UNBLOCK, &stop_set, NULL);
+	}
+	log_info("stopping");
+	FCGX_Free(&fcgx, 0);
+	arena_destroy(arena);
+	app_context_free(&ctx);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* app.h - what every responder shares: its context and the accept loop.
+ *
+ * A responder's main() is a struct app (area name, route table, dependencies)
+ * handed to app_main(), which reads the configuration, opens the process's
+ * own connections, and runs the libfcgi blocking accept loop until SIGTERM.
+ * Connections are made lazily on first use, so a responder starts even while
+ * a database is down and reports it through its health route. */
+#ifndef AIGET_APP_H
+#define AIGET_APP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "router.h"
+
+enum app_deps {
+	APP_DEP_POSTGRES = 1 << 0,
+	APP_DEP_REDIS    = 1 << 1,
+	APP_DEP_VECTOR   = 1 << 2,
+};
+
+struct app {
+	const char *area;            /* "auth", "keys", "tenants", "memox" */
+	const struct route *routes;
+	size_t nroutes;
+	unsigned deps;               /* enum app_deps */
+};
+
+struct app_context {
+	const struct app *app;
+	struct config cfg;
+	struct pg *db;               /* main database */
+	struct pg *vector;           /* NULL unless APP_DEP_VECTOR */
+	struct redis *redis;
+	time_t started;
+};
+
+/* Exit codes shared by every binary (documented in docs/operations.md). */
+enum { EXIT_CONFIG = 78 /* sysexits' EX_CONFIG */ };
+
+/* Loads configuration and opens connections (lazily) for a binary.
+ * Exits with EXIT_CONFIG and a message naming the variable when invalid. */
+void app_context_init(struct app_context *ctx, const struct app *app, unsigned config_needs,
+		      const char *env_file);
+void app_context_free(struct app_context *ctx);
+
+/* The responder's whole life: returns the process exit status. */
+int app_main(const struct app *app, int argc, char **argv);
+
+#define APP_ROUTES(table) (table), (sizeof(table) / sizeof((table)[0]))
+
+#endif

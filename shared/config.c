@@ -1,0 +1,232 @@
+/* config.c - the table of configuration variables, their parsers and the env file.
+ *
+ * kcgi-style: one row per variable with its type, default and bounds; the
+ * loader walks the table so that adding a variable is one line and every
+ * variable gets the same validation and the same error message shape. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum var_type { VAR_STRING, VAR_URL_PG, VAR_URL_REDIS, VAR_INT, VAR_LOG_LEVEL, VAR_LOG_TARGET };
+
+struct var {
+	const char *name;
+	enum var_type type;
+	size_t offset;          /* into struct config */
+	const char *fallback;   /* NULL: no default */
+	long long min, max;     /* VAR_INT only */
+	unsigned required;      /* 1: always; or enum config_needs bits */
+};
+
+#define REQUIRED_ALWAYS 0x80000000u
+#define OFF(f) offsetof(struct config, f)
+
+static const struct var vars[] = {
+	{ "DATABASE_URL",         VAR_URL_PG,     OFF(database_url),         NULL,      0, 0, REQUIRED_ALWAYS },
+	{ "VECTOR_DATABASE_URL",  VAR_URL_PG,     OFF(vector_database_url),  NULL,      0, 0, CONFIG_NEEDS_VECTOR },
+	{ "REDIS_URL",            VAR_URL_REDIS,  OFF(redis_url),            NULL,      0, 0, REQUIRED_ALWAYS },
+	{ "LOG_LEVEL",            VAR_LOG_LEVEL,  OFF(log_level),            "info",    0, 0, 0 },
+	{ "LOG_TARGET",           VAR_LOG_TARGET, OFF(log_targets),          "stderr",  0, 0, 0 },
+	{ "MAX_BODY_BYTES",       VAR_INT,        OFF(max_body_bytes),       "1048576", 1024, 64LL << 20, 0 },
+	{ "REDIS_TIMEOUT_MS",     VAR_INT,        OFF(redis_timeout_ms),     "1000",    10, 60000, 0 },
+	{ "PG_CONNECT_TIMEOUT",   VAR_INT,        OFF(pg_connect_timeout_s), "2",       1, 60, 0 },
+	{ "SQL_DIR",              VAR_STRING,     OFF(sql_dir),              "sql",     0, 0, 0 },
+	{ "WORKER_BLOCK_SECONDS", VAR_INT,        OFF(worker_block_seconds), "1",       1, 60, 0 },
+	{ "WORKER_MAX_ATTEMPTS",  VAR_INT,        OFF(worker_max_attempts),  "5",       1, 100, 0 },
+};
+
+/* ---------------------------------------------------------------- env file */
+
+struct file_var {
+	char *name, *value;
+};
+
+static struct file_var *file_vars;
+static size_t file_nvars;
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+/* Accepts KEY=VALUE, `export KEY=VALUE`, comments and blank lines, and one
+ * level of matching single or double quotes around the value, which is what
+ * both systemd's EnvironmentFile= and a shell `. file` understand. */
+static int parse_env_line(char *line, char **name, char **value)
+{
+	char *s = trim(line);
+	if (*s == '\0' || *s == '#')
+		return 0;
+	if (strncmp(s, "export ", 7) == 0)
+		s = trim(s + 7);
+	char *eq = strchr(s, '=');
+	if (eq == NULL || eq == s)
+		return -1;
+	*eq = '\0';
+	char *k = trim(s), *v = trim(eq + 1);
+	for (char *p = k; *p; p++)
+		if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (p > k && *p >= '0' && *p <= '9')))
+			return -1;
+	size_t n = strlen(v);
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v[n - 1] = '\0';
+		v++;
+	}
+	*name = k;
+	*value = v;
+	return 1;
+}
+
+static int read_env_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "AIGET_ENV_FILE: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[8192];
+	int lineno = 0;
+	while (fgets(line, sizeof line, f)) {
+		char *name, *value;
+		lineno++;
+		int r = parse_env_line(line, &name, &value);
+		if (r < 0) {
+			snprintf(err, errlen, "AIGET_ENV_FILE: %s line %d is not KEY=VALUE", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if (r == 0)
+			continue;
+		struct file_var *grown = realloc(file_vars, (file_nvars + 1) * sizeof *grown);
+		if (grown == NULL) {
+			fclose(f);
+			snprintf(err, errlen, "AIGET_ENV_FILE: out of memory");
+			return -1;
+		}
+		file_vars = grown;
+		file_vars[file_nvars].name = strdup(name);
+		file_vars[file_nvars].value = strdup(value);
+		file_nvars++;
+	}
+	fclose(f);
+	return 0;
+}
+
+const char *config_get(const char *name)
+{
+	const char *v = getenv(name);
+	if (v != NULL)
+		return v;
+	/* The last assignment in the file wins, as in a shell. */
+	for (size_t i = file_nvars; i-- > 0;)
+		if (strcmp(file_vars[i].name, name) == 0)
+			return file_vars[i].value;
+	return NULL;
+}
+
+/* ------------------------------------------------------------- validation */
+
+static int parse_int(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int parse_var(const struct var *v, const char *value, struct config *cfg, char *err, size_t errlen)
+{
+	void *field = (char *)cfg + v->offset;
+	switch (v->type) {
+	case VAR_URL_PG:
+		if (!starts_with(value, "postgresql://") && !starts_with(value, "postgres://")) {
+			snprintf(err, errlen, "%s: expected a postgresql:// URL", v->name);
+			return -1;
+		}
+		*(char **)field = strdup(value);
+		return 0;
+	case VAR_URL_REDIS:
+		if (!starts_with(value, "redis://")) {
+			snprintf(err, errlen, "%s: expected a redis:// URL", v->name);
+			return -1;
+		}
+		*(char **)field = strdup(value);
+		return 0;
+	case VAR_STRING:
+		*(char **)field = strdup(value);
+		return 0;
+	case VAR_INT: {
+		long long n;
+		if (parse_int(value, &n) != 0 || n < v->min || n > v->max) {
+			snprintf(err, errlen, "%s: expected an integer from %lld to %lld", v->name, v->min, v->max);
+			return -1;
+		}
+		*(long long *)field = n;
+		return 0;
+	}
+	case VAR_LOG_LEVEL:
+		if (log_level_parse(value, field) != 0) {
+			snprintf(err, errlen, "%s: expected one of debug, info, warn, error", v->name);
+			return -1;
+		}
+		return 0;
+	case VAR_LOG_TARGET: {
+		int t = strcmp(value, "stderr") == 0 ? LOG_TO_STDERR
+		      : strcmp(value, "syslog") == 0 ? LOG_TO_SYSLOG
+		      : strcmp(value, "both") == 0   ? LOG_TO_STDERR | LOG_TO_SYSLOG : 0;
+		if (t == 0) {
+			snprintf(err, errlen, "%s: expected one of stderr, syslog, both", v->name);
+			return -1;
+		}
+		*(int *)field = t;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+int config_load(struct config *cfg, unsigned needs, const char *env_file, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	if (env_file == NULL || *env_file == '\0')
+		env_file = getenv("AIGET_ENV_FILE");
+	if (env_file != NULL && *env_file != '\0') {
+		if (read_env_file(env_file, err, errlen) != 0)
+			return -1;
+		cfg->env_file = env_file;
+	}
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		const struct var *v = &vars[i];
+		const char *value = config_get(v->name);
+		if (value != NULL && *value == '\0')
+			value = NULL;
+		if (value == NULL) {
+			if (v->required == REQUIRED_ALWAYS || (v->required & needs)) {
+				snprintf(err, errlen, "%s is required", v->name);
+				return -1;
+			}
+			value = v->fallback;
+		}
+		if (value != NULL && parse_var(v, value, cfg, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}

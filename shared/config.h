@@ -1,0 +1,43 @@
+/* config.h - process configuration from the environment plus one optional env file.
+ *
+ * The env file is the same KEY=VALUE file the spawn scripts and systemd units
+ * read (AIGET_ENV_FILE, or --env-file for aigetctl).  A variable set in the
+ * process environment wins over the file, so a one-off override such as
+ * `LOG_LEVEL=debug aigetctl check` works.  Every variable is described once in
+ * the table in config.c; an invalid value is an error naming the variable. */
+#ifndef AIGET_CONFIG_H
+#define AIGET_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+/* What a binary needs beyond the variables every binary needs. */
+enum config_needs {
+	CONFIG_NEEDS_VECTOR = 1 << 0, /* VECTOR_DATABASE_URL required */
+};
+
+struct config {
+	const char *env_file;          /* the file read, or NULL */
+	char *database_url;
+	char *vector_database_url;     /* NULL where not needed and not set */
+	char *redis_url;
+	enum log_level log_level;
+	int log_targets;               /* enum log_target bits */
+	long long max_body_bytes;
+	long long redis_timeout_ms;
+	long long pg_connect_timeout_s;
+	char *sql_dir;
+	long long worker_block_seconds;
+	long long worker_max_attempts;
+};
+
+/* Fills cfg.  Returns 0, or -1 with a message naming the variable in err. */
+int config_load(struct config *cfg, unsigned needs, const char *env_file,
+		char *err, size_t errlen);
+
+/* Looks a variable up the way config_load does (environment, then the env
+ * file read by the last config_load).  For the few tools that need more. */
+const char *config_get(const char *name);
+
+#endif

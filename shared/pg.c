@@ -1,0 +1,173 @@
+/* pg.c - libpq connection lifecycle and lazily prepared statements. */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "request.h"
+
+#define PG_MAX_PREPARED 128
+#define PG_RECONNECT_MS 200.0
+
+struct pg {
+	char *url;
+	char label[32];
+	char connect_timeout[16];
+	PGconn *conn;
+	double last_attempt_ms;
+	char last_error[256];
+	char sqlstate[6];
+	const struct pg_statement *prepared[PG_MAX_PREPARED];
+	int nprepared;
+};
+
+struct pg *pg_open(const char *url, const char *label, int connect_timeout_s)
+{
+	struct pg *db = calloc(1, sizeof *db);
+	if (db == NULL)
+		return NULL;
+	db->url = strdup(url);
+	snprintf(db->label, sizeof db->label, "%s", label);
+	snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d", connect_timeout_s);
+	return db;
+}
+
+void pg_reset(struct pg *db)
+{
+	if (db->conn)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->nprepared = 0;
+}
+
+void pg_close(struct pg *db)
+{
+	if (db == NULL)
+		return;
+	pg_reset(db);
+	free(db->url);
+	free(db);
+}
+
+/* libpq messages end in a newline and may run over several lines; keep the
+ * first line, which says what happened without the detail a client needn't see. */
+static void first_line(char *dst, size_t dstlen, const char *msg)
+{
+	size_t n = strcspn(msg, "\n");
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, msg, n);
+	dst[n] = '\0';
+}
+
+static void notice_to_log(void *arg, const char *message)
+{
+	char line[256];
+	first_line(line, sizeof line, message);
+	log_debug("%s notice: %s", (const char *)arg, line);
+}
+
+PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
+{
+	if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+		return db->conn;
+	if (db->conn)
+		pg_reset(db);
+
+	double now = clock_ms();
+	if (db->last_attempt_ms > 0 && now - db->last_attempt_ms < PG_RECONNECT_MS) {
+		snprintf(err, errlen, "%s", db->last_error);
+		return NULL;
+	}
+	db->last_attempt_ms = now;
+
+	/* expand_dbname: the URL is expanded first and the later keywords
+	 * override it, so connect_timeout here wins over the URL's. */
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { db->url, db->connect_timeout, "aiget", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		first_line(db->last_error, sizeof db->last_error, c ? PQerrorMessage(c) : "out of memory");
+		snprintf(err, errlen, "%s", db->last_error);
+		log_warn("%s: connection failed: %s", db->label, db->last_error);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, notice_to_log, db->label);
+	db->conn = c;
+	db->nprepared = 0;
+	db->last_attempt_ms = 0;
+	log_debug("%s: connected", db->label);
+	return c;
+}
+
+static int is_prepared(struct pg *db, const struct pg_statement *st)
+{
+	for (int i = 0; i < db->nprepared; i++)
+		if (db->prepared[i] == st)
+			return 1;
+	return 0;
+}
+
+static int prepare(struct pg *db, const struct pg_statement *st, char *err, size_t errlen)
+{
+	if (is_prepared(db, st))
+		return 0;
+	PGresult *r = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
+	int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+		first_line(err, errlen, PQerrorMessage(db->conn));
+		log_error("%s: prepare %s failed: %s", db->label, st->name, err);
+	} else if (db->nprepared < PG_MAX_PREPARED) {
+		db->prepared[db->nprepared++] = st;
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static PGresult *exec_once(struct pg *db, const struct pg_statement *st, const char *const *params,
+			   char *err, size_t errlen)
+{
+	if (pg_conn(db, err, errlen) == NULL)
+		return NULL;
+	if (prepare(db, st, err, errlen) != 0)
+		return NULL;
+	PGresult *r = PQexecPrepared(db->conn, st->name, st->nparams, params, NULL, NULL, 0);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
+		return r;
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+	first_line(err, errlen, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+	if (*err == '\0')
+		first_line(err, errlen, PQerrorMessage(db->conn));
+	PQclear(r);
+	return NULL;
+}
+
+PGresult *pg_exec(struct pg *db, const struct pg_statement *st, const char *const *params, char *err, size_t errlen)
+{
+	db->sqlstate[0] = '\0';
+	int had_conn = db->conn != NULL;
+	PGresult *r = exec_once(db, st, params, err, errlen);
+	if (r == NULL && db->conn && PQstatus(db->conn) == CONNECTION_BAD) {
+		/* The server went away under us (restart, idle kill).  Retry
+		 * once on a fresh connection only when running the statement
+		 * twice cannot do harm. */
+		log_warn("%s: connection lost: %s", db->label, err);
+		pg_reset(db);
+		db->last_attempt_ms = 0;
+		if (had_conn && st->idempotent)
+			r = exec_once(db, st, params, err, errlen);
+	}
+	return r;
+}
+
+const char *pg_last_sqlstate(struct pg *db)
+{
+	return db->sqlstate;
+}

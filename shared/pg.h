@@ -1,0 +1,45 @@
+/* pg.h - a PostgreSQL connection owned by one process, with prepared statements.
+ *
+ * Each statement is declared once, as a `static const struct pg_statement`, in
+ * the module that owns its table, and prepared on a connection the first time
+ * it runs there.  A connection that failed is dropped and made anew on the
+ * next use (hiredis-style), at most every PG_RECONNECT_MS, so a database that
+ * is down costs a request one fast failure, not a stall. */
+#ifndef AIGET_PG_H
+#define AIGET_PG_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+struct pg;
+
+struct pg_statement {
+	const char *name;   /* unique per process */
+	const char *sql;    /* $1.. placeholders only: never formatted */
+	int nparams;
+	int idempotent;     /* safe to run again on a fresh connection after a drop */
+};
+
+/* Does not connect; the first pg_exec() does.  label names it in logs
+ * ("postgres", "vector"); the URL is never logged. */
+struct pg *pg_open(const char *url, const char *label, int connect_timeout_s);
+void pg_close(struct pg *db);
+
+/* Runs a prepared statement with text parameters (NULL is SQL NULL).
+ * Returns the result (caller PQclear()s it) when its status is
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK; otherwise NULL with a message in err. */
+PGresult *pg_exec(struct pg *db, const struct pg_statement *st, const char *const *params,
+		  char *err, size_t errlen);
+
+/* The SQLSTATE of the last failed pg_exec(), "" when none or no connection. */
+const char *pg_last_sqlstate(struct pg *db);
+
+/* The live connection, connecting if needed; NULL with err on failure.  For
+ * the few tools that must run unprepared SQL they own (migrations). */
+PGconn *pg_conn(struct pg *db, char *err, size_t errlen);
+
+/* Drops the connection so the next use reconnects. */
+void pg_reset(struct pg *db);
+
+#endif

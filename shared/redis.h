@@ -1,0 +1,39 @@
+/* redis.h - a Redis connection owned by one process, remade after any failure.
+ *
+ * Commands go through hiredis' argument formatting (%s, %b, %d become separate
+ * protocol arguments, never spliced text), so they are parameterised the way
+ * SQL is.  After an I/O or protocol error the connection is dropped and the
+ * next command reconnects, at most every REDIS_RECONNECT_MS. */
+#ifndef AIGET_REDIS_H
+#define AIGET_REDIS_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+struct redis;
+
+struct redis_url {
+	char host[256];
+	int port;
+	int db;
+	char user[128];
+	char password[256];
+};
+
+/* Parses redis://[[user]:password@]host[:port][/db].  0 or -1. */
+int redis_url_parse(const char *url, struct redis_url *out);
+
+struct redis *redis_open(const char *url, int timeout_ms);
+void redis_close(struct redis *r);
+
+/* Runs a command; returns the reply (caller freeReplyObject()s it), or NULL
+ * with a message in err.  A Redis error reply (REDIS_REPLY_ERROR) is returned
+ * as a reply: it is an answer, not a broken connection. */
+redisReply *redis_command(struct redis *r, char *err, size_t errlen, const char *fmt, ...);
+
+/* The same with a per-call read timeout, for blocking commands (BLMOVE). */
+redisReply *redis_command_timeout(struct redis *r, int timeout_ms, char *err, size_t errlen,
+				  const char *fmt, ...);
+
+#endif

@@ -1,0 +1,94 @@
+/* request.h - one FastCGI request: its parsed inputs, its arena, its response.
+ *
+ * A handler only sees what the dispatcher has already checked: the method and
+ * route matched, the media type, the body read within its cap and, for JSON
+ * routes, parsed.  Every string here lives in the request's arena; nothing
+ * points into the FastCGI environment, which is freed by FCGX_Finish_r(). */
+#ifndef AIGET_REQUEST_H
+#define AIGET_REQUEST_H
+
+#include <stddef.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "arena.h"
+
+struct app_context;
+
+#define REQUEST_MAX_PARAMS 8
+#define REQUEST_ID_MAX 128
+
+struct request_header {
+	const char *name, *value;
+	struct request_header *next;
+};
+
+struct request {
+	FCGX_Request *fcgx;
+	struct arena *arena;
+	struct app_context *ctx;
+
+	const char *method;
+	const char *path;          /* raw path, no query string, trailing '/' dropped */
+	const char *query;         /* raw query string, "" when none */
+	const char *content_type;  /* "" when none */
+	const char *content_length;/* raw CONTENT_LENGTH, NULL when none */
+	const char *remote_addr;
+	char request_id[REQUEST_ID_MAX + 1];
+	const char *route;         /* the matched pattern, for logs and metrics */
+
+	const char *body;          /* NUL-terminated copy, NULL when none read */
+	size_t body_len;
+	struct json_object *json;  /* parsed body of a JSON route */
+
+	struct { const char *name, *value; } params[REQUEST_MAX_PARAMS];
+	int nparams;
+
+	int status;                /* 0 until a response is sent */
+	struct request_header *headers;
+	double started_ms;
+};
+
+/* Fills req from the accepted FastCGI request.  Never fails: a request that
+ * cannot be understood is answered by the dispatcher. */
+void request_begin(struct request *req, FCGX_Request *fcgx, struct arena *arena,
+		   struct app_context *ctx);
+
+/* A FastCGI parameter copied into the arena, or NULL. */
+const char *request_env(struct request *req, const char *name);
+
+/* A path parameter from the route pattern ({id}), percent-decoded, or NULL. */
+const char *request_param(struct request *req, const char *name);
+
+/* The first value of a query parameter, percent-decoded ('+' is a space), or
+ * NULL when absent.  The dispatcher has already refused a malformed query. */
+const char *request_query(struct request *req, const char *name);
+
+/* Decodes %XX and, when plus_is_space, '+'.  Returns NULL for a malformed
+ * escape or an encoded NUL. */
+char *request_percent_decode(struct arena *a, const char *s, size_t n, int plus_is_space);
+
+/* The request id: a sane incoming one (1-128 of [A-Za-z0-9._:-]) or a new
+ * random one of 32 hex digits. */
+int request_id_is_sane(const char *s);
+
+/* ---------------------------------------------------------------- response */
+
+void response_header(struct request *req, const char *name, const char *value);
+void response_send(struct request *req, int status, const char *content_type,
+		   const char *body, size_t len);
+/* Serialises obj (and drops the caller's reference). */
+void response_json(struct request *req, int status, struct json_object *obj);
+/* The one error writer: {"error":{"code","message","requestId"}}. */
+void response_error(struct request *req, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void response_no_content(struct request *req);
+
+/* The contract's error code for a status (400 -> "invalid_request", ...). */
+const char *response_default_code(int status);
+
+/* Milliseconds on the monotonic clock, for latencies. */
+double clock_ms(void);
+
+#endif

@@ -1,0 +1,155 @@
+/* router.c - route matching and the dispatcher that enforces route flags.
+ *
+ * The order of checks is kcgi's: method and path, then media type, then body,
+ * and only then the handler, so that a handler never sees unchecked input. */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "body.h"
+
+int router_match(struct request *req, const char *pattern)
+{
+	const char *p = pattern, *s = req->path;
+	int nparams = 0;
+
+	while (*p && *s) {
+		if (*p != '/' || *s != '/')
+			return 0;
+		p++;
+		s++;
+		const char *pend = strchrnul(p, '/');
+		const char *send = strchrnul(s, '/');
+		if (*p == '{') {
+			if (send == s || nparams >= REQUEST_MAX_PARAMS)
+				return 0;
+			char *value = request_percent_decode(req->arena, s, (size_t)(send - s), 0);
+			if (value == NULL)
+				return 0;
+			req->params[nparams].name = arena_strndup(req->arena, p + 1, (size_t)(pend - p - 2));
+			req->params[nparams].value = value;
+			nparams++;
+		} else if (pend - p != send - s || memcmp(p, s, (size_t)(pend - p)) != 0) {
+			return 0;
+		}
+		p = pend;
+		s = send;
+	}
+	if (*p || *s)
+		return 0;
+	req->nparams = nparams;
+	return 1;
+}
+
+int router_is_json_media_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, json, sizeof json - 1) != 0)
+		return 0;
+	ct += sizeof json - 1;
+	while (*ct == ' ')
+		ct++;
+	if (*ct == '\0')
+		return 1;
+	if (*ct != ';')
+		return 0;
+	ct++;
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, "charset=", 8) != 0)
+		return 0;
+	ct += 8;
+	if (*ct == '"')
+		ct++;
+	return strncasecmp(ct, "utf-8", 5) == 0 && (ct[5] == '\0' || ct[5] == '"' || ct[5] == ' ');
+}
+
+static int query_is_well_formed(struct request *req)
+{
+	const char *q = req->query;
+	return request_percent_decode(req->arena, q, strlen(q), 1) != NULL;
+}
+
+static void answer_body_error(struct request *req, enum body_status st, const char *msg,
+			      unsigned long long max_body)
+{
+	switch (st) {
+	case BODY_TOO_LARGE:
+		response_error(req, 413, "payload_too_large",
+			       "request body is larger than the limit of %llu bytes", max_body);
+		break;
+	case BODY_BAD_LENGTH:
+		response_error(req, 400, "invalid_request", "Content-Length is not a valid number");
+		break;
+	case BODY_SHORT:
+		response_error(req, 400, "invalid_request", "request body is shorter than its Content-Length");
+		break;
+	default:
+		response_error(req, 400, "invalid_request", "%s", msg);
+	}
+}
+
+void router_dispatch(struct request *req, const struct route *routes, size_t nroutes, unsigned long long max_body)
+{
+	const struct route *found = NULL;
+	char allow[128] = "";
+
+	for (size_t i = 0; i < nroutes; i++) {
+		if (!router_match(req, routes[i].pattern))
+			continue;
+		if (strcmp(routes[i].method, req->method) == 0) {
+			found = &routes[i];
+			break;
+		}
+		if (!strstr(allow, routes[i].method)) {
+			size_t n = strlen(allow);
+			snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
+		}
+	}
+	if (found == NULL) {
+		req->nparams = 0;
+		if (allow[0]) {
+			response_header(req, "Allow", allow);
+			response_error(req, 405, "method_not_allowed", "method %s is not allowed here; allowed: %s",
+				       req->method, allow);
+		} else {
+			response_error(req, 404, "not_found", "no such route");
+		}
+		return;
+	}
+	/* Re-match: a later pattern tried for Allow may have overwritten params. */
+	router_match(req, found->pattern);
+	req->route = found->pattern;
+
+	if (!query_is_well_formed(req)) {
+		response_error(req, 400, "invalid_request", "query string is malformed");
+		return;
+	}
+	if (found->flags & ROUTE_JSON) {
+		char msg[256] = "";
+		if (!router_is_json_media_type(req->content_type)) {
+			response_error(req, 415, "unsupported_media_type",
+				       "Content-Type must be application/json");
+			return;
+		}
+		enum body_status st = body_read(req, max_body);
+		if (st == BODY_OK)
+			st = body_parse_json(req, msg, sizeof msg);
+		if (st != BODY_OK) {
+			answer_body_error(req, st, msg, max_body);
+			return;
+		}
+	}
+	found->handler(req);
+	if (req->status == 0)
+		response_error(req, 500, "internal", "the handler sent no response");
+}
+
+void router_not_implemented(struct request *req)
+{
+	response_error(req, 501, "not_implemented", "%s %s is not implemented yet", req->method, req->route);
+}

@@ -1,0 +1,46 @@
+/* router.h - the static route table of a responder and its one dispatcher.
+ *
+ * Each responder declares `static const struct route routes[]` of
+ * {method, pattern, handler, flags}.  Patterns are literal path segments and
+ * {name} placeholders.  The flags say what a route needs before its handler
+ * may run; router_dispatch() checks all of them in one place (cgit-style):
+ * 404 for an unknown path, 405 with Allow for a known path and another method,
+ * 415 for a JSON route given another media type, 413/400 for its body. */
+#ifndef AIGET_ROUTER_H
+#define AIGET_ROUTER_H
+
+#include <stddef.h>
+
+#include "request.h"
+
+enum route_flags {
+	ROUTE_JSON = 1 << 0, /* body must be a JSON object (application/json) */
+};
+
+typedef void (*route_handler)(struct request *req);
+
+struct route {
+	const char *method;
+	const char *pattern;
+	route_handler handler;
+	unsigned flags;
+};
+
+/* Matches req->path against pattern, filling req->params.  1 on a match. */
+int router_match(struct request *req, const char *pattern);
+
+/* Answers the request: through the matching route's handler or with the
+ * error that says why not.  Always leaves a response written. */
+void router_dispatch(struct request *req, const struct route *routes, size_t nroutes,
+		     unsigned long long max_body);
+
+/* The handler of a contract route whose issue has not landed yet: 501 in
+ * the contract's error format.  Routes are declared early so that 404, 405
+ * and the body checks already behave as they will. */
+void router_not_implemented(struct request *req);
+
+/* 1 when a Content-Type names JSON: application/json, optionally with a
+ * charset parameter that must then be utf-8. */
+int router_is_json_media_type(const char *content_type);
+
+#endif
