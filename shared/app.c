@@ -61,6 +61,7 @@ void app_context_free(struct app_context *ctx)
 	pg_close(ctx->db);
 	pg_close(ctx->vector);
 	redis_close(ctx->redis);
+	config_free(&ctx->cfg);
 }
 
 static void usage(const struct app *app, FILE *f)

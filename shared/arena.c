@@ -15,7 +15,7 @@
 struct block {
 	struct block *next;
 	size_t size, used;
-	unsigned char data[];
+	_Alignas(max_align_t) unsigned char data[];
 };
 
 struct cleanup {

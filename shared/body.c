@@ -1,6 +1,8 @@
 /* body.c - request bodies: checked length, capped reads, strict JSON. */
 #include "body.h"
 
+#include "json_check.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -66,8 +68,9 @@ enum body_status body_read(struct request *req, unsigned long long cap)
 
 struct json_object *body_json_parse(const char *text, size_t len, char *errmsg, size_t errlen)
 {
-	if (memchr(text, '\0', len) != NULL) {
-		snprintf(errmsg, errlen, "request body contains a NUL byte");
+	char why[160];
+	if (json_check(text, len, JSON_MAX_DEPTH, why, sizeof why) != 0) {
+		snprintf(errmsg, errlen, "request body is not valid JSON: %s", why);
 		return NULL;
 	}
 	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
@@ -75,10 +78,10 @@ struct json_object *body_json_parse(const char *text, size_t len, char *errmsg, 
 		snprintf(errmsg, errlen, "out of memory");
 		return NULL;
 	}
+	/* json_check() has vetted the text; strict flags are a second guard. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 
 	if (obj == NULL || jerr != json_tokener_success) {
@@ -87,12 +90,6 @@ struct json_object *body_json_parse(const char *text, size_t len, char *errmsg, 
 			 jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr));
 		return NULL;
 	}
-	for (; end < len; end++)
-		if (!strchr(" \t\r\n", text[end])) {
-			json_object_put(obj);
-			snprintf(errmsg, errlen, "request body is not valid JSON: trailing characters");
-			return NULL;
-		}
 	return obj;
 }
 

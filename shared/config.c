@@ -87,8 +87,20 @@ static int parse_env_line(char *line, char **name, char **value)
 	return 1;
 }
 
+static void forget_env_file(void)
+{
+	for (size_t i = 0; i < file_nvars; i++) {
+		free(file_vars[i].name);
+		free(file_vars[i].value);
+	}
+	free(file_vars);
+	file_vars = NULL;
+	file_nvars = 0;
+}
+
 static int read_env_file(const char *path, char *err, size_t errlen)
 {
+	forget_env_file();
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
 		snprintf(err, errlen, "AIGET_ENV_FILE: cannot open %s: %s", path, strerror(errno));
@@ -203,9 +215,25 @@ static int parse_var(const struct var *v, const char *value, struct config *cfg,
 	return -1;
 }
 
+static int is_string_type(enum var_type t)
+{
+	return t == VAR_STRING || t == VAR_URL_PG || t == VAR_URL_REDIS;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		if (is_string_type(vars[i].type)) {
+			char **field = (char **)((char *)cfg + vars[i].offset);
+			free(*field);
+			*field = NULL;
+		}
+}
+
 int config_load(struct config *cfg, unsigned needs, const char *env_file, char *err, size_t errlen)
 {
 	memset(cfg, 0, sizeof *cfg);
+	forget_env_file();
 	if (env_file == NULL || *env_file == '\0')
 		env_file = getenv("AIGET_ENV_FILE");
 	if (env_file != NULL && *env_file != '\0') {
@@ -221,12 +249,15 @@ int config_load(struct config *cfg, unsigned needs, const char *env_file, char *
 		if (value == NULL) {
 			if (v->required == REQUIRED_ALWAYS || (v->required & needs)) {
 				snprintf(err, errlen, "%s is required", v->name);
+				config_free(cfg);
 				return -1;
 			}
 			value = v->fallback;
 		}
-		if (value != NULL && parse_var(v, value, cfg, err, errlen) != 0)
+		if (value != NULL && parse_var(v, value, cfg, err, errlen) != 0) {
+			config_free(cfg);
 			return -1;
+		}
 	}
 	return 0;
 }

@@ -36,6 +36,9 @@ struct config {
 int config_load(struct config *cfg, unsigned needs, const char *env_file,
 		char *err, size_t errlen);
 
+/* Frees what config_load() allocated; cfg may be reloaded afterwards. */
+void config_free(struct config *cfg);
+
 /* Looks a variable up the way config_load does (environment, then the env
  * file read by the last config_load).  For the few tools that need more. */
 const char *config_get(const char *name);

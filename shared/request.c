@@ -211,14 +211,22 @@ void response_send(struct request *req, int status, const char *content_type, co
 	if (req->status != 0)
 		return; /* a response was already written; keep the first */
 	req->status = status;
-	FCGX_Stream *out = req->fcgx->out;
-	FCGX_FPrintF(out, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
-		     status, status_text(status), req->request_id);
-	if (content_type)
-		FCGX_FPrintF(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
+	/* Headers are formatted here, not with FCGX_FPrintF, whose own printf
+	 * lacks length modifiers such as %zu. */
+	size_t cap = 256 + strlen(req->request_id) + (content_type ? strlen(content_type) : 0);
 	for (struct request_header *h = req->headers; h; h = h->next)
-		FCGX_FPrintF(out, "%s: %s\r\n", h->name, h->value);
-	FCGX_PutStr("\r\n", 2, out);
+		cap += strlen(h->name) + strlen(h->value) + 4;
+	char *head = arena_alloc(req->arena, cap);
+	int n = snprintf(head, cap, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
+			 status, status_text(status), req->request_id);
+	if (content_type)
+		n += snprintf(head + n, cap - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+			      content_type, len);
+	for (struct request_header *h = req->headers; h; h = h->next)
+		n += snprintf(head + n, cap - (size_t)n, "%s: %s\r\n", h->name, h->value);
+	n += snprintf(head + n, cap - (size_t)n, "\r\n");
+	FCGX_Stream *out = req->fcgx->out;
+	FCGX_PutStr(head, n, out);
 	if (len > 0 && strcmp(req->method, "HEAD") != 0)
 		FCGX_PutStr(body, (int)len, out);
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/perl
+# The dispatcher's answers in the contract's error format: 404, 405 with Allow,
+# 415, 413 (nginx's and the responder's own), and 400 for bad JSON bodies.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use Aiget;
+
+Aiget::require_stack();
+
+my %json = (headers => {'Content-Type' => 'application/json'});
+sub post_json { my ($path, $body) = @_; api(POST => $path, {%json, content => $body}) }
+
+# A JSON route of each area, to run the same checks everywhere.
+my %json_route = (auth => '/api/v1/auth/login', keys => '/api/v1/keys',
+                  tenants => '/api/v1/tenants', memox => '/api/v1/memox/search');
+
+for my $area (areas()) {
+	error_is(api(GET => "/api/v1/$area/no/such/thing/here"), 404, 'not_found', "$area unknown path");
+	my $path = $json_route{$area};
+
+	my $res = api(DELETE => $path);
+	error_is($res, 405, 'method_not_allowed', "$area wrong method");
+	like($res->{headers}{allow} // '', qr/\bPOST\b/, "$area: Allow lists POST");
+
+	error_is(api(POST => $path, {headers => {'Content-Type' => 'text/plain'}, content => '{}'}),
+		415, 'unsupported_media_type', "$area text/plain");
+	error_is(api(POST => $path, {content => '{}'}), 415, 'unsupported_media_type', "$area no Content-Type");
+
+	error_is(post_json($path, '{"email": '), 400, 'invalid_request', "$area truncated JSON");
+	error_is(post_json($path, "{\"s\":\"\xc3\x28\"}"), 400, 'invalid_request', "$area invalid UTF-8");
+	error_is(post_json($path, '[1,2]'), 400, 'invalid_request', "$area JSON array");
+	error_is(post_json($path, "{'a':1}"), 400, 'invalid_request', "$area single quotes");
+	error_is(post_json($path, '{"a":1} trailing'), 400, 'invalid_request', "$area trailing garbage");
+	error_is(post_json($path, '[' x 1000 . ']' x 1000), 400, 'invalid_request', "$area deep nesting");
+	error_is(post_json($path, ''), 400, 'invalid_request', "$area empty body");
+
+	# Over nginx's client_max_body_size (1 MiB): nginx answers, in our format.
+	error_is(post_json($path, '{"a":"' . ('x' x (1024 * 1024 + 10)) . '"}'), 413, 'payload_too_large',
+		"$area oversized body");
+}
+
+# The wrong method on a route with a path parameter, and several methods in Allow.
+my $res = api(PUT => '/api/v1/keys/abc');
+error_is($res, 405, 'method_not_allowed', 'PUT on a key');
+like($res->{headers}{allow}, qr/GET/, 'Allow has GET');
+like($res->{headers}{allow}, qr/DELETE/, 'Allow has DELETE');
+
+# A path outside every area is nginx's, still in our format.
+error_is(api(GET => '/nowhere'), 404, 'not_found', 'path outside the API');
+
+# The responder's own cap, behind nginx's: talk FastCGI to the socket directly.
+SKIP: {
+	skip 'cgi-fcgi not installed', 6 unless -x '/usr/bin/cgi-fcgi';
+	my $sock = var_dir() . '/run/auth.sock';
+	local %ENV = (%ENV, REQUEST_METHOD => 'POST', REQUEST_URI => '/api/v1/auth/login',
+		CONTENT_TYPE => 'application/json', CONTENT_LENGTH => '99999999999', SERVER_PROTOCOL => 'HTTP/1.1');
+	my $out = `cgi-fcgi -bind -connect $sock </dev/null 2>/dev/null`;
+	like($out, qr/^Status: 413/m, 'responder refuses an announced oversized body unread');
+	like($out, qr/"code":"payload_too_large"/, 'in the error format');
+
+	$ENV{CONTENT_LENGTH} = '12abc';
+	$out = `cgi-fcgi -bind -connect $sock </dev/null 2>/dev/null`;
+	like($out, qr/^Status: 400/m, 'a malformed Content-Length is a 400');
+
+	$ENV{CONTENT_LENGTH} = '-5';
+	$out = `cgi-fcgi -bind -connect $sock </dev/null 2>/dev/null`;
+	like($out, qr/^Status: 400/m, 'a negative Content-Length is a 400');
+
+	$ENV{CONTENT_LENGTH} = '100';
+	$out = `printf '{"a":1}' | cgi-fcgi -bind -connect $sock 2>/dev/null`;
+	like($out, qr/^Status: 400/m, 'a body shorter than its Content-Length is a 400');
+	like($out, qr/shorter than its Content-Length/, 'saying so');
+}
+
+done_testing();
