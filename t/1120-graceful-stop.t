@@ -1,0 +1,76 @@
+#!/usr/bin/perl
+# SIGTERM to a responder child finishes the request in flight, then the child
+# exits; idle children exit at once; the supervisor replaces them all.
+#
+# The request is spoken in FastCGI straight to the area's socket so that the
+# test controls when its body arrives: the child has accepted it and waits
+# for the body when the signal comes.
+use strict;
+use warnings;
+use lib 't/lib';
+use IO::Socket::UNIX;
+use Test::More;
+use Aiget;
+
+Aiget::require_stack();
+
+sub record {
+	my ($type, $content) = @_;
+	return pack('CCnnCC', 1, $type, 1, length($content), 0, 0) . $content;
+}
+sub pairs {
+	my %p = @_;
+	return join '', map { pack('CC', length($_), length($p{$_})) . $_ . $p{$_} } sort keys %p;
+}
+sub children_of {
+	my $ppid = shift;
+	my @kids;
+	for my $stat (glob '/proc/[0-9]*/stat') {
+		open(my $fh, '<', $stat) or next;
+		my ($pid, $state, $parent) = (<$fh> // '') =~ /^(\d+) \(.*\) (\S) (\d+)/ or next;
+		push @kids, $pid if $parent == $ppid && $state ne 'Z';
+	}
+	return @kids;
+}
+
+open(my $fh, '<', var_dir() . '/run/auth.pid') or BAIL_OUT("no auth pid file: $!");
+chomp(my $supervisor = <$fh>);
+my @before = children_of($supervisor);
+ok(@before >= 1, 'auth has children');
+
+my $body = '{"email":"a@example.com"}';
+my $sock = IO::Socket::UNIX->new(Peer => var_dir() . '/run/auth.sock') or BAIL_OUT("connect: $!");
+print $sock record(1, pack('nCx5', 1, 0));  # BEGIN_REQUEST, responder role
+print $sock record(4, pairs(REQUEST_METHOD => 'POST', REQUEST_URI => '/api/v1/auth/login',
+	CONTENT_TYPE => 'application/json', CONTENT_LENGTH => length($body), REQUEST_ID => 'graceful-1'));
+print $sock record(4, '');                   # end of params: the child now waits for the body
+$sock->flush;
+select(undef, undef, undef, 0.5);
+
+kill 'TERM', @before;
+select(undef, undef, undef, 0.5);
+print $sock record(5, $body), record(5, '');
+$sock->flush;
+
+my $out = '';
+while (sysread($sock, my $hdr, 8) == 8) {
+	my ($v, $type, $id, $len, $pad) = unpack('CCnnC', $hdr);
+	my $content = '';
+	sysread($sock, $content, $len + $pad) if $len + $pad;
+	$out .= substr($content, 0, $len) if $type == 6;
+	last if $type == 3;
+}
+like($out, qr/^Status: 501/m, 'the request in flight got its answer after SIGTERM');
+like($out, qr/X-Request-Id: graceful-1/, 'it is the same request');
+
+my $gone = wait_until(10, sub { !grep { kill(0, $_) && -e "/proc/$_" && !zombie($_) } @before });
+ok($gone, 'every signalled child exited');
+ok(wait_until(10, sub { children_of($supervisor) == @before }), 'the supervisor started new ones');
+ok(wait_until(10, sub { api(GET => '/api/v1/auth/health')->{status} == 200 }), 'auth answers again');
+
+sub zombie {
+	open(my $f, '<', "/proc/$_[0]/stat") or return 1;
+	return (<$f> // '') =~ /^\d+ \(.*\) Z/;
+}
+
+done_testing();
