@@ -2,7 +2,7 @@
  *
  * Each child is single-threaded and blocks in libfcgi's accept on the socket
  * spawn-fcgi handed it as fd 0; multiwatch keeps N such children alive.
- * SIGTERM (or multiwatch's default SIGUSR1) is blocked while a request is in
+ * SIGTERM (or another of multiwatch's stop signals) is blocked while a request is in
  * flight, so the request finishes; it is unblocked only around accept, which
  * FCGI_FAIL_ACCEPT_ON_INTR lets the signal interrupt. */
 #include "app.h"
@@ -83,7 +83,10 @@ static void install_signals(sigset_t *stop_set)
 	sa.sa_handler = on_stop_signal; /* no SA_RESTART: accept must return */
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(stop_set);
-	int stops[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	/* Every signal multiwatch may pass on for a graceful stop: its -s
+	 * choices.  multiwatch 1.0.0 as packaged in Debian 12 was seen sending
+	 * SIGQUIT when told -s TERM; QUIT is also nginx's graceful stop. */
+	int stops[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP };
 	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
 		sigaction(stops[i], &sa, NULL);
 		sigaddset(stop_set, stops[i]);

@@ -36,6 +36,9 @@ sub stack_processes {
 
 ok(scalar(stack_processes()) >= 10, 'the stack is running before the stop');
 is(system("$ENV{AIGET_SRC}/spawn/aiget-dev", 'stop'), 0, 'stop exits 0');
+for my $name (areas(), 'worker') {
+	like(slurp("$var/log/$name.log"), qr/ stopping/, "$name: stopped through its graceful path");
+}
 my @left = stack_processes();
 is(scalar @left, 0, 'no process left behind') or diag(join("\n", @left));
 ok(!glob("$var/run/*.sock"), 'no socket left behind');
