@@ -47,12 +47,18 @@ void app_context_init(struct app_context *ctx, const struct app *app, unsigned n
 	log_init(app->area, ctx->cfg.log_level, ctx->cfg.log_targets);
 	int timeout = (int)ctx->cfg.pg_connect_timeout_s;
 	ctx->db = pg_open(ctx->cfg.database_url, "postgres", timeout);
-	if (ctx->cfg.vector_database_url)
+	/* Only the areas that use the vector database connect to it, even
+	 * though the shared env file names it for all of them. */
+	if (app->deps & APP_DEP_VECTOR)
 		ctx->vector = pg_open(ctx->cfg.vector_database_url, "vector", timeout);
 	ctx->redis = redis_open(ctx->cfg.redis_url, (int)ctx->cfg.redis_timeout_ms);
-	if (ctx->db == NULL || ctx->redis == NULL || (ctx->cfg.vector_database_url && ctx->vector == NULL)) {
+	if (ctx->redis == NULL) {
 		fprintf(stderr, "%s: configuration error: REDIS_URL: not a valid redis:// URL\n", app->area);
 		exit(EXIT_CONFIG);
+	}
+	if (ctx->db == NULL || ((app->deps & APP_DEP_VECTOR) && ctx->vector == NULL)) {
+		fprintf(stderr, "%s: out of memory\n", app->area);
+		exit(1);
 	}
 }
 
