@@ -36,7 +36,6 @@ static const struct var vars[] = {
 	{ "PG_CONNECT_TIMEOUT",   VAR_INT,        OFF(pg_connect_timeout_s), "2",       1, 60, 0 },
 	{ "SQL_DIR",              VAR_STRING,     OFF(sql_dir),              "sql",     0, 0, 0 },
 	{ "WORKER_BLOCK_SECONDS", VAR_INT,        OFF(worker_block_seconds), "1",       1, 60, 0 },
-	{ "WORKER_MAX_ATTEMPTS",  VAR_INT,        OFF(worker_max_attempts),  "5",       1, 100, 0 },
 };
 
 /* ---------------------------------------------------------------- env file */

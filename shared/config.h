@@ -29,7 +29,6 @@ struct config {
 	long long pg_connect_timeout_s;
 	char *sql_dir;
 	long long worker_block_seconds;
-	long long worker_max_attempts;
 };
 
 /* Fills cfg.  Returns 0, or -1 with a message naming the variable in err. */
