@@ -16,7 +16,9 @@
 
 #include <fcgiapp.h>
 
+#include "keyring.h"
 #include "log.h"
+#include "outbox.h"
 #include "pg.h"
 #include "redis.h"
 
@@ -38,6 +40,7 @@ void app_context_init(struct app_context *ctx, const struct app *app, unsigned n
 	memset(ctx, 0, sizeof *ctx);
 	ctx->app = app;
 	ctx->started = time(NULL);
+	needs |= app->config_needs;
 	if (app->deps & APP_DEP_VECTOR)
 		needs |= CONFIG_NEEDS_VECTOR;
 	if (config_load(&ctx->cfg, needs, env_file, err, sizeof err) != 0) {
@@ -67,6 +70,8 @@ void app_context_free(struct app_context *ctx)
 	pg_close(ctx->db);
 	pg_close(ctx->vector);
 	redis_close(ctx->redis);
+	keyring_free(ctx->keyring);
+	outbox_close(ctx->outbox);
 	config_free(&ctx->cfg);
 }
 
@@ -144,6 +149,8 @@ int app_main(const struct app *app, int argc, char **argv)
 	pg_conn(ctx.db, err, sizeof err);
 	if (ctx.vector)
 		pg_conn(ctx.vector, err, sizeof err);
+	if (app->init)
+		app->init(&ctx);
 	log_info("ready, pid %ld", (long)getpid());
 
 	while (!stop_requested) {
@@ -161,6 +168,8 @@ int app_main(const struct app *app, int argc, char **argv)
 		router_dispatch(&req, app->routes, app->nroutes, (unsigned long long)ctx.cfg.max_body_bytes);
 		log_access(&req);
 		FCGX_Finish_r(&fcgx);
+		for (struct request_deferred *d = req.deferred; d; d = d->next)
+			d->fn(&ctx, d->arg);
 		arena_reset(arena);
 		log_set_request_id(NULL);
 		/* A stop signal that came in during the request is delivered

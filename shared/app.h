@@ -25,6 +25,9 @@ struct app {
 	const struct route *routes;
 	size_t nroutes;
 	unsigned deps;               /* enum app_deps */
+	unsigned config_needs;       /* enum config_needs beyond what deps imply */
+	/* Runs once the context is ready, before the first request. */
+	void (*init)(struct app_context *ctx);
 };
 
 struct app_context {
@@ -33,6 +36,8 @@ struct app_context {
 	struct pg *db;               /* main database */
 	struct pg *vector;           /* NULL unless APP_DEP_VECTOR */
 	struct redis *redis;
+	struct keyring *keyring;     /* signing keys, loaded on first use */
+	struct outbox *outbox;       /* mail, opened by the areas that send it */
 	time_t started;
 };
 
@@ -48,6 +53,5 @@ void app_context_free(struct app_context *ctx);
 /* The responder's whole life: returns the process exit status. */
 int app_main(const struct app *app, int argc, char **argv);
 
-#define APP_ROUTES(table) (table), (sizeof(table) / sizeof((table)[0]))
 
 #endif

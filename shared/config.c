@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum var_type { VAR_STRING, VAR_URL_PG, VAR_URL_REDIS, VAR_INT, VAR_LOG_LEVEL, VAR_LOG_TARGET };
+enum var_type { VAR_STRING, VAR_URL_PG, VAR_URL_REDIS, VAR_URL_SMTP, VAR_INT, VAR_LOG_LEVEL, VAR_LOG_TARGET,
+		VAR_TRANSPORT, VAR_SECRET };
 
 struct var {
 	const char *name;
@@ -36,6 +37,31 @@ static const struct var vars[] = {
 	{ "PG_CONNECT_TIMEOUT",   VAR_INT,        OFF(pg_connect_timeout_s), "2",       1, 60, 0 },
 	{ "SQL_DIR",              VAR_STRING,     OFF(sql_dir),              "sql",     0, 0, 0 },
 	{ "WORKER_BLOCK_SECONDS", VAR_INT,        OFF(worker_block_seconds), "1",       1, 60, 0 },
+	{ "MAIL_TRANSPORT",       VAR_TRANSPORT,  OFF(mail_transport),       "dir",     0, 0, 0 },
+	{ "MAIL_DIR",             VAR_STRING,     OFF(mail_dir),             "var/mail", 0, 0, 0 },
+	{ "MAIL_FROM",            VAR_STRING,     OFF(mail_from),            "Aiget <no-reply@aiget.dev>", 0, 0, 0 },
+	{ "SMTP_URL",             VAR_URL_SMTP,   OFF(smtp_url),             NULL,      0, 0, 0 },
+	{ "SMTP_USER",            VAR_STRING,     OFF(smtp_user),            NULL,      0, 0, 0 },
+	{ "SMTP_PASSWORD",        VAR_SECRET,     OFF(smtp_password),        NULL,      0, 0, 0 },
+	{ "SMTP_CA_FILE",         VAR_STRING,     OFF(smtp_ca_file),         NULL,      0, 0, 0 },
+	{ "SMTP_REQUIRE_TLS",     VAR_INT,        OFF(smtp_require_tls),     "1",       0, 1, 0 },
+	{ "SENDMAIL_COMMAND",     VAR_STRING,     OFF(sendmail_command),     "/usr/sbin/sendmail -t -i", 0, 0, 0 },
+	{ "MAIL_TIMEOUT_MS",      VAR_INT,        OFF(mail_timeout_ms),      "5000",    100, 60000, 0 },
+	{ "PUBLIC_BASE_URL",      VAR_STRING,     OFF(public_base_url),      "http://127.0.0.1:8080", 0, 0, 0 },
+	{ "AUTH_JWT_ISSUER",      VAR_STRING,     OFF(auth_jwt_issuer),      "aiget",   0, 0, 0 },
+	{ "AUTH_JWT_AUDIENCE",    VAR_STRING,     OFF(auth_jwt_audience),    "aiget-api", 0, 0, 0 },
+	{ "AUTH_ACCESS_TTL_SECONDS",  VAR_INT,    OFF(auth_access_ttl_s),    "900",     60, 86400, 0 },
+	{ "AUTH_REFRESH_TTL_SECONDS", VAR_INT,    OFF(auth_refresh_ttl_s),   "2592000", 3600, 31536000, 0 },
+	{ "AUTH_REFRESH_GRACE_SECONDS", VAR_INT,  OFF(auth_refresh_grace_s), "20",      0, 60, 0 },
+	{ "AUTH_SECRET",          VAR_SECRET,     OFF(auth_secret),          NULL,      32, 0, CONFIG_NEEDS_AUTH },
+	{ "AUTH_SCRYPT_N",        VAR_INT,        OFF(auth_scrypt_n),        "16384",   1024, 1048576, 0 },
+	{ "AUTH_SCRYPT_R",        VAR_INT,        OFF(auth_scrypt_r),        "8",       1, 32, 0 },
+	{ "AUTH_SCRYPT_P",        VAR_INT,        OFF(auth_scrypt_p),        "1",       1, 16, 0 },
+	{ "ALLOWED_ORIGINS",      VAR_STRING,     OFF(allowed_origins),      "",        0, 0, 0 },
+	{ "COOKIE_DOMAIN",        VAR_STRING,     OFF(cookie_domain),        NULL,      0, 0, 0 },
+	{ "COOKIE_SECURE",        VAR_INT,        OFF(cookie_secure),        "1",       0, 1, 0 },
+	{ "ADMIN_EMAIL",          VAR_STRING,     OFF(admin_email),          NULL,      0, 0, 0 },
+	{ "ADMIN_PASSWORD",       VAR_SECRET,     OFF(admin_password),       NULL,      8, 0, 0 },
 };
 
 /* ---------------------------------------------------------------- env file */
@@ -181,7 +207,35 @@ static int parse_var(const struct var *v, const char *value, struct config *cfg,
 		}
 		*(char **)field = strdup(value);
 		return 0;
+	case VAR_URL_SMTP: {
+		const char *rest = starts_with(value, "smtp://") ? value + 7 : starts_with(value, "smtps://") ? value + 8 : NULL;
+		if (rest == NULL) {
+			snprintf(err, errlen, "%s: expected an smtp:// or smtps:// URL", v->name);
+			return -1;
+		}
+		/* Not echoing the URL: it would print the password. */
+		if (memchr(rest, '@', strcspn(rest, "/?#")) != NULL) {
+			snprintf(err, errlen, "%s: put credentials in SMTP_USER and SMTP_PASSWORD, not in the URL", v->name);
+			return -1;
+		}
+		*(char **)field = strdup(value);
+		return 0;
+	}
+	case VAR_TRANSPORT:
+		if (strcmp(value, "dir") != 0 && strcmp(value, "smtp") != 0 && strcmp(value, "sendmail") != 0) {
+			snprintf(err, errlen, "%s: expected one of dir, smtp, sendmail", v->name);
+			return -1;
+		}
+		*(char **)field = strdup(value);
+		return 0;
 	case VAR_STRING:
+		*(char **)field = strdup(value);
+		return 0;
+	case VAR_SECRET:
+		if ((long long)strlen(value) < v->min) {
+			snprintf(err, errlen, "%s: must be at least %lld characters", v->name, v->min);
+			return -1;
+		}
 		*(char **)field = strdup(value);
 		return 0;
 	case VAR_INT: {
@@ -216,7 +270,8 @@ static int parse_var(const struct var *v, const char *value, struct config *cfg,
 
 static int is_string_type(enum var_type t)
 {
-	return t == VAR_STRING || t == VAR_URL_PG || t == VAR_URL_REDIS;
+	return t == VAR_STRING || t == VAR_URL_PG || t == VAR_URL_REDIS || t == VAR_URL_SMTP ||
+	       t == VAR_TRANSPORT || t == VAR_SECRET;
 }
 
 void config_free(struct config *cfg)
@@ -224,6 +279,8 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		if (is_string_type(vars[i].type)) {
 			char **field = (char **)((char *)cfg + vars[i].offset);
+			if (*field && vars[i].type == VAR_SECRET)
+				explicit_bzero(*field, strlen(*field));
 			free(*field);
 			*field = NULL;
 		}
@@ -257,6 +314,12 @@ int config_load(struct config *cfg, unsigned needs, const char *env_file, char *
 			config_free(cfg);
 			return -1;
 		}
+	}
+	/* The one dependency between rows; the table cannot say it. */
+	if (strcmp(cfg->mail_transport, "smtp") == 0 && cfg->smtp_url == NULL) {
+		snprintf(err, errlen, "SMTP_URL is required when MAIL_TRANSPORT=smtp");
+		config_free(cfg);
+		return -1;
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 /* What a binary needs beyond the variables every binary needs. */
 enum config_needs {
 	CONFIG_NEEDS_VECTOR = 1 << 0, /* VECTOR_DATABASE_URL required */
+	CONFIG_NEEDS_AUTH   = 1 << 1, /* AUTH_SECRET required */
 };
 
 struct config {
@@ -29,6 +30,29 @@ struct config {
 	long long pg_connect_timeout_s;
 	char *sql_dir;
 	long long worker_block_seconds;
+	char *mail_transport;          /* "dir", "smtp" or "sendmail" */
+	char *mail_dir;
+	char *mail_from;
+	char *smtp_url;                /* NULL unless set; required for smtp */
+	char *smtp_user;
+	char *smtp_password;
+	char *smtp_ca_file;
+	long long smtp_require_tls;    /* 0 or 1 */
+	char *sendmail_command;
+	long long mail_timeout_ms;
+	char *public_base_url;
+	char *auth_jwt_issuer;
+	char *auth_jwt_audience;
+	long long auth_access_ttl_s;
+	long long auth_refresh_ttl_s;
+	long long auth_refresh_grace_s;
+	char *auth_secret;             /* HMAC key for one-time codes and grace copies */
+	long long auth_scrypt_n, auth_scrypt_r, auth_scrypt_p;
+	char *allowed_origins;         /* comma-separated; "" allows none */
+	char *cookie_domain;           /* NULL: a host-only cookie */
+	long long cookie_secure;       /* 0 only for the local http dev setup */
+	char *admin_email;             /* the first admin, made by aigetctl migrate */
+	char *admin_password;
 };
 
 /* Fills cfg.  Returns 0, or -1 with a message naming the variable in err. */

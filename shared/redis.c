@@ -215,3 +215,45 @@ redisReply *redis_command_timeout(struct redis *r, int timeout_ms, char *err, si
 	va_end(ap);
 	return rep;
 }
+
+redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, const size_t *lens,
+			       char *err, size_t errlen)
+{
+	redisContext *c = connect_ctx(r, err, errlen);
+	if (c == NULL)
+		return NULL;
+	redisReply *rep = redisCommandArgv(c, argc, argv, lens);
+	if (rep == NULL) {
+		snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "connection lost");
+		log_warn("redis: command failed: %s", err);
+		drop(r);
+	}
+	return rep;
+}
+
+redisReply *redis_script_run(struct redis *r, struct redis_script *script, int nkeys, int nargs,
+			     const char *const *args, char *err, size_t errlen)
+{
+	const char *argv[32];
+	char numkeys[12];
+	if (nargs > 29)
+		return NULL;
+	snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+	argv[2] = numkeys;
+	memcpy(argv + 3, args, (size_t)nargs * sizeof *args);
+	if (script->sha[0]) {
+		argv[0] = "EVALSHA";
+		argv[1] = script->sha;
+		redisReply *rep = redis_command_argv(r, nargs + 3, argv, NULL, err, errlen);
+		if (rep == NULL || rep->type != REDIS_REPLY_ERROR || strncmp(rep->str, "NOSCRIPT", 8) != 0)
+			return rep;
+		freeReplyObject(rep);
+	}
+	redisReply *load = redis_command(r, err, errlen, "SCRIPT LOAD %s", script->source);
+	if (load && load->type == REDIS_REPLY_STRING && load->len == 40)
+		memcpy(script->sha, load->str, 41);
+	freeReplyObject(load);
+	argv[0] = "EVAL";
+	argv[1] = script->source;
+	return redis_command_argv(r, nargs + 3, argv, NULL, err, errlen);
+}

@@ -36,4 +36,19 @@ redisReply *redis_command(struct redis *r, char *err, size_t errlen, const char 
 redisReply *redis_command_timeout(struct redis *r, int timeout_ms, char *err, size_t errlen,
 				  const char *fmt, ...);
 
+/* The same with an argument vector (binary-safe lengths may be NULL). */
+redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, const size_t *lens,
+			       char *err, size_t errlen);
+
+/* A Lua script run by SHA (EVALSHA), loaded on first use and again after
+ * NOSCRIPT (a restarted server).  Declare one static per script. */
+struct redis_script {
+	const char *source;
+	char sha[41];
+};
+
+/* EVALSHA with nkeys keys then the other args; a reply as redis_command. */
+redisReply *redis_script_run(struct redis *r, struct redis_script *script, int nkeys, int nargs,
+			     const char *const *args, char *err, size_t errlen);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -152,6 +153,17 @@ const char *request_query(struct request *req, const char *name)
 	return NULL;
 }
 
+void request_defer(struct request *req, void (*fn)(struct app_context *ctx, void *arg), void *arg)
+{
+	struct request_deferred *d = arena_alloc(req->arena, sizeof *d), **tail = &req->deferred;
+	d->fn = fn;
+	d->arg = arg;
+	d->next = NULL;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = d;
+}
+
 /* ---------------------------------------------------------------- response */
 
 static const char *status_text(int status)
@@ -217,8 +229,12 @@ void response_send(struct request *req, int status, const char *content_type, co
 	for (struct request_header *h = req->headers; h; h = h->next)
 		cap += strlen(h->name) + strlen(h->value) + 4;
 	char *head = arena_alloc(req->arena, cap);
-	int n = snprintf(head, cap, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
-			 status, status_text(status), req->request_id);
+	/* Answers are private and fresh unless a handler says otherwise (JWKS). */
+	int cacheable = 0;
+	for (struct request_header *h = req->headers; h; h = h->next)
+		cacheable |= strcasecmp(h->name, "Cache-Control") == 0;
+	int n = snprintf(head, cap, "Status: %d %s\r\nX-Request-Id: %s\r\n%s",
+			 status, status_text(status), req->request_id, cacheable ? "" : "Cache-Control: no-store\r\n");
 	if (content_type)
 		n += snprintf(head + n, cap - (size_t)n, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 			      content_type, len);

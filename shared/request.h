@@ -24,6 +24,16 @@ struct request_header {
 	struct request_header *next;
 };
 
+struct auth_user;
+
+/* Work that must not delay the answer (sending mail): run after
+ * FCGX_Finish_r(), before the arena is reset. */
+struct request_deferred {
+	void (*fn)(struct app_context *ctx, void *arg);
+	void *arg;
+	struct request_deferred *next;
+};
+
 struct request {
 	FCGX_Request *fcgx;
 	struct arena *arena;
@@ -44,6 +54,9 @@ struct request {
 
 	struct { const char *name, *value; } params[REQUEST_MAX_PARAMS];
 	int nparams;
+
+	struct auth_user *user;    /* set by the dispatcher on ROUTE_USER routes */
+	struct request_deferred *deferred;
 
 	int status;                /* 0 until a response is sent */
 	struct request_header *headers;
@@ -72,6 +85,10 @@ char *request_percent_decode(struct arena *a, const char *s, size_t n, int plus_
 /* The request id: a sane incoming one (1-128 of [A-Za-z0-9._:-]) or a new
  * random one of 32 hex digits. */
 int request_id_is_sane(const char *s);
+
+/* Queues fn(ctx, arg) to run once the response has been sent; arg lives in
+ * the request's arena until then. */
+void request_defer(struct request *req, void (*fn)(struct app_context *ctx, void *arg), void *arg);
 
 /* ---------------------------------------------------------------- response */
 

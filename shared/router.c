@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth_token.h"
 #include "body.h"
+#include "log.h"
 
 int router_match(struct request *req, const char *pattern)
 {
@@ -93,6 +95,33 @@ static void answer_body_error(struct request *req, enum body_status st, const ch
 	}
 }
 
+/* A body announced (a non-zero length) or sent without a length. */
+static int has_body(const struct request *req)
+{
+	unsigned long long n;
+	if (req->content_length == NULL || *req->content_length == '\0')
+		return *req->content_type != '\0';
+	return body_parse_length(req->content_length, &n) != 0 || n > 0;
+}
+
+/* The media type, then the body within its cap, then JSON; answers on failure. */
+static int read_json(struct request *req, unsigned long long max_body)
+{
+	char msg[256] = "";
+	if (!router_is_json_media_type(req->content_type)) {
+		response_error(req, 415, "unsupported_media_type", "Content-Type must be application/json");
+		return -1;
+	}
+	enum body_status st = body_read(req, max_body);
+	if (st == BODY_OK)
+		st = body_parse_json(req, msg, sizeof msg);
+	if (st != BODY_OK) {
+		answer_body_error(req, st, msg, max_body);
+		return -1;
+	}
+	return 0;
+}
+
 void router_dispatch(struct request *req, const struct route *routes, size_t nroutes, unsigned long long max_body)
 {
 	const struct route *found = NULL;
@@ -129,20 +158,24 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 		response_error(req, 400, "invalid_request", "query string is malformed");
 		return;
 	}
-	if (found->flags & ROUTE_JSON) {
-		char msg[256] = "";
-		if (!router_is_json_media_type(req->content_type)) {
-			response_error(req, 415, "unsupported_media_type",
-				       "Content-Type must be application/json");
+	if (found->flags & (ROUTE_USER | ROUTE_ADMIN)) {
+		char why[256];
+		struct auth_user *u = arena_zalloc(req->arena, sizeof *u);
+		enum auth_result ar = auth_token_check(req, u, why, sizeof why);
+		if (ar != AUTH_OK) {
+			log_info("access token refused: %s", why);
+			auth_token_refuse(req, ar);
 			return;
 		}
-		enum body_status st = body_read(req, max_body);
-		if (st == BODY_OK)
-			st = body_parse_json(req, msg, sizeof msg);
-		if (st != BODY_OK) {
-			answer_body_error(req, st, msg, max_body);
+		if ((found->flags & ROUTE_ADMIN) && strcmp(u->role, "admin") != 0) {
+			response_error(req, 403, "forbidden", "this route is for administrators");
 			return;
 		}
+		req->user = u;
+	}
+	if ((found->flags & ROUTE_JSON) || ((found->flags & ROUTE_JSON_OPTIONAL) && has_body(req))) {
+		if (read_json(req, max_body) != 0)
+			return;
 	}
 	found->handler(req);
 	if (req->status == 0)

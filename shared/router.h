@@ -14,7 +14,10 @@
 #include "request.h"
 
 enum route_flags {
-	ROUTE_JSON = 1 << 0, /* body must be a JSON object (application/json) */
+	ROUTE_JSON  = 1 << 0, /* body must be a JSON object (application/json) */
+	ROUTE_USER  = 1 << 1, /* a valid user access token (req->user) */
+	ROUTE_ADMIN = 1 << 2, /* ROUTE_USER with the admin role */
+	ROUTE_JSON_OPTIONAL = 1 << 3, /* as ROUTE_JSON when a body is sent; none is fine */
 };
 
 typedef void (*route_handler)(struct request *req);

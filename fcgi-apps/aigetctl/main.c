@@ -28,7 +28,7 @@ static const struct command commands[] = {
 };
 
 static const struct app ctl_app = {
-	"aigetctl", NULL, 0, APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+	.area = "aigetctl", .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 };
 
 static void usage(FILE *f)

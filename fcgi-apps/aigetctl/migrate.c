@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "bootstrap.h"
 #include "pg.h"
 
 /* Any constant will do as long as nothing else in the database uses it. */
@@ -250,6 +251,8 @@ int migrate_command(struct app_context *ctx, int argc, char **argv)
 		return 1;
 	snprintf(dir, sizeof dir, "%s/vector", ctx->cfg.sql_dir);
 	if (migrate_db(ctx->vector, "vector", dir, status_only) != 0)
+		return 1;
+	if (!status_only && bootstrap_run(ctx) != 0)
 		return 1;
 	return 0;
 }

@@ -1,31 +1,54 @@
 /* auth.fcgi - accounts, sessions and tokens under /api/v1/auth.
  *
- * The route table is the whole of this responder's surface; handlers of the
- * auth issue replace router_not_implemented as they land. */
+ * The route table is the whole of this responder's surface.  The sign-in
+ * with Google and Apple routes are declared and answer 501 until they land. */
+#include <stdio.h>
+
 #include "app.h"
+#include "auth.h"
+#include "handlers.h"
 #include "health.h"
+#include "keyring.h"
+#include "log.h"
 
 #define NI router_not_implemented
+#define JSON ROUTE_JSON
+#define USER ROUTE_USER
 
 static const struct route routes[] = {
-	{ "GET",  "/api/v1/auth/health",          health_handle, 0 },
-	{ "POST", "/api/v1/auth/register",        NI, ROUTE_JSON },
-	{ "POST", "/api/v1/auth/login",           NI, ROUTE_JSON },
-	{ "POST", "/api/v1/auth/otp/send",        NI, ROUTE_JSON },
-	{ "POST", "/api/v1/auth/otp/verify",      NI, ROUTE_JSON },
-	{ "POST", "/api/v1/auth/password/reset",  NI, ROUTE_JSON },
-	{ "POST", "/api/v1/auth/refresh",         NI, 0 },
-	{ "POST", "/api/v1/auth/logout",          NI, 0 },
-	{ "GET",  "/api/v1/auth/me",              NI, 0 },
-	{ "GET",  "/api/v1/auth/jwks",            NI, 0 },
-	{ "POST", "/api/v1/auth/google/start",    NI, 0 },
-	{ "POST", "/api/v1/auth/google/token",    NI, ROUTE_JSON },
-	{ "POST", "/api/v1/auth/apple/start",     NI, 0 },
-	{ "POST", "/api/v1/auth/apple/token",     NI, ROUTE_JSON },
+	{ "GET",    "/api/v1/auth/health",          health_handle, 0 },
+	{ "POST",   "/api/v1/auth/register",        accounts_register, JSON },
+	{ "POST",   "/api/v1/auth/login",           accounts_login, JSON },
+	{ "GET",    "/api/v1/auth/me",              accounts_me, USER },
+	{ "POST",   "/api/v1/auth/password/change", accounts_password_change, USER | JSON },
+	{ "POST",   "/api/v1/auth/password/reset",  otp_password_reset, JSON },
+	{ "POST",   "/api/v1/auth/otp/send",        otp_send, JSON },
+	{ "POST",   "/api/v1/auth/otp/verify",      otp_verify, JSON },
+	{ "POST",   "/api/v1/auth/refresh",         tokens_refresh, ROUTE_JSON_OPTIONAL },
+	{ "POST",   "/api/v1/auth/logout",          sessions_logout, ROUTE_JSON_OPTIONAL },
+	{ "GET",    "/api/v1/auth/sessions",        sessions_list, USER },
+	{ "DELETE", "/api/v1/auth/sessions",        sessions_revoke_all, USER },
+	{ "DELETE", "/api/v1/auth/sessions/{sessionId}", sessions_revoke_one, USER },
+	{ "GET",    "/api/v1/auth/jwks",            jwks_get, 0 },
+	{ "POST",   "/api/v1/auth/google/start",    NI, 0 },
+	{ "POST",   "/api/v1/auth/google/token",    NI, JSON },
+	{ "POST",   "/api/v1/auth/apple/start",     NI, 0 },
+	{ "POST",   "/api/v1/auth/apple/token",     NI, JSON },
 };
 
+/* The auth area signs tokens, so its keyring holds private keys; a first
+ * key is made if the database has none (aigetctl migrate normally does it). */
+static void auth_init(struct app_context *ctx)
+{
+	char err[256];
+	ctx->keyring = keyring_new(1);
+	if (keyring_ensure(ctx->db, err, sizeof err) != 0)
+		log_warn("no signing key yet: %s", err);
+}
+
 static const struct app auth_app = {
-	"auth", APP_ROUTES(routes), APP_DEP_POSTGRES | APP_DEP_REDIS,
+	.area = "auth", .routes = routes, .nroutes = sizeof routes / sizeof routes[0],
+	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS, .config_needs = CONFIG_NEEDS_AUTH, .init = auth_init,
 };
 
 int main(int argc, char **argv)

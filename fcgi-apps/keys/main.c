@@ -20,7 +20,8 @@ static const struct route routes[] = {
 };
 
 static const struct app keys_app = {
-	"keys", APP_ROUTES(routes), APP_DEP_POSTGRES | APP_DEP_REDIS,
+	.area = "keys", .routes = routes, .nroutes = sizeof routes / sizeof routes[0],
+	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS,
 };
 
 int main(int argc, char **argv)

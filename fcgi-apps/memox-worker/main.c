@@ -29,7 +29,7 @@ static void on_stop_signal(int sig)
 }
 
 static const struct app worker_app = {
-	"memox-worker", NULL, 0, APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+	.area = "memox-worker", .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 };
 
 static void usage(FILE *f)

@@ -20,7 +20,8 @@ static const struct route routes[] = {
 };
 
 static const struct app memox_app = {
-	"memox", APP_ROUTES(routes), APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+	.area = "memox", .routes = routes, .nroutes = sizeof routes / sizeof routes[0],
+	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 };
 
 int main(int argc, char **argv)

@@ -30,7 +30,8 @@ static const struct route routes[] = {
 };
 
 static const struct app tenants_app = {
-	"tenants", APP_ROUTES(routes), APP_DEP_POSTGRES | APP_DEP_REDIS,
+	.area = "tenants", .routes = routes, .nroutes = sizeof routes / sizeof routes[0],
+	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS,
 };
 
 int main(int argc, char **argv)

@@ -10,7 +10,8 @@ use HTTP::Tiny;
 use JSON::PP;
 use Test::More;
 
-our @EXPORT = qw(base_url api decode_json_ok error_is var_dir dev_service wait_until areas);
+our @EXPORT = qw(base_url api decode_json_ok error_is var_dir dev_service wait_until areas
+	json_post unique_email client_ip register_user bearer mails_to last_code);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -47,6 +48,55 @@ sub error_is {
 	ok($rid ne '', "$name: X-Request-Id header");
 	is($body->{error}{requestId}, $rid, "$name: requestId matches the header");
 	return $body;
+}
+
+# POST a JSON body (a string is sent as it is) with extra headers.
+sub json_post {
+	my ($path, $body, $headers) = @_;
+	my $content = ref $body ? JSON::PP->new->canonical->encode($body) : $body;
+	return api(POST => $path, {headers => {'Content-Type' => 'application/json', %{$headers || {}}},
+		content => $content});
+}
+
+my $email_serial = 0;
+sub unique_email { my $tag = shift // 'user'; sprintf('%s-%d-%d-%d@example.com', $tag, $$, time, ++$email_serial) }
+
+# A client address of its own for each caller (TEST-NET-3, never contacted):
+# nginx takes it from X-Forwarded-For as it would from the 1panel proxy.
+my $ip_serial = 0;
+sub client_ip { my $n = shift // ++$ip_serial; return {'X-Forwarded-For' => sprintf('203.0.113.%d', ($$ + $n) % 250 + 1)} }
+
+# Registers a fresh user; returns (email, password, response body).
+sub register_user {
+	my (%o) = @_;
+	my $email = $o{email} // unique_email($o{tag});
+	my $password = $o{password} // "correct horse $$ " . ++$email_serial;
+	my $res = json_post('/api/v1/auth/register', {email => $email, password => $password}, client_ip());
+	die "register failed: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return ($email, $password, JSON::PP::decode_json($res->{content}));
+}
+
+sub bearer { return {Authorization => "Bearer $_[0]"} }
+
+# The .eml files the outbox wrote for an address, oldest first.
+sub mails_to {
+	my $to = shift;
+	my @found;
+	for my $f (sort glob(var_dir() . '/mail/*.eml')) {
+		open(my $fh, '<', $f) or next;
+		local $/;
+		my $text = <$fh>;
+		push @found, $text if $text =~ /^To: .*\Q$to\E/mi;
+	}
+	return @found;
+}
+
+# The code in the newest mail to an address (waits for the deferred send).
+sub last_code {
+	my $to = shift;
+	my $code;
+	wait_until(5, sub { my @m = mails_to($to); ($code) = @m ? $m[-1] =~ /code is (\d{6})/ : (); $code });
+	return $code;
 }
 
 sub dev_service {

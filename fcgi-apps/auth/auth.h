@@ -1,0 +1,92 @@
+/* auth.h - what the auth area's files share: users, sessions, tokens, limits, audit.
+ *
+ * Handlers live in files named for what they handle (accounts.c, refresh.c,
+ * otp.c, jwks.c); the pieces they share are declared here and defined in
+ * users.c, tokens.c, limits.c and audit.c. */
+#ifndef AIGET_AUTH_AREA_H
+#define AIGET_AUTH_AREA_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "auth_token.h"
+#include "email.h"
+#include "password.h"
+#include "pg.h"
+
+/* ------------------------------------------------------------------ users */
+
+struct user {
+	char id[37];
+	char email[EMAIL_MAX + 1];
+	int email_verified;
+	char name[257];
+	char role[16];
+	char password_hash[PASSWORD_HASH_MAX];  /* "" when the account has none */
+	char created_at[40];
+};
+
+/* 1 found, 0 not found, -1 database error (then the request is answered). */
+int users_by_email(struct request *req, const char *email, struct user *u);
+int users_by_id(struct request *req, const char *id, struct user *u);
+/* 0 created, 1 the email is taken, -1 error (answered). */
+int users_create(struct request *req, const char *email, const char *hash, const char *name, struct user *u);
+int users_set_password(struct request *req, const char *id, const char *hash);
+int users_set_verified(struct request *req, const char *id);
+struct json_object *users_json(const struct user *u);
+
+/* The scrypt parameters from configuration. */
+void users_password_params(struct request *req, struct password_params *p);
+
+/* --------------------------------------------------------------- sessions */
+
+/* Starts a session for u and answers with a token pair: status 200 or 201;
+ * browser as origin_check() said. */
+void tokens_start_session(struct request *req, const struct user *u, int status, int browser);
+
+
+
+/* Revokes sessions of a user and marks their access tokens revoked:
+ * one session (session set), all but keep (keep set), or all. */
+int tokens_revoke_sessions(struct request *req, const char *user_id, const char *session, const char *keep,
+			   const char *reason);
+
+/* Marks every access token of the user issued until now as revoked. */
+int tokens_revoke_user_tokens(struct request *req, const char *user_id);
+
+/* The request's refresh token: from the cookie for a browser (an allowed
+ * Origin), from the JSON body's refreshToken otherwise.  NULL when absent. */
+const char *tokens_refresh_from_request(struct request *req, int browser);
+
+/* Hex SHA-256 of a refresh token: how it is stored. */
+void tokens_hash_hex(const char *token, char out[65]);
+
+/* Set-Cookie for the refresh token (value NULL: delete it). */
+void tokens_set_cookie(struct request *req, const char *value, long max_age);
+
+/* --------------------------------------------------------- browser origin */
+
+/* 1: a browser with an allowed Origin (CORS headers added); 0: no Origin
+ * (a native client); -1: an Origin not on ALLOWED_ORIGINS (answered 403). */
+int origin_check(struct request *req);
+
+/* ----------------------------------------------------------------- limits */
+
+enum limit_rule {
+	LIMIT_LOGIN_IP, LIMIT_LOGIN_EMAIL, LIMIT_REGISTER_IP, LIMIT_OTP_SEND_IP, LIMIT_OTP_SEND_EMAIL,
+	LIMIT_OTP_VERIFY_IP, LIMIT_RESET_IP, LIMIT_REFRESH_IP, LIMIT__MAX
+};
+
+/* Counts a hit; -1 when over the limit or Redis fails (answered 429/503). */
+int limits_hit(struct request *req, enum limit_rule rule, const char *subject);
+
+/* The client's address as nginx established it (REMOTE_ADDR after real_ip). */
+const char *limits_client_ip(struct request *req);
+
+/* ------------------------------------------------------------------ audit */
+
+/* Records a security event; failures are logged, never fatal. */
+void audit_event(struct request *req, const char *event, const char *user_id, const char *email,
+		 struct json_object *detail);
+
+#endif

@@ -1,0 +1,23 @@
+/* jwks.c - GET /jwks: the public halves of the published signing keys.
+ *
+ * Verifiers (our own responders, and anyone checking our tokens offline)
+ * fetch this and follow rotations: the previous key stays listed until the
+ * next rotation, so tokens it signed keep verifying until they expire. */
+#include "auth.h"
+
+#include "keyring.h"
+#include "log.h"
+
+void jwks_get(struct request *req)
+{
+	char err[256];
+	if (keyring_load(req->ctx->keyring, req->ctx->db, 0, err, sizeof err) != 0) {
+		log_error("jwks: %s", err);
+		response_header(req, "Retry-After", "5");
+		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		return;
+	}
+	/* Short enough that a rotation reaches caches well within a token's life. */
+	response_header(req, "Cache-Control", "public, max-age=300");
+	response_json(req, 200, keyring_jwks(req->ctx->keyring));
+}

@@ -1,0 +1,93 @@
+/* limits.c - per-IP and per-email abuse limits of the auth routes, and the browser Origin check.
+ *
+ * One table of rules (route, what is counted, how many per window), checked
+ * through shared/ratelimit.  The client address is nginx's REMOTE_ADDR, which
+ * nginx sets from the proxy's header only for connections from the trusted
+ * proxy (set_real_ip_from); the responder never reads forwarding headers. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "ratelimit.h"
+
+static const struct {
+	const char *name;
+	int limit, window_s;
+} rules[LIMIT__MAX] = {
+	[LIMIT_LOGIN_IP]       = { "login-ip",        30, 60 },
+	[LIMIT_LOGIN_EMAIL]    = { "login-email",     10, 300 },
+	[LIMIT_REGISTER_IP]    = { "register-ip",     20, 3600 },
+	[LIMIT_OTP_SEND_IP]    = { "otp-send-ip",     20, 600 },
+	[LIMIT_OTP_SEND_EMAIL] = { "otp-send-email",   5, 3600 },
+	[LIMIT_OTP_VERIFY_IP]  = { "otp-verify-ip",   30, 600 },
+	[LIMIT_RESET_IP]       = { "reset-ip",        20, 600 },
+	[LIMIT_REFRESH_IP]     = { "refresh-ip",     120, 60 },
+};
+
+const char *limits_client_ip(struct request *req)
+{
+	return req->remote_addr ? req->remote_addr : "unknown";
+}
+
+int limits_hit(struct request *req, enum limit_rule rule, const char *subject)
+{
+	/* Emails are counted by digest: Redis keys never hold an address. */
+	char key[160], digest[2 * CRYPTO_SHA256_LEN + 1];
+	if (subject) {
+		unsigned char d[CRYPTO_SHA256_LEN];
+		crypto_sha256(subject, strlen(subject), d);
+		crypto_hex(d, sizeof d, digest);
+	}
+	snprintf(key, sizeof key, "rl:auth:%s:%s", rules[rule].name, subject ? digest : limits_client_ip(req));
+	int retry_after;
+	char err[256];
+	switch (ratelimit_hit(req->ctx->redis, key, rules[rule].limit, rules[rule].window_s, &retry_after, err, sizeof err)) {
+	case RATELIMIT_OK:
+		return 0;
+	case RATELIMIT_LIMITED:
+		response_header(req, "Retry-After", arena_printf(req->arena, "%d", retry_after));
+		response_error(req, 429, "rate_limited", "too many requests; retry in %d seconds", retry_after);
+		return -1;
+	default:
+		log_error("rate limit %s: %s", rules[rule].name, err);
+		response_header(req, "Retry-After", "5");
+		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		return -1;
+	}
+}
+
+/* An exact match against one entry of the comma-separated allowlist. */
+static int origin_allowed(const char *list, const char *origin)
+{
+	size_t olen = strlen(origin);
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t m = n;
+		while (m > 0 && p[m - 1] == ' ')
+			m--;
+		if (m == olen && m > 0 && memcmp(p, origin, m) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+int origin_check(struct request *req)
+{
+	const char *origin = FCGX_GetParam("HTTP_ORIGIN", req->fcgx->envp);
+	if (origin == NULL)
+		return 0;
+	if (!origin_allowed(req->ctx->cfg.allowed_origins, origin)) {
+		response_error(req, 403, "forbidden", "this origin is not allowed");
+		return -1;
+	}
+	response_header(req, "Access-Control-Allow-Origin", origin);
+	response_header(req, "Access-Control-Allow-Credentials", "true");
+	response_header(req, "Vary", "Origin");
+	return 1;
+}

@@ -1,0 +1,311 @@
+/* otp.c - one-time email codes: send, verify, and the password reset they allow.
+ *
+ * A code is 6 digits, lives 5 minutes, and is stored only as an HMAC (keyed
+ * by AUTH_SECRET, bound to purpose and email) in Redis; a new code replaces
+ * the live one of the same purpose and email.  Five wrong tries void it.
+ * /otp/send answers 202 whether or not the account exists, and sends the mail
+ * after the answer has gone, so neither the body nor the timing tells. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "fields.h"
+#include "log.h"
+#include "outbox.h"
+#include "redis.h"
+
+#define OTP_TTL_S 300
+#define OTP_COOLDOWN_S 60
+#define OTP_MAX_TRIES 5
+
+static const char *const purposes[] = { "login", "verify_email", "reset_password", NULL };
+
+/* KEYS: code, tries.  ARGV: hmac, max tries, consume.  1 right, 0 none, -1 wrong. */
+static struct redis_script verify_script = {
+	"local stored = redis.call('GET', KEYS[1])\n"
+	"if not stored then return 0 end\n"
+	"if stored == ARGV[1] then\n"
+	"  if ARGV[3] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end\n"
+	"  return 1\n"
+	"end\n"
+	"local n = redis.call('INCR', KEYS[2])\n"
+	"redis.call('EXPIRE', KEYS[2], " "300" ")\n"
+	"if n >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1], KEYS[2]) end\n"
+	"return -1\n",
+	"",
+};
+/* KEYS: code, tries.  ARGV: hmac, ttl.  One live code; its tries start at 0. */
+static struct redis_script store_script = {
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+	"redis.call('DEL', KEYS[2])\n"
+	"return 1\n",
+	"",
+};
+
+struct otp_mail {
+	char *to, *subject, *text;
+};
+
+static void redis_unavailable(struct request *req, const char *err)
+{
+	log_error("otp: %s", err);
+	response_header(req, "Retry-After", "5");
+	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+}
+
+/* Keys by digest of the lower-cased address: Redis never holds an email. */
+static void otp_keys(struct request *req, const char *purpose, const char *email, char **code_key, char **tries_key,
+		     char **cooldown_key)
+{
+	char lower[EMAIL_MAX + 1], hex[65];
+	unsigned char d[CRYPTO_SHA256_LEN];
+	size_t n = strlen(email);
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] - 'A' + 'a' : email[i]);
+	crypto_sha256(lower, n, d);
+	crypto_hex(d, sizeof d, hex);
+	*code_key = arena_printf(req->arena, "auth:otp:%s:%s", purpose, hex);
+	*tries_key = arena_printf(req->arena, "auth:otptries:%s:%s", purpose, hex);
+	if (cooldown_key)
+		*cooldown_key = arena_printf(req->arena, "auth:otpcd:%s:%s", purpose, hex);
+}
+
+static char *code_hmac(struct request *req, const char *purpose, const char *email, const char *code)
+{
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	char *msg = arena_printf(req->arena, "otp:%s:%s:%s", purpose, email, code);
+	for (char *p = msg; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	const char *secret = req->ctx->cfg.auth_secret;
+	crypto_hmac_sha256(secret, strlen(secret), msg, strlen(msg), mac);
+	char *hex = arena_alloc(req->arena, 65);
+	crypto_hex(mac, sizeof mac, hex);
+	return hex;
+}
+
+/* Six uniformly random digits (rejection sampling, no modulo bias). */
+static int new_code(char out[7])
+{
+	unsigned v;
+	do {
+		if (crypto_random(&v, sizeof v) != 0)
+			return -1;
+	} while (v >= 4294000000u);
+	snprintf(out, 7, "%06u", v % 1000000u);
+	return 0;
+}
+
+static void send_mail(struct app_context *ctx, void *arg)
+{
+	struct otp_mail *m = arg;
+	char err[256];
+	if (ctx->outbox == NULL) {
+		struct outbox_config oc = {
+			.transport = ctx->cfg.mail_transport, .dir = ctx->cfg.mail_dir, .smtp_url = ctx->cfg.smtp_url,
+			.smtp_user = ctx->cfg.smtp_user, .smtp_password = ctx->cfg.smtp_password,
+			.smtp_ca_file = ctx->cfg.smtp_ca_file, .sendmail_command = ctx->cfg.sendmail_command,
+			.from = ctx->cfg.mail_from, .timeout_ms = ctx->cfg.mail_timeout_ms,
+			.smtp_require_tls = (int)ctx->cfg.smtp_require_tls,
+		};
+		ctx->outbox = outbox_open(&oc, err, sizeof err);
+		if (ctx->outbox == NULL) {
+			log_error("mail outbox unusable: %s", err);
+			return;
+		}
+	}
+	if (outbox_send(ctx->outbox, m->to, m->subject, m->text, err, sizeof err) != 0)
+		log_error("one-time code not sent: %s", err);
+	else
+		log_info("one-time code sent");
+}
+
+static const char *subject_for(const char *purpose)
+{
+	if (strcmp(purpose, "login") == 0)
+		return "Your Aiget sign-in code";
+	if (strcmp(purpose, "verify_email") == 0)
+		return "Confirm your email for Aiget";
+	return "Your Aiget password reset code";
+}
+
+void otp_send(struct request *req)
+{
+	static const char *const allowed[] = { "email", "purpose", NULL };
+	const char *raw, *purpose;
+	char email[EMAIL_MAX + 1], err[256];
+	if (origin_check(req) < 0 || limits_hit(req, LIMIT_OTP_SEND_IP, NULL) != 0 || fields_only(req, allowed) != 0 ||
+	    field_string(req, "email", 1, 320, &raw) != 0 || field_enum(req, "purpose", 1, purposes, &purpose) != 0)
+		return;
+	if (email_normalize(raw, email) != 0) {
+		response_error(req, 400, "invalid_request", "email is not a valid address");
+		return;
+	}
+	char *code_key, *tries_key, *cooldown_key;
+	otp_keys(req, purpose, email, &code_key, &tries_key, &cooldown_key);
+
+	/* The cooldown and the hourly cap apply to any address alike, so they
+	 * reveal nothing about which addresses have accounts. */
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s 1 NX EX %d", cooldown_key, OTP_COOLDOWN_S);
+	if (rep == NULL) {
+		redis_unavailable(req, err);
+		return;
+	}
+	int cooling = rep->type == REDIS_REPLY_NIL;
+	freeReplyObject(rep);
+	if (cooling) {
+		rep = redis_command(req->ctx->redis, err, sizeof err, "TTL %s", cooldown_key);
+		long long ttl = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? rep->integer : OTP_COOLDOWN_S;
+		freeReplyObject(rep);
+		response_header(req, "Retry-After", arena_printf(req->arena, "%lld", ttl));
+		response_error(req, 429, "rate_limited", "a code was sent recently; retry in %lld seconds", ttl);
+		return;
+	}
+	if (limits_hit(req, LIMIT_OTP_SEND_EMAIL, email) != 0)
+		return;
+
+	struct user u;
+	int found = users_by_email(req, email, &u);
+	if (found < 0)
+		return;
+	if (found) {
+		char code[7];
+		if (new_code(code) != 0) {
+			response_error(req, 500, "internal", "could not make a code");
+			return;
+		}
+		const char *args[] = { code_key, tries_key, code_hmac(req, purpose, email, code),
+				       arena_printf(req->arena, "%d", OTP_TTL_S) };
+		rep = redis_script_run(req->ctx->redis, &store_script, 2, 4, args, err, sizeof err);
+		if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+			freeReplyObject(rep);
+			redis_unavailable(req, rep ? "store script failed" : err);
+			return;
+		}
+		freeReplyObject(rep);
+		struct otp_mail *m = arena_alloc(req->arena, sizeof *m);
+		m->to = arena_strdup(req->arena, u.email);
+		m->subject = arena_strdup(req->arena, subject_for(purpose));
+		m->text = arena_printf(req->arena,
+				       "Your code is %s.\r\n\r\nIt expires in %d minutes and works once. If you did not "
+				       "ask for it, you can ignore this message.\r\n", code, OTP_TTL_S / 60);
+		request_defer(req, send_mail, m);
+	}
+	audit_event(req, "otp_sent", found ? u.id : NULL, email, json_object_new_string(purpose));
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "sent", json_object_new_boolean(1));
+	json_object_object_add(body, "expiresIn", json_object_new_int(OTP_TTL_S));
+	response_json(req, 202, body);
+}
+
+/* Checks a code; 1 right, 0 wrong or none (answered 400), -1 answered otherwise. */
+static int check_code(struct request *req, const char *purpose, const char *email, const char *code, int consume)
+{
+	char err[256];
+	if (strlen(code) != 6 || strspn(code, "0123456789") != 6) {
+		response_error(req, 400, "invalid_request", "code must be 6 digits");
+		return -1;
+	}
+	char *code_key, *tries_key;
+	otp_keys(req, purpose, email, &code_key, &tries_key, NULL);
+	const char *args[] = { code_key, tries_key, code_hmac(req, purpose, email, code),
+			       arena_printf(req->arena, "%d", OTP_MAX_TRIES), consume ? "1" : "0" };
+	redisReply *rep = redis_script_run(req->ctx->redis, &verify_script, 2, 5, args, err, sizeof err);
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		redis_unavailable(req, rep ? "verify script failed" : err);
+		return -1;
+	}
+	long long r = rep->integer;
+	freeReplyObject(rep);
+	if (r == 1)
+		return 1;
+	response_error(req, 400, "invalid_request", "the code is wrong or has expired");
+	return 0;
+}
+
+void otp_verify(struct request *req)
+{
+	static const char *const allowed[] = { "email", "code", "purpose", NULL };
+	const char *raw, *code, *purpose;
+	char email[EMAIL_MAX + 1];
+	int browser = origin_check(req);
+	if (browser < 0 || limits_hit(req, LIMIT_OTP_VERIFY_IP, NULL) != 0 || fields_only(req, allowed) != 0 ||
+	    field_string(req, "email", 1, 320, &raw) != 0 || field_string(req, "code", 1, 16, &code) != 0 ||
+	    field_enum(req, "purpose", 1, purposes, &purpose) != 0)
+		return;
+	if (email_normalize(raw, email) != 0) {
+		response_error(req, 400, "invalid_request", "email is not a valid address");
+		return;
+	}
+	/* A reset code is only checked here; /password/reset spends it. */
+	int consume = strcmp(purpose, "reset_password") != 0;
+	if (check_code(req, purpose, email, code, consume) != 1)
+		return;
+	struct user u;
+	int found = users_by_email(req, email, &u);
+	if (found <= 0) {
+		if (found == 0)
+			response_error(req, 400, "invalid_request", "the code is wrong or has expired");
+		return;
+	}
+	/* Whoever read the code owns the mailbox. */
+	if (strcmp(purpose, "reset_password") != 0 && users_set_verified(req, u.id) != 0)
+		return;
+	u.email_verified = u.email_verified || strcmp(purpose, "reset_password") != 0;
+	audit_event(req, "otp_verified", u.id, u.email, json_object_new_string(purpose));
+	if (strcmp(purpose, "login") == 0) {
+		tokens_start_session(req, &u, 200, browser);
+		return;
+	}
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "verified", json_object_new_boolean(1));
+	response_json(req, 200, body);
+}
+
+void otp_password_reset(struct request *req)
+{
+	static const char *const allowed[] = { "email", "code", "newPassword", NULL };
+	const char *raw, *code, *pw;
+	char email[EMAIL_MAX + 1], why[128], hash[PASSWORD_HASH_MAX];
+	if (origin_check(req) < 0 || limits_hit(req, LIMIT_RESET_IP, NULL) != 0 || fields_only(req, allowed) != 0 ||
+	    field_string(req, "email", 1, 320, &raw) != 0 || field_string(req, "code", 1, 16, &code) != 0 ||
+	    field_string(req, "newPassword", 1, 1024, &pw) != 0)
+		return;
+	if (email_normalize(raw, email) != 0) {
+		response_error(req, 400, "invalid_request", "email is not a valid address");
+		return;
+	}
+	/* The policy first: a weak new password must not spend the code. */
+	if (password_check_policy(pw, why, sizeof why) != 0) {
+		response_error(req, 400, "invalid_request", "newPassword: %s", why);
+		return;
+	}
+	if (check_code(req, "reset_password", email, code, 1) != 1)
+		return;
+	struct user u;
+	struct password_params params;
+	users_password_params(req, &params);
+	int found = users_by_email(req, email, &u);
+	if (found <= 0) {
+		if (found == 0)
+			response_error(req, 400, "invalid_request", "the code is wrong or has expired");
+		return;
+	}
+	if (password_hash(pw, &params, hash) != 0 || users_set_password(req, u.id, hash) != 0 ||
+	    users_set_verified(req, u.id) != 0) {
+		if (req->status == 0)
+			response_error(req, 500, "internal", "could not set the password");
+		return;
+	}
+	/* Whoever had the old password is signed out everywhere. */
+	if (tokens_revoke_sessions(req, u.id, NULL, NULL, "password_reset") < 0)
+		return;
+	audit_event(req, "password_reset", u.id, u.email, NULL);
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "reset", json_object_new_boolean(1));
+	response_json(req, 200, body);
+}

@@ -1,0 +1,155 @@
+/* sessions.c - logout, and listing or revoking one's sessions.
+ *
+ * Logout takes whatever the client still has: the refresh token (cookie or
+ * body) ends its session; the access token, if given and valid, is
+ * blacklisted until it would have expired. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "redis.h"
+
+static const struct pg_statement st_session_of_token = {
+	"sessions_of_token",
+	"SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
+	" WHERE rt.token_hash = decode($1, 'hex')",
+	1, 1,
+};
+static const struct pg_statement st_list = {
+	"sessions_list",
+	"SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" coalesce(user_agent, ''), coalesce(ip, '')"
+	" FROM sessions WHERE user_id = $1::uuid AND revoked_at IS NULL AND expires_at > now()"
+	" ORDER BY last_used_at DESC LIMIT 100",
+	1, 1,
+};
+
+static int is_uuid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	if (strlen(s) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+			return 0;
+	return 1;
+}
+
+static void blacklist(struct request *req, const struct auth_user *u)
+{
+	long ttl = (long)(u->exp - time(NULL)) + AUTH_CLOCK_SKEW_S;
+	char err[256];
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s%s 1 EX %ld",
+					AUTH_BLACKLIST_PREFIX, u->jti, ttl > 1 ? ttl : 1);
+	if (rep == NULL)
+		log_error("could not blacklist an access token: %s", err);
+	freeReplyObject(rep);
+}
+
+void sessions_logout(struct request *req)
+{
+	int browser = origin_check(req);
+	if (browser < 0)
+		return;
+	const char *refresh = tokens_refresh_from_request(req, browser);
+	struct auth_user u;
+	char why[256];
+	int have_access = auth_token_check(req, &u, why, sizeof why) == AUTH_OK;
+	if (refresh == NULL && !have_access) {
+		response_error(req, 401, "unauthorized", "a refresh token or an access token is required");
+		return;
+	}
+	if (refresh) {
+		char hash[65], err[256];
+		tokens_hash_hex(refresh, hash);
+		const char *params[] = { hash };
+		PGresult *r = pg_exec(req->ctx->db, &st_session_of_token, params, err, sizeof err);
+		if (r == NULL) {
+			log_error("logout: %s", err);
+			response_header(req, "Retry-After", "5");
+			response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+			return;
+		}
+		if (PQntuples(r) == 1) {
+			char *sid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+			char *uid = arena_strdup(req->arena, PQgetvalue(r, 0, 1));
+			PQclear(r);
+			if (tokens_revoke_sessions(req, uid, sid, NULL, "logout") < 0)
+				return;
+			audit_event(req, "logout", uid, NULL, NULL);
+		} else {
+			PQclear(r);
+		}
+	}
+	if (have_access) {
+		blacklist(req, &u);
+		if (tokens_revoke_sessions(req, u.id, u.session, NULL, "logout") < 0)
+			return;
+		if (!refresh)
+			audit_event(req, "logout", u.id, NULL, NULL);
+	}
+	if (browser)
+		tokens_set_cookie(req, NULL, 0);
+	response_no_content(req);
+}
+
+void sessions_list(struct request *req)
+{
+	char err[256];
+	const char *params[] = { req->user->id };
+	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
+	if (r == NULL) {
+		log_error("sessions: %s", err);
+		response_header(req, "Retry-After", "5");
+		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		return;
+	}
+	struct json_object *list = json_object_new_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct json_object *s = json_object_new_object();
+		json_object_object_add(s, "id", json_object_new_string(PQgetvalue(r, i, 0)));
+		json_object_object_add(s, "createdAt", json_object_new_string(PQgetvalue(r, i, 1)));
+		json_object_object_add(s, "lastUsedAt", json_object_new_string(PQgetvalue(r, i, 2)));
+		json_object_object_add(s, "expiresAt", json_object_new_string(PQgetvalue(r, i, 3)));
+		json_object_object_add(s, "userAgent", json_object_new_string(PQgetvalue(r, i, 4)));
+		json_object_object_add(s, "ip", json_object_new_string(PQgetvalue(r, i, 5)));
+		json_object_object_add(s, "current",
+				       json_object_new_boolean(strcmp(PQgetvalue(r, i, 0), req->user->session) == 0));
+		json_object_array_add(list, s);
+	}
+	PQclear(r);
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "sessions", list);
+	response_json(req, 200, body);
+}
+
+void sessions_revoke_one(struct request *req)
+{
+	const char *id = request_param(req, "sessionId");
+	if (!is_uuid(id)) {
+		response_error(req, 404, "not_found", "no such session");
+		return;
+	}
+	int n = tokens_revoke_sessions(req, req->user->id, id, NULL, "revoked_by_user");
+	if (n < 0)
+		return;
+	if (n == 0) {
+		response_error(req, 404, "not_found", "no such session");
+		return;
+	}
+	audit_event(req, "session_revoked", req->user->id, NULL, json_object_new_string(id));
+	response_no_content(req);
+}
+
+void sessions_revoke_all(struct request *req)
+{
+	if (tokens_revoke_sessions(req, req->user->id, NULL, NULL, "revoked_by_user") < 0)
+		return;
+	audit_event(req, "sessions_revoked", req->user->id, NULL, NULL);
+	response_no_content(req);
+}

@@ -1,0 +1,403 @@
+/* tokens.c - sessions, refresh-token rotation and access-token issuing.
+ *
+ * A session is a refresh-token family.  Each refresh spends the presented
+ * token and issues a new pair inside one transaction that locks the token's
+ * row, so two concurrent refreshes with the same token cannot both rotate it.
+ * A spent token presented again within AUTH_REFRESH_GRACE_SECONDS is a client
+ * retrying after a lost answer: it gets the very same pair back, kept in Redis
+ * for that window sealed with a key derived from the old token (so Redis never
+ * holds a usable token).  Later, it is a stolen token being replayed: the
+ * whole session is revoked. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "jwt.h"
+#include "keyring.h"
+#include "log.h"
+#include "redis.h"
+
+#define REFRESH_COOKIE "aiget_refresh"
+#define REFRESH_BYTES 32
+#define GRACE_PREFIX "auth:grace:"
+#define SESSION_REVOKED_PREFIX AUTH_SESSION_REVOKED_PREFIX
+
+static const struct pg_statement st_create = {
+	"tokens_create_session",
+	"WITH s AS (INSERT INTO sessions (user_id, expires_at, user_agent, ip)"
+	" VALUES ($1::uuid, now() + make_interval(secs => $2::int), left($3, 256), $4) RETURNING id, expires_at)"
+	" INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
+	" SELECT decode($5, 'hex'), id, expires_at FROM s RETURNING session_id",
+	5, 0,
+};
+static const struct pg_statement st_find = {
+	"tokens_find",
+	"SELECT rt.session_id, rt.rotated_at IS NOT NULL,"
+	" coalesce(extract(epoch FROM now() - rt.rotated_at), 0)::int,"
+	" rt.expires_at > now() AND s.revoked_at IS NULL AND s.expires_at > now(), s.user_id"
+	" FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
+	" WHERE rt.token_hash = decode($1, 'hex') FOR UPDATE OF rt",
+	1, 0,
+};
+static const struct pg_statement st_spend = {
+	"tokens_spend", "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = decode($1, 'hex')", 1, 0,
+};
+static const struct pg_statement st_successor = {
+	"tokens_successor",
+	"WITH n AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
+	" VALUES (decode($1, 'hex'), $2::uuid, now() + make_interval(secs => $3::int)) RETURNING expires_at)"
+	" UPDATE sessions SET last_used_at = now(), expires_at = (SELECT expires_at FROM n) WHERE id = $2::uuid",
+	3, 0,
+};
+static const struct pg_statement st_revoke = {
+	"tokens_revoke",
+	"UPDATE sessions SET revoked_at = now(), revoked_reason = $4"
+	" WHERE user_id = $1::uuid AND revoked_at IS NULL"
+	" AND (nullif($2, '') IS NULL OR id = nullif($2, '')::uuid)"
+	" AND (nullif($3, '') IS NULL OR id <> nullif($3, '')::uuid) RETURNING id",
+	4, 0,
+};
+static const struct pg_statement st_begin = { "tokens_begin", "BEGIN", 0, 0 };
+static const struct pg_statement st_commit = { "tokens_commit", "COMMIT", 0, 0 };
+static const struct pg_statement st_rollback = { "tokens_rollback", "ROLLBACK", 0, 0 };
+
+/* ------------------------------------------------------------- helpers */
+
+static void unavailable(struct request *req, const char *what, const char *err)
+{
+	log_error("%s: %s", what, err);
+	response_header(req, "Retry-After", "5");
+	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+}
+
+static PGresult *exec(struct request *req, const struct pg_statement *st, const char *const *params)
+{
+	char err[256];
+	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
+	if (r == NULL)
+		unavailable(req, st->name, err);
+	return r;
+}
+
+static int exec_ok(struct request *req, const struct pg_statement *st, const char *const *params)
+{
+	PGresult *r = exec(req, st, params);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+static void rollback(struct request *req)
+{
+	char err[128];
+	PQclear(pg_exec(req->ctx->db, &st_rollback, NULL, err, sizeof err));
+}
+
+void tokens_hash_hex(const char *token, char out[2 * CRYPTO_SHA256_LEN + 1])
+{
+	unsigned char d[CRYPTO_SHA256_LEN];
+	crypto_sha256(token, strlen(token), d);
+	crypto_hex(d, sizeof d, out);
+}
+
+static const char *secs(struct request *req, long long v)
+{
+	return arena_printf(req->arena, "%lld", v);
+}
+
+/* Signs an access token for u in session sid; NULL when no key is usable. */
+static char *sign_access(struct request *req, const char *user_id, const char *role, const char *sid)
+{
+	struct app_context *ctx = req->ctx;
+	char err[256];
+	if (keyring_load(ctx->keyring, ctx->db, 0, err, sizeof err) != 0 || keyring_current(ctx->keyring) == NULL) {
+		log_error("no signing key: %s", err);
+		return NULL;
+	}
+	unsigned char raw[16];
+	char jti[33];
+	if (crypto_random(raw, sizeof raw) != 0)
+		return NULL;
+	crypto_hex(raw, sizeof raw, jti);
+	time_t now = time(NULL);
+	struct json_object *c = json_object_new_object();
+	json_object_object_add(c, "iss", json_object_new_string(ctx->cfg.auth_jwt_issuer));
+	json_object_object_add(c, "sub", json_object_new_string(user_id));
+	json_object_object_add(c, "aud", json_object_new_string(ctx->cfg.auth_jwt_audience));
+	json_object_object_add(c, "iat", json_object_new_int64(now));
+	json_object_object_add(c, "exp", json_object_new_int64(now + ctx->cfg.auth_access_ttl_s));
+	json_object_object_add(c, "jti", json_object_new_string(jti));
+	json_object_object_add(c, "role", json_object_new_string(role));
+	json_object_object_add(c, "sid", json_object_new_string(sid));
+	char *jwt = jwt_sign(keyring_current(ctx->keyring), c);
+	json_object_put(c);
+	char *copy = jwt ? arena_strdup(req->arena, jwt) : NULL;
+	free(jwt);
+	return copy;
+}
+
+void tokens_set_cookie(struct request *req, const char *value, long max_age)
+{
+	struct config *cfg = &req->ctx->cfg;
+	char *domain = cfg->cookie_domain && *cfg->cookie_domain
+		? arena_printf(req->arena, "; Domain=%s", cfg->cookie_domain) : "";
+	response_header(req, "Set-Cookie",
+			arena_printf(req->arena, "%s=%s; Path=/api/v1/auth%s; Max-Age=%ld; HttpOnly%s; SameSite=Lax",
+				     REFRESH_COOKIE, value ? value : "", domain, value ? max_age : 0,
+				     cfg->cookie_secure ? "; Secure" : ""));
+}
+
+/* The answer with a token pair: the refresh token goes in the body for a
+ * native client and only in the cookie for a browser. */
+static void respond_pair(struct request *req, int status, const struct user *u, const char *access,
+			 const char *refresh, int browser)
+{
+	struct config *cfg = &req->ctx->cfg;
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "user", users_json(u));
+	json_object_object_add(body, "accessToken", json_object_new_string(access));
+	json_object_object_add(body, "tokenType", json_object_new_string("Bearer"));
+	json_object_object_add(body, "expiresIn", json_object_new_int64(cfg->auth_access_ttl_s));
+	if (browser)
+		tokens_set_cookie(req, refresh, (long)cfg->auth_refresh_ttl_s);
+	else
+		json_object_object_add(body, "refreshToken", json_object_new_string(refresh));
+	json_object_object_add(body, "refreshExpiresIn", json_object_new_int64(cfg->auth_refresh_ttl_s));
+	response_json(req, status, body);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+void tokens_start_session(struct request *req, const struct user *u, int status, int browser)
+{
+	char *refresh = crypto_random_token(req->arena, REFRESH_BYTES);
+	char hash[2 * CRYPTO_SHA256_LEN + 1];
+	if (refresh == NULL) {
+		unavailable(req, "random", "no randomness");
+		return;
+	}
+	tokens_hash_hex(refresh, hash);
+	const char *ua = FCGX_GetParam("HTTP_USER_AGENT", req->fcgx->envp);
+	const char *params[] = { u->id, secs(req, req->ctx->cfg.auth_refresh_ttl_s), ua ? ua : "",
+				 limits_client_ip(req), hash };
+	PGresult *r = exec(req, &st_create, params);
+	if (r == NULL)
+		return;
+	char *sid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	char *access = sign_access(req, u->id, u->role, sid);
+	if (access == NULL) {
+		unavailable(req, "sign", "no signing key");
+		return;
+	}
+	respond_pair(req, status, u, access, refresh, browser);
+}
+
+const char *tokens_refresh_from_request(struct request *req, int browser)
+{
+	if (!browser) {
+		struct json_object *v;
+		if (req->json && json_object_object_get_ex(req->json, "refreshToken", &v) &&
+		    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0 &&
+		    json_object_get_string_len(v) <= 128)
+			return json_object_get_string(v);
+		return NULL;
+	}
+	const char *cookies = FCGX_GetParam("HTTP_COOKIE", req->fcgx->envp);
+	for (const char *p = cookies; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		size_t n = strcspn(p, ";");
+		if (n > sizeof REFRESH_COOKIE && strncmp(p, REFRESH_COOKIE "=", sizeof REFRESH_COOKIE) == 0 &&
+		    n - sizeof REFRESH_COOKIE <= 128)
+			return arena_strndup(req->arena, p + sizeof REFRESH_COOKIE, n - sizeof REFRESH_COOKIE);
+		p += n;
+	}
+	return NULL;
+}
+
+int tokens_revoke_sessions(struct request *req, const char *user_id, const char *session, const char *keep,
+			   const char *reason)
+{
+	const char *params[] = { user_id, session ? session : "", keep ? keep : "", reason };
+	PGresult *r = exec(req, &st_revoke, params);
+	if (r == NULL)
+		return -1;
+	/* Access tokens of those sessions die with them, not at their expiry. */
+	char err[256];
+	for (int i = 0; i < PQntuples(r); i++) {
+		redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s%s 1 EX %lld",
+						SESSION_REVOKED_PREFIX, PQgetvalue(r, i, 0),
+						req->ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S);
+		if (rep == NULL)
+			log_error("could not mark session %s revoked in Redis: %s", PQgetvalue(r, i, 0), err);
+		freeReplyObject(rep);
+	}
+	int n = PQntuples(r);
+	PQclear(r);
+	return n;
+}
+
+/* ------------------------------------------------------------- refresh */
+
+/* The key that seals a grace-window copy: only the old token opens it. */
+static void grace_key(struct request *req, const char *old, unsigned char key[32])
+{
+	const char *secret = req->ctx->cfg.auth_secret;
+	char *msg = arena_printf(req->arena, "grace:%s", old);
+	crypto_hmac_sha256(secret, strlen(secret), msg, strlen(msg), key);
+}
+
+static int grace_store(struct request *req, const char *old, const char *hash, const char *access,
+		       const char *refresh, const char *user_id)
+{
+	unsigned char key[32];
+	grace_key(req, old, key);
+	char *plain = arena_printf(req->arena, "%s %s %s", access, refresh, user_id);
+	size_t len = strlen(plain);
+	unsigned char *sealed = arena_alloc(req->arena, len + CRYPTO_SEAL_OVERHEAD);
+	int ok = crypto_seal(key, plain, len, sealed) == 0;
+	OPENSSL_cleanse(key, sizeof key);
+	OPENSSL_cleanse(plain, len);
+	if (!ok)
+		return -1;
+	char err[256];
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s%s %b EX %lld", GRACE_PREFIX, hash,
+					sealed, len + CRYPTO_SEAL_OVERHEAD,
+					req->ctx->cfg.auth_refresh_grace_s > 0 ? req->ctx->cfg.auth_refresh_grace_s : 1);
+	ok = rep && rep->type == REDIS_REPLY_STATUS;
+	freeReplyObject(rep);
+	return ok ? 0 : -1;
+}
+
+/* Fills access/refresh/user_id from the sealed copy; 0 when found. */
+static int grace_load(struct request *req, const char *old, const char *hash, char **access, char **refresh,
+		      char **user_id)
+{
+	char err[256];
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "GET %s%s", GRACE_PREFIX, hash);
+	if (rep == NULL || rep->type != REDIS_REPLY_STRING || rep->len <= CRYPTO_SEAL_OVERHEAD) {
+		freeReplyObject(rep);
+		return -1;
+	}
+	unsigned char key[32];
+	grace_key(req, old, key);
+	size_t plen = rep->len - CRYPTO_SEAL_OVERHEAD;
+	char *plain = arena_alloc(req->arena, plen + 1);
+	int ok = crypto_open(key, (unsigned char *)rep->str, rep->len, (unsigned char *)plain) == 0;
+	OPENSSL_cleanse(key, sizeof key);
+	freeReplyObject(rep);
+	if (!ok)
+		return -1;
+	plain[plen] = '\0';
+	*access = strtok(plain, " ");
+	*refresh = strtok(NULL, " ");
+	*user_id = strtok(NULL, " ");
+	return *access && *refresh && *user_id ? 0 : -1;
+}
+
+static void refuse_refresh(struct request *req, int browser)
+{
+	if (browser)
+		tokens_set_cookie(req, NULL, 0);
+	response_error(req, 401, "unauthorized", "the refresh token is invalid, expired or revoked");
+}
+
+/* POST /refresh */
+void tokens_refresh(struct request *req)
+{
+	int browser = origin_check(req);
+	if (browser < 0 || limits_hit(req, LIMIT_REFRESH_IP, NULL) != 0)
+		return;
+	const char *old = tokens_refresh_from_request(req, browser);
+	if (old == NULL) {
+		response_error(req, 401, "unauthorized", browser ? "the refresh cookie is missing"
+								 : "refreshToken is required");
+		return;
+	}
+	char hash[2 * CRYPTO_SHA256_LEN + 1];
+	tokens_hash_hex(old, hash);
+
+	if (exec_ok(req, &st_begin, NULL) != 0)
+		return;
+	const char *p1[] = { hash };
+	PGresult *r = exec(req, &st_find, p1);
+	if (r == NULL) {
+		rollback(req);
+		return;
+	}
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		rollback(req);
+		refuse_refresh(req, browser);
+		return;
+	}
+	char *sid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	int spent = PQgetvalue(r, 0, 1)[0] == 't';
+	long since = atol(PQgetvalue(r, 0, 2));
+	int live = PQgetvalue(r, 0, 3)[0] == 't';
+	char *user_id = arena_strdup(req->arena, PQgetvalue(r, 0, 4));
+	PQclear(r);
+
+	if (!live) {
+		rollback(req);
+		refuse_refresh(req, browser);
+		return;
+	}
+	struct user u;
+	if (spent) {
+		rollback(req);
+		char *access, *refresh, *uid;
+		if (since <= req->ctx->cfg.auth_refresh_grace_s && grace_load(req, old, hash, &access, &refresh, &uid) == 0 &&
+		    users_by_id(req, uid, &u) == 1) {
+			respond_pair(req, 200, &u, access, refresh, browser);
+			return;
+		}
+		if (req->status)
+			return;
+		if (since > req->ctx->cfg.auth_refresh_grace_s) {
+			tokens_revoke_sessions(req, user_id, sid, NULL, "refresh_reuse");
+			audit_event(req, "refresh_reuse_detected", user_id, NULL,
+				    json_object_new_string(sid));
+			log_warn("refresh token reuse: session %s revoked", sid);
+		}
+		if (req->status == 0)
+			refuse_refresh(req, browser);
+		return;
+	}
+
+	int found = users_by_id(req, user_id, &u);
+	char *next = crypto_random_token(req->arena, REFRESH_BYTES);
+	char next_hash[2 * CRYPTO_SHA256_LEN + 1];
+	char *access = found == 1 && next ? sign_access(req, u.id, u.role, sid) : NULL;
+	if (access == NULL) {
+		rollback(req);
+		if (req->status == 0) {
+			if (found == 0)
+				refuse_refresh(req, browser);
+			else
+				unavailable(req, "refresh", "could not issue a token");
+		}
+		return;
+	}
+	tokens_hash_hex(next, next_hash);
+	const char *p2[] = { next_hash, sid, secs(req, req->ctx->cfg.auth_refresh_ttl_s) };
+	/* The sealed copy is written before COMMIT: a concurrent retry waiting
+	 * on the row lock finds it as soon as it sees the token spent. */
+	if (exec_ok(req, &st_spend, p1) != 0 || exec_ok(req, &st_successor, p2) != 0) {
+		rollback(req);
+		return;
+	}
+	if (req->ctx->cfg.auth_refresh_grace_s > 0 && grace_store(req, old, hash, access, next, u.id) != 0)
+		log_warn("grace copy not stored; a retry of this refresh will be refused");
+	if (exec_ok(req, &st_commit, NULL) != 0) {
+		rollback(req);
+		return;
+	}
+	respond_pair(req, 200, &u, access, next, browser);
+}

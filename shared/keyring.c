@@ -1,0 +1,208 @@
+/* keyring.c - loading, rotating and publishing signing keys. */
+#include "keyring.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+
+#define KEYRING_MAX 4
+
+struct keyring {
+	int with_private;
+	struct jwt_key *keys[KEYRING_MAX];
+	size_t n;
+	time_t loaded_at, missed_at;
+};
+
+static const struct pg_statement st_public = {
+	"keyring_public",
+	"SELECT kid, public_jwk::text FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
+	0, 1,
+};
+static const struct pg_statement st_private = {
+	"keyring_private",
+	"SELECT kid, private_pem FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
+	0, 1,
+};
+static const struct pg_statement st_insert = {
+	"keyring_insert",
+	"INSERT INTO signing_keys (kid, alg, private_pem, public_jwk) VALUES ($1, 'ES256', $2, $3::jsonb)",
+	3, 0,
+};
+/* Keeps the two newest published: the current and the previous. */
+static const struct pg_statement st_retire = {
+	"keyring_retire",
+	"UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid NOT IN"
+	" (SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 2)",
+	0, 0,
+};
+static const struct pg_statement st_lock = {
+	"keyring_lock", "SELECT pg_advisory_xact_lock(1095321414)", 0, 0,
+};
+static const struct pg_statement st_count = {
+	"keyring_count", "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL", 0, 0,
+};
+static const struct pg_statement st_begin = { "keyring_begin", "BEGIN", 0, 0 };
+static const struct pg_statement st_commit = { "keyring_commit", "COMMIT", 0, 0 };
+static const struct pg_statement st_rollback = { "keyring_rollback", "ROLLBACK", 0, 0 };
+
+struct keyring *keyring_new(int with_private)
+{
+	struct keyring *kr = calloc(1, sizeof *kr);
+	if (kr)
+		kr->with_private = with_private;
+	return kr;
+}
+
+static void clear(struct keyring *kr)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		jwt_key_free(kr->keys[i]);
+	kr->n = 0;
+}
+
+void keyring_free(struct keyring *kr)
+{
+	if (kr == NULL)
+		return;
+	clear(kr);
+	free(kr);
+}
+
+int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t errlen)
+{
+	time_t now = time(NULL);
+	if (kr->loaded_at && now - kr->loaded_at < KEYRING_TTL_S && !force)
+		return 0;
+	if (force && kr->missed_at && now - kr->missed_at < KEYRING_MISS_S)
+		return 0;
+	if (force)
+		kr->missed_at = now;
+
+	PGresult *r = pg_exec(db, kr->with_private ? &st_private : &st_public, NULL, err, errlen);
+	if (r == NULL)
+		return -1;
+	struct jwt_key *loaded[KEYRING_MAX];
+	size_t n = 0;
+	for (int i = 0; i < PQntuples(r) && n < KEYRING_MAX; i++) {
+		const char *kid = PQgetvalue(r, i, 0), *text = PQgetvalue(r, i, 1);
+		struct jwt_key *k = NULL;
+		if (kr->with_private) {
+			k = jwt_key_from_private_pem(text, kid, JWT_ES256);
+		} else {
+			struct json_object *jwk = json_tokener_parse(text);
+			k = jwk ? jwt_key_from_jwk(jwk) : NULL;
+			json_object_put(jwk);
+		}
+		if (k)
+			loaded[n++] = k;
+		else
+			snprintf(err, errlen, "signing key %s could not be read", kid);
+	}
+	PQclear(r);
+	clear(kr);
+	memcpy(kr->keys, loaded, n * sizeof loaded[0]);
+	kr->n = n;
+	kr->loaded_at = now;
+	return 0;
+}
+
+const struct jwt_key *keyring_current(const struct keyring *kr)
+{
+	return kr->n ? kr->keys[0] : NULL;
+}
+
+const struct jwt_key *const *keyring_keys(const struct keyring *kr, size_t *n)
+{
+	*n = kr->n;
+	return (const struct jwt_key *const *)kr->keys;
+}
+
+int keyring_has(const struct keyring *kr, const char *kid)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		if (strcmp(jwt_key_kid(kr->keys[i]), kid) == 0)
+			return 1;
+	return 0;
+}
+
+struct json_object *keyring_jwks(const struct keyring *kr)
+{
+	struct json_object *keys = json_object_new_array();
+	for (size_t i = 0; i < kr->n; i++)
+		json_object_array_add(keys, jwt_key_public_jwk(kr->keys[i]));
+	struct json_object *root = json_object_new_object();
+	json_object_object_add(root, "keys", keys);
+	return root;
+}
+
+static int run(struct pg *db, const struct pg_statement *st, const char *const *params, char *err, size_t errlen)
+{
+	PGresult *r = pg_exec(db, st, params, err, errlen);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+/* Inserts a new key and retires all but the two newest, in the caller's
+ * transaction. */
+static int add_key(struct pg *db, char kid[33], char *err, size_t errlen)
+{
+	unsigned char raw[16];
+	if (crypto_random(raw, sizeof raw) != 0)
+		return -1;
+	crypto_hex(raw, sizeof raw, kid);
+	struct jwt_key *k = jwt_key_generate(JWT_ES256, kid);
+	char *pem = k ? jwt_key_private_pem(k) : NULL;
+	struct json_object *jwk = k ? jwt_key_public_jwk(k) : NULL;
+	int rc = -1;
+	if (pem && jwk) {
+		const char *params[] = { kid, pem, json_object_to_json_string_ext(jwk, JSON_C_TO_STRING_PLAIN) };
+		rc = run(db, &st_insert, params, err, errlen) == 0 ? run(db, &st_retire, NULL, err, errlen) : -1;
+	} else {
+		snprintf(err, errlen, "could not generate a signing key");
+	}
+	if (pem) {
+		OPENSSL_cleanse(pem, strlen(pem));
+		free(pem);
+	}
+	json_object_put(jwk);
+	jwt_key_free(k);
+	return rc;
+}
+
+static int in_transaction(struct pg *db, int only_if_none, char kid[33], char *err, size_t errlen)
+{
+	if (run(db, &st_begin, NULL, err, errlen) != 0)
+		return -1;
+	int rc = run(db, &st_lock, NULL, err, errlen);
+	int needed = 1;
+	if (rc == 0 && only_if_none) {
+		PGresult *r = pg_exec(db, &st_count, NULL, err, errlen);
+		rc = r ? 0 : -1;
+		needed = r && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+		PQclear(r);
+	}
+	if (rc == 0 && needed)
+		rc = add_key(db, kid, err, errlen);
+	if (rc == 0 && run(db, &st_commit, NULL, err, errlen) == 0)
+		return 0;
+	char ignored[64];
+	run(db, &st_rollback, NULL, ignored, sizeof ignored);
+	return -1;
+}
+
+int keyring_rotate(struct pg *db, char kid_out[33], char *err, size_t errlen)
+{
+	return in_transaction(db, 0, kid_out, err, errlen);
+}
+
+int keyring_ensure(struct pg *db, char *err, size_t errlen)
+{
+	char kid[33];
+	return in_transaction(db, 1, kid, err, errlen);
+}
