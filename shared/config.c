@@ -62,6 +62,23 @@ static const struct var vars[] = {
 	{ "COOKIE_SECURE",        VAR_INT,        OFF(cookie_secure),        "1",       0, 1, 0 },
 	{ "ADMIN_EMAIL",          VAR_STRING,     OFF(admin_email),          NULL,      0, 0, 0 },
 	{ "ADMIN_PASSWORD",       VAR_SECRET,     OFF(admin_password),       NULL,      8, 0, 0 },
+	{ "OAUTH_TIMEOUT_MS",     VAR_INT,        OFF(oauth_timeout_ms),     "5000",    100, 60000, 0 },
+	{ "GOOGLE_CLIENT_IDS",    VAR_STRING,     OFF(google.client_ids),    NULL,      0, 0, 0 },
+	{ "GOOGLE_CLIENT_SECRET", VAR_SECRET,     OFF(google.client_secret), NULL,      1, 0, 0 },
+	{ "GOOGLE_REDIRECT_URI",  VAR_STRING,     OFF(google.redirect_uri),  NULL,      0, 0, 0 },
+	{ "GOOGLE_ISSUER",        VAR_STRING,     OFF(google.issuer),        "https://accounts.google.com", 0, 0, 0 },
+	{ "GOOGLE_AUTHORIZATION_URL", VAR_STRING, OFF(google.authorization_url), "https://accounts.google.com/o/oauth2/v2/auth", 0, 0, 0 },
+	{ "GOOGLE_TOKEN_URL",     VAR_STRING,     OFF(google.token_url),     "https://oauth2.googleapis.com/token", 0, 0, 0 },
+	{ "GOOGLE_JWKS_URL",      VAR_STRING,     OFF(google.jwks_url),      "https://www.googleapis.com/oauth2/v3/certs", 0, 0, 0 },
+	{ "APPLE_CLIENT_IDS",     VAR_STRING,     OFF(apple.client_ids),     NULL,      0, 0, 0 },
+	{ "APPLE_TEAM_ID",        VAR_STRING,     OFF(apple.team_id),        NULL,      0, 0, 0 },
+	{ "APPLE_KEY_ID",         VAR_STRING,     OFF(apple.key_id),         NULL,      0, 0, 0 },
+	{ "APPLE_PRIVATE_KEY_FILE", VAR_STRING,   OFF(apple.private_key_file), NULL,    0, 0, 0 },
+	{ "APPLE_REDIRECT_URI",   VAR_STRING,     OFF(apple.redirect_uri),   NULL,      0, 0, 0 },
+	{ "APPLE_ISSUER",         VAR_STRING,     OFF(apple.issuer),         "https://appleid.apple.com", 0, 0, 0 },
+	{ "APPLE_AUTHORIZATION_URL", VAR_STRING,  OFF(apple.authorization_url), "https://appleid.apple.com/auth/authorize", 0, 0, 0 },
+	{ "APPLE_TOKEN_URL",      VAR_STRING,     OFF(apple.token_url),      "https://appleid.apple.com/auth/token", 0, 0, 0 },
+	{ "APPLE_JWKS_URL",       VAR_STRING,     OFF(apple.jwks_url),       "https://appleid.apple.com/auth/keys", 0, 0, 0 },
 };
 
 /* ---------------------------------------------------------------- env file */

@@ -18,6 +18,15 @@ enum config_needs {
 	CONFIG_NEEDS_AUTH   = 1 << 1, /* AUTH_SECRET required */
 };
 
+/* One OpenID provider for sign-in (Google, Apple). */
+struct config_provider {
+	char *client_ids;              /* comma-separated audiences; the first runs the code flow */
+	char *client_secret;           /* Google */
+	char *team_id, *key_id, *private_key_file;  /* Apple: the client secret is a JWT we sign */
+	char *redirect_uri;
+	char *issuer, *authorization_url, *token_url, *jwks_url;
+};
+
 struct config {
 	const char *env_file;          /* the file read, or NULL */
 	char *database_url;
@@ -53,6 +62,8 @@ struct config {
 	long long cookie_secure;       /* 0 only for the local http dev setup */
 	char *admin_email;             /* the first admin, made by aigetctl migrate */
 	char *admin_password;
+	long long oauth_timeout_ms;
+	struct config_provider google, apple;
 };
 
 /* Fills cfg.  Returns 0, or -1 with a message naming the variable in err. */

@@ -10,6 +10,7 @@
 
 #include "auth_token.h"
 #include "body.h"
+#include "cors.h"
 #include "log.h"
 
 int router_match(struct request *req, const char *pattern)
@@ -141,6 +142,10 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 	}
 	if (found == NULL) {
 		req->nparams = 0;
+		if (allow[0] && strcmp(req->method, "OPTIONS") == 0) {
+			cors_preflight(req, allow);
+			return;
+		}
 		if (allow[0]) {
 			response_header(req, "Allow", allow);
 			response_error(req, 405, "method_not_allowed", "method %s is not allowed here; allowed: %s",

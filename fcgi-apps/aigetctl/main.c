@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "auth_keys.h"
 #include "migrate.h"
 
 struct command {
@@ -25,6 +26,12 @@ static const struct command commands[] = {
 	  "--status lists applied and pending files without applying any.\n"
 	  "Exit status: 0 done, 1 a migration failed or an applied file changed,\n"
 	  "64 usage, 78 invalid configuration.\n" },
+	{ "auth", auth_command, "auth rotate-signing-key",
+	  "Makes a new ES256 signing key the current one for access tokens.  The\n"
+	  "previous key stays published in /api/v1/auth/jwks so that tokens it\n"
+	  "signed verify until they expire (15 minutes); older keys are retired.\n"
+	  "Rotate at most once per access-token lifetime.\n"
+	  "Exit status: 0 done, 1 database error, 64 usage, 78 invalid configuration.\n" },
 };
 
 static const struct app ctl_app = {

@@ -20,6 +20,11 @@ void sessions_revoke_all(struct request *req);
 void otp_send(struct request *req);
 void otp_verify(struct request *req);
 void otp_password_reset(struct request *req);
+/* oauth.c */
+void oauth_google_start(struct request *req);
+void oauth_google_token(struct request *req);
+void oauth_apple_start(struct request *req);
+void oauth_apple_token(struct request *req);
 /* jwks.c */
 void jwks_get(struct request *req);
 

@@ -1,7 +1,6 @@
 /* auth.fcgi - accounts, sessions and tokens under /api/v1/auth.
  *
- * The route table is the whole of this responder's surface.  The sign-in
- * with Google and Apple routes are declared and answer 501 until they land. */
+ * The route table is the whole of this responder's surface. */
 #include <stdio.h>
 
 #include "app.h"
@@ -11,7 +10,6 @@
 #include "keyring.h"
 #include "log.h"
 
-#define NI router_not_implemented
 #define JSON ROUTE_JSON
 #define USER ROUTE_USER
 
@@ -30,10 +28,10 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/auth/sessions",        sessions_revoke_all, USER },
 	{ "DELETE", "/api/v1/auth/sessions/{sessionId}", sessions_revoke_one, USER },
 	{ "GET",    "/api/v1/auth/jwks",            jwks_get, 0 },
-	{ "POST",   "/api/v1/auth/google/start",    NI, 0 },
-	{ "POST",   "/api/v1/auth/google/token",    NI, JSON },
-	{ "POST",   "/api/v1/auth/apple/start",     NI, 0 },
-	{ "POST",   "/api/v1/auth/apple/token",     NI, JSON },
+	{ "POST",   "/api/v1/auth/google/start",    oauth_google_start, 0 },
+	{ "POST",   "/api/v1/auth/google/token",    oauth_google_token, JSON },
+	{ "POST",   "/api/v1/auth/apple/start",     oauth_apple_start, 0 },
+	{ "POST",   "/api/v1/auth/apple/token",     oauth_apple_token, JSON },
 };
 
 /* The auth area signs tokens, so its keyring holds private keys; a first

@@ -8,10 +8,12 @@ use warnings;
 use Exporter 'import';
 use HTTP::Tiny;
 use JSON::PP;
+use MIME::Base64 ();
 use Test::More;
 
 our @EXPORT = qw(base_url api decode_json_ok error_is var_dir dev_service wait_until areas
-	json_post unique_email client_ip register_user bearer mails_to last_code);
+	json_post unique_email client_ip register_user bearer mails_to last_code
+	stack_env psql redis_cli jwt_decode_unverified);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -97,6 +99,58 @@ sub last_code {
 	my $code;
 	wait_until(5, sub { my @m = mails_to($to); ($code) = @m ? $m[-1] =~ /code is (\d{6})/ : (); $code });
 	return $code;
+}
+
+# A setting from the stack's environment file ($VAR/aiget.env).
+sub stack_env {
+	my $name = shift;
+	open(my $fh, '<', var_dir() . '/aiget.env') or return undef;
+	while (<$fh>) {
+		return $1 if /^\Q$name\E=(.*)$/;
+	}
+	return undef;
+}
+
+# Runs SQL on the main database (for checks the API does not show); returns
+# its output without the trailing newline, columns separated by '|'.
+sub psql {
+	my $sql = shift;
+	open(my $fh, '-|', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', stack_env('DATABASE_URL'),
+		'-c', $sql) or die "psql: $!";
+	local $/;
+	my $out = <$fh> // '';
+	close($fh) or die "psql failed on: $sql";
+	$out =~ s/\n\z//;
+	return $out;
+}
+
+# Runs one Redis command on the stack's Redis; returns its raw output, chomped.
+sub redis_cli {
+	# redis-cli 7.0 sends an empty user name from "redis://:pw@", which
+	# Redis refuses, so the URL's parts are passed one by one.
+	my ($pw, $host, $port, $db) = stack_env('REDIS_URL') =~ m{^redis://(?:[^:@]*:([^@]*)@)?([^:/]+):(\d+)(?:/(\d+))?}
+		or die 'REDIS_URL not understood';
+	local $ENV{REDISCLI_AUTH} = $pw if defined $pw;
+	open(my $fh, '-|', 'redis-cli', '-h', $host, '-p', $port, '-n', $db // 0, @_) or die "redis-cli: $!";
+	local $/;
+	my $out = <$fh> // '';
+	close($fh) or die "redis-cli failed: @_";
+	$out =~ s/\n\z//;
+	return $out;
+}
+
+# The header and claims of a JWT, decoded but not verified (undef if not a JWT).
+sub jwt_decode_unverified {
+	my $jwt = shift // '';
+	my @p = split /\./, $jwt;
+	return unless @p == 3;
+	my @json = map {
+		(my $b = $_) =~ tr{-_}{+/};
+		$b .= '=' x ((4 - length($b) % 4) % 4);
+		eval { JSON::PP::decode_json(MIME::Base64::decode_base64($b)) };
+	} @p[0, 1];
+	return unless ref $json[0] && ref $json[1];
+	return @json;
 }
 
 sub dev_service {

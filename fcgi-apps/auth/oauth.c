@@ -1,0 +1,473 @@
+/* oauth.c - sign-in with Google and Apple (OpenID Connect).
+ *
+ * /<provider>/start makes state, nonce and a PKCE verifier, keeps them in
+ * Redis for ten minutes under the state (single use), and answers the
+ * provider's authorization URL.  /<provider>/token takes either the code and
+ * state the provider redirected back with (the server exchanges the code,
+ * with its client secret and the PKCE verifier) or an ID token and its nonce
+ * from a native SDK.  Either way the ID token is verified here: RS256 by a key
+ * of the provider's JWKS (cached, fetched again on an unknown kid), issuer,
+ * audience among the configured client ids (web, iOS, Android, Apple service
+ * and bundle ids), expiry, nonce (Apple carries its SHA-256), and a verified
+ * email.  A (provider, subject) identity maps to one user: the first sign-in
+ * links an existing account with that verified email, or creates one. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "fields.h"
+#include "http_client.h"
+#include "jwt.h"
+#include "log.h"
+#include "redis.h"
+
+#define JWKS_TTL_S 3600
+#define JWKS_MISS_S 10
+#define JWKS_MAX 8
+#define STATE_TTL_S 600
+#define APPLE_SECRET_TTL_S 3600
+
+enum provider_id { PROVIDER_GOOGLE, PROVIDER_APPLE, PROVIDER__MAX };
+
+static const struct {
+	const char *name, *scope;
+	int nonce_hashed;  /* Apple puts SHA-256(nonce) in the ID token */
+	int form_post;     /* Apple posts the code back when it shares name and email */
+} providers[PROVIDER__MAX] = {
+	[PROVIDER_GOOGLE] = { "google", "openid email profile", 0, 0 },
+	[PROVIDER_APPLE]  = { "apple",  "openid email name",    1, 1 },
+};
+
+/* Per process: the providers' key sets and Apple's client secret. */
+static struct {
+	struct jwt_key *keys[JWKS_MAX];
+	size_t n;
+	time_t fetched, missed;
+} jwks[PROVIDER__MAX];
+
+static struct {
+	char *jwt;
+	time_t exp;
+} apple_secret;
+
+static const struct pg_statement st_identity = {
+	"oauth_identity", "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2", 2, 1,
+};
+static const struct pg_statement st_link = {
+	"oauth_link",
+	"INSERT INTO identities (provider, subject, user_id, email) VALUES ($1, $2, $3::uuid, $4)"
+	" ON CONFLICT (provider, subject) DO NOTHING",
+	4, 0,
+};
+static const struct pg_statement st_create = {
+	"oauth_create_user",
+	"INSERT INTO users (email, email_verified, name) VALUES ($1, true, nullif($2, ''))"
+	" ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
+	2, 0,
+};
+
+static const struct config_provider *conf(struct request *req, enum provider_id p)
+{
+	return p == PROVIDER_GOOGLE ? &req->ctx->cfg.google : &req->ctx->cfg.apple;
+}
+
+static void unavailable(struct request *req, const char *what, const char *detail)
+{
+	log_error("%s: %s", what, detail);
+	response_header(req, "Retry-After", "5");
+	response_error(req, 503, "unavailable", "the sign-in provider cannot be reached");
+}
+
+/* A provider is usable when its client ids and endpoints are set, and the
+ * endpoints are https (or loopback, for the tests' stand-in). */
+static int configured(struct request *req, enum provider_id p)
+{
+	const struct config_provider *c = conf(req, p);
+	int ok = c->client_ids && *c->client_ids && http_client_url_allowed(c->jwks_url);
+	if (!ok)
+		response_error(req, 503, "unavailable", "sign-in with %s is not configured", providers[p].name);
+	return ok;
+}
+
+/* The first of the comma-separated client ids, in the arena. */
+static char *primary_client_id(struct request *req, const struct config_provider *c)
+{
+	return arena_strndup(req->arena, c->client_ids, strcspn(c->client_ids, ","));
+}
+
+static int audience_allowed(const struct config_provider *c, const char *aud)
+{
+	size_t alen = strlen(aud);
+	for (const char *p = c->client_ids; *p;) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t m = n;
+		while (m && p[m - 1] == ' ')
+			m--;
+		if (m == alen && m && memcmp(p, aud, m) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ JWKS */
+
+static int fetch_jwks(struct request *req, enum provider_id p, int force)
+{
+	time_t now = time(NULL);
+	if (jwks[p].fetched && now - jwks[p].fetched < JWKS_TTL_S && !force)
+		return 0;
+	if (force && jwks[p].missed && now - jwks[p].missed < JWKS_MISS_S)
+		return 0;
+	if (force)
+		jwks[p].missed = now;
+	char err[256];
+	struct json_object *set = NULL, *keys;
+	int status = http_client_get_json(conf(req, p)->jwks_url, req->ctx->cfg.oauth_timeout_ms, &set, err, sizeof err);
+	if (status != 200 || set == NULL || !json_object_object_get_ex(set, "keys", &keys) ||
+	    !json_object_is_type(keys, json_type_array)) {
+		log_error("%s JWKS: %s", providers[p].name, status < 0 ? err : "unexpected answer");
+		json_object_put(set);
+		return -1;
+	}
+	for (size_t i = 0; i < jwks[p].n; i++)
+		jwt_key_free(jwks[p].keys[i]);
+	jwks[p].n = 0;
+	for (size_t i = 0; i < json_object_array_length(keys) && jwks[p].n < JWKS_MAX; i++) {
+		struct jwt_key *k = jwt_key_from_jwk(json_object_array_get_idx(keys, i));
+		if (k && jwt_key_alg(k) == JWT_RS256)
+			jwks[p].keys[jwks[p].n++] = k;
+		else
+			jwt_key_free(k);
+	}
+	jwks[p].fetched = now;
+	json_object_put(set);
+	return 0;
+}
+
+/* ------------------------------------------------------ Apple's secret */
+
+/* Apple's client secret is an ES256 JWT signed with the team's key; it is
+ * made here and renewed before it expires. */
+static const char *apple_client_secret(struct request *req)
+{
+	const struct config_provider *c = conf(req, PROVIDER_APPLE);
+	time_t now = time(NULL);
+	if (apple_secret.jwt && apple_secret.exp - now > 300)
+		return apple_secret.jwt;
+	if (!c->team_id || !c->key_id || !c->private_key_file) {
+		log_error("apple: APPLE_TEAM_ID, APPLE_KEY_ID and APPLE_PRIVATE_KEY_FILE are needed for the code flow");
+		return NULL;
+	}
+	FILE *f = fopen(c->private_key_file, "r");
+	char pem[4096];
+	size_t n = f ? fread(pem, 1, sizeof pem - 1, f) : 0;
+	if (f)
+		fclose(f);
+	pem[n] = '\0';
+	struct jwt_key *key = n ? jwt_key_from_private_pem(pem, c->key_id, JWT_ES256) : NULL;
+	explicit_bzero(pem, sizeof pem);
+	if (key == NULL) {
+		log_error("apple: cannot read the private key in APPLE_PRIVATE_KEY_FILE");
+		return NULL;
+	}
+	struct json_object *claims = json_object_new_object();
+	json_object_object_add(claims, "iss", json_object_new_string(c->team_id));
+	json_object_object_add(claims, "iat", json_object_new_int64(now));
+	json_object_object_add(claims, "exp", json_object_new_int64(now + APPLE_SECRET_TTL_S));
+	json_object_object_add(claims, "aud", json_object_new_string(c->issuer));
+	json_object_object_add(claims, "sub", json_object_new_string(primary_client_id(req, c)));
+	free(apple_secret.jwt);
+	apple_secret.jwt = jwt_sign(key, claims);
+	apple_secret.exp = now + APPLE_SECRET_TTL_S;
+	json_object_put(claims);
+	jwt_key_free(key);
+	return apple_secret.jwt;
+}
+
+/* ---------------------------------------------------------------- start */
+
+static void start(struct request *req, enum provider_id p)
+{
+	if (origin_check(req) < 0 || !configured(req, p))
+		return;
+	const struct config_provider *c = conf(req, p);
+	if (!c->redirect_uri || !http_client_url_allowed(c->authorization_url)) {
+		response_error(req, 503, "unavailable", "sign-in with %s is not configured", providers[p].name);
+		return;
+	}
+	char *state = crypto_random_token(req->arena, 32), *nonce = crypto_random_token(req->arena, 32);
+	char *verifier = crypto_random_token(req->arena, 32);
+	if (!state || !nonce || !verifier) {
+		response_error(req, 500, "internal", "no randomness");
+		return;
+	}
+	unsigned char d[CRYPTO_SHA256_LEN];
+	crypto_sha256(verifier, strlen(verifier), d);
+	char *challenge = jwt_b64url_encode(d, sizeof d);
+	char nonce_hex[65];
+	crypto_sha256(nonce, strlen(nonce), d);
+	crypto_hex(d, sizeof d, nonce_hex);
+
+	char err[256];
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET auth:oauth:%s %s EX %d", state,
+					arena_printf(req->arena, "%s %s %s", providers[p].name, nonce, verifier),
+					STATE_TTL_S);
+	int stored = rep && rep->type == REDIS_REPLY_STATUS;
+	freeReplyObject(rep);
+	char *query = NULL;
+	int ok = stored && challenge &&
+		 http_client_form_add(&query, "response_type", "code") == 0 &&
+		 http_client_form_add(&query, "client_id", primary_client_id(req, c)) == 0 &&
+		 http_client_form_add(&query, "redirect_uri", c->redirect_uri) == 0 &&
+		 http_client_form_add(&query, "scope", providers[p].scope) == 0 &&
+		 http_client_form_add(&query, "state", state) == 0 &&
+		 http_client_form_add(&query, "nonce", providers[p].nonce_hashed ? nonce_hex : nonce) == 0 &&
+		 http_client_form_add(&query, "code_challenge", challenge) == 0 &&
+		 http_client_form_add(&query, "code_challenge_method", "S256") == 0 &&
+		 (!providers[p].form_post || http_client_form_add(&query, "response_mode", "form_post") == 0);
+	free(challenge);
+	if (!ok) {
+		free(query);
+		if (!stored)
+			unavailable(req, "oauth state not stored", err);
+		else
+			response_error(req, 500, "internal", "could not build the authorization URL");
+		return;
+	}
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "authorizationUrl",
+			       json_object_new_string(arena_printf(req->arena, "%s%c%s", c->authorization_url,
+								   strchr(c->authorization_url, '?') ? '&' : '?', query)));
+	json_object_object_add(body, "state", json_object_new_string(state));
+	free(query);
+	response_json(req, 200, body);
+}
+
+void oauth_google_start(struct request *req) { start(req, PROVIDER_GOOGLE); }
+void oauth_apple_start(struct request *req) { start(req, PROVIDER_APPLE); }
+
+/* ---------------------------------------------------------------- token */
+
+/* Exchanges a code for the provider's ID token (malloc'd), or answers. */
+static char *exchange_code(struct request *req, enum provider_id p, const char *code, const char *verifier)
+{
+	const struct config_provider *c = conf(req, p);
+	const char *secret = p == PROVIDER_APPLE ? apple_client_secret(req) : c->client_secret;
+	if (secret == NULL || !http_client_url_allowed(c->token_url)) {
+		response_error(req, 503, "unavailable", "sign-in with %s is not configured for codes", providers[p].name);
+		return NULL;
+	}
+	char *form = NULL, err[256];
+	if (http_client_form_add(&form, "grant_type", "authorization_code") != 0 ||
+	    http_client_form_add(&form, "code", code) != 0 ||
+	    http_client_form_add(&form, "redirect_uri", c->redirect_uri ? c->redirect_uri : "") != 0 ||
+	    http_client_form_add(&form, "client_id", primary_client_id(req, c)) != 0 ||
+	    http_client_form_add(&form, "client_secret", secret) != 0 ||
+	    http_client_form_add(&form, "code_verifier", verifier) != 0) {
+		free(form);
+		response_error(req, 500, "internal", "could not build the token request");
+		return NULL;
+	}
+	struct json_object *answer = NULL, *v;
+	int status = http_client_post_form(c->token_url, form, req->ctx->cfg.oauth_timeout_ms, &answer, err, sizeof err);
+	explicit_bzero(form, strlen(form));
+	free(form);
+	if (status < 0) {
+		unavailable(req, "token endpoint", err);
+		return NULL;
+	}
+	char *id_token = NULL;
+	if (status == 200 && answer && json_object_object_get_ex(answer, "id_token", &v) &&
+	    json_object_is_type(v, json_type_string))
+		id_token = strdup(json_object_get_string(v));
+	if (id_token == NULL) {
+		const char *why = answer && json_object_object_get_ex(answer, "error", &v) ? json_object_get_string(v) : "?";
+		log_warn("%s refused the code: HTTP %d, %s", providers[p].name, status, why);
+		response_error(req, 401, "unauthorized", "%s did not accept the authorization code", providers[p].name);
+	}
+	json_object_put(answer);
+	return id_token;
+}
+
+struct identity {
+	char sub[256], email[EMAIL_MAX + 1];
+};
+
+static enum jwt_error verify_once(struct request *req, enum provider_id p, const char *token, struct json_object **claims)
+{
+	struct jwt_verify_opts opts = {
+		.alg = JWT_RS256, .keys = (const struct jwt_key *const *)jwks[p].keys, .nkeys = jwks[p].n,
+		.issuer = NULL, .naudiences = 0, .leeway_s = 60, .now = 0,
+	};
+	return jwt_verify(token, &opts, claims);
+}
+
+static const char *claim_str(struct json_object *claims, const char *name)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(claims, name, &v) && json_object_is_type(v, json_type_string)
+		? json_object_get_string(v) : NULL;
+}
+
+/* Verifies an ID token; 0 with id filled, or -1 answered (401/503). */
+static int verify_id_token(struct request *req, enum provider_id p, const char *token, const char *nonce,
+			   struct identity *id)
+{
+	const struct config_provider *c = conf(req, p);
+	if (fetch_jwks(req, p, 0) != 0) {
+		response_header(req, "Retry-After", "5");
+		response_error(req, 503, "unavailable", "the sign-in provider cannot be reached");
+		return -1;
+	}
+	struct json_object *claims = NULL;
+	enum jwt_error e = verify_once(req, p, token, &claims);
+	if (e == JWT_UNKNOWN_KID && fetch_jwks(req, p, 1) == 0)
+		e = verify_once(req, p, token, &claims); /* the provider rotated its keys */
+	const char *why = e != JWT_OK ? jwt_error_text(e) : NULL;
+	const char *iss = claims ? claim_str(claims, "iss") : NULL, *aud = claims ? claim_str(claims, "aud") : NULL;
+	const char *sub = claims ? claim_str(claims, "sub") : NULL, *email = claims ? claim_str(claims, "email") : NULL;
+	const char *tnonce = claims ? claim_str(claims, "nonce") : NULL;
+	struct json_object *ev = NULL;
+	int verified = claims && json_object_object_get_ex(claims, "email_verified", &ev) &&
+		       (json_object_is_type(ev, json_type_boolean) ? json_object_get_boolean(ev)
+			: json_object_is_type(ev, json_type_string) && strcmp(json_object_get_string(ev), "true") == 0);
+	/* Google issues both spellings of its issuer. */
+	int iss_ok = iss && (strcmp(iss, c->issuer) == 0 ||
+			     (p == PROVIDER_GOOGLE && strcmp(c->issuer, "https://accounts.google.com") == 0 &&
+			      strcmp(iss, "accounts.google.com") == 0));
+	char expected[65];
+	if (providers[p].nonce_hashed) {
+		unsigned char d[CRYPTO_SHA256_LEN];
+		crypto_sha256(nonce, strlen(nonce), d);
+		crypto_hex(d, sizeof d, expected);
+	} else {
+		snprintf(expected, sizeof expected, "%.64s", nonce);
+	}
+	if (why == NULL && !iss_ok)
+		why = "wrong issuer";
+	else if (why == NULL && (aud == NULL || !audience_allowed(c, aud)))
+		why = "wrong audience";
+	else if (why == NULL && (tnonce == NULL || strlen(tnonce) != strlen(expected) ||
+				 !crypto_equal(tnonce, expected, strlen(expected))))
+		why = "wrong nonce";
+	else if (why == NULL && (sub == NULL || strlen(sub) >= sizeof id->sub))
+		why = "no subject";
+	else if (why == NULL && (email == NULL || !verified || email_normalize(email, id->email) != 0))
+		why = "no verified email";
+	if (why == NULL)
+		snprintf(id->sub, sizeof id->sub, "%s", sub);
+	json_object_put(claims);
+	if (why) {
+		log_info("%s ID token refused: %s", providers[p].name, why);
+		response_error(req, 401, "unauthorized", "the %s ID token was refused: %s", providers[p].name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The user of an identity: linked before, or an account with the same
+ * verified email (linked now), or a new account.  1 found, -1 answered. */
+static int user_for(struct request *req, enum provider_id p, const struct identity *id, const char *name,
+		    struct user *u)
+{
+	char err[256];
+	const char *pname = providers[p].name;
+	const char *p1[] = { pname, id->sub };
+	PGresult *r = pg_exec(req->ctx->db, &st_identity, p1, err, sizeof err);
+	if (r == NULL)
+		goto db_error;
+	if (PQntuples(r) == 1) {
+		char *uid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return users_by_id(req, uid, u) == 1 ? 1 : -1;
+	}
+	PQclear(r);
+	int found = users_by_email(req, id->email, u);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		const char *p2[] = { id->email, name ? name : "" };
+		r = pg_exec(req->ctx->db, &st_create, p2, err, sizeof err);
+		if (r == NULL)
+			goto db_error;
+		PQclear(r);
+		/* Created now, or by a concurrent sign-in a moment ago. */
+		if (users_by_email(req, id->email, u) != 1)
+			return -1;
+		audit_event(req, "register", u->id, u->email, json_object_new_string(pname));
+	} else if (!u->email_verified && users_set_verified(req, u->id) != 0) {
+		return -1;
+	}
+	const char *p3[] = { pname, id->sub, u->id, id->email };
+	r = pg_exec(req->ctx->db, &st_link, p3, err, sizeof err);
+	if (r == NULL)
+		goto db_error;
+	PQclear(r);
+	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
+	return 1;
+db_error:
+	log_error("oauth: %s", err);
+	response_header(req, "Retry-After", "5");
+	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+	return -1;
+}
+
+static void token(struct request *req, enum provider_id p)
+{
+	static const char *const allowed[] = { "code", "state", "idToken", "nonce", "name", NULL };
+	const char *code, *state, *id_token, *nonce, *name;
+	int browser = origin_check(req);
+	if (browser < 0 || limits_hit(req, LIMIT_LOGIN_IP, NULL) != 0 || fields_only(req, allowed) != 0 ||
+	    field_string(req, "code", 0, 2048, &code) != 0 || field_string(req, "state", 0, 256, &state) != 0 ||
+	    field_string(req, "idToken", 0, JWT_MAX_TOKEN, &id_token) != 0 ||
+	    field_string(req, "nonce", 0, 256, &nonce) != 0 || field_string(req, "name", 0, 256, &name) != 0 ||
+	    !configured(req, p))
+		return;
+	if ((code != NULL) == (id_token != NULL) || (code && !state) || (id_token && !nonce)) {
+		response_error(req, 400, "invalid_request", "send either code and state, or idToken and nonce");
+		return;
+	}
+	char *owned = NULL, err[256];
+	if (code) {
+		/* The state is spent whatever happens next. */
+		redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "GETDEL auth:oauth:%s", state);
+		if (rep == NULL) {
+			unavailable(req, "oauth state", err);
+			return;
+		}
+		char *saved = rep->type == REDIS_REPLY_STRING ? arena_strndup(req->arena, rep->str, rep->len) : NULL;
+		freeReplyObject(rep);
+		char *prov = saved ? strtok(saved, " ") : NULL, *verifier;
+		nonce = prov ? strtok(NULL, " ") : NULL;
+		verifier = nonce ? strtok(NULL, " ") : NULL;
+		if (!verifier || strcmp(prov, providers[p].name) != 0) {
+			response_error(req, 400, "invalid_request", "state is unknown, expired or already used");
+			return;
+		}
+		owned = exchange_code(req, p, code, verifier);
+		if (owned == NULL)
+			return;
+		id_token = owned;
+	}
+	struct identity id;
+	struct user u;
+	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && user_for(req, p, &id, name, &u) == 1;
+	free(owned);
+	if (!ok) {
+		if (req->status == 0)
+			response_error(req, 401, "unauthorized", "sign-in failed");
+		return;
+	}
+	audit_event(req, "login", u.id, u.email, json_object_new_string(providers[p].name));
+	tokens_start_session(req, &u, 200, browser);
+}
+
+void oauth_google_token(struct request *req) { token(req, PROVIDER_GOOGLE); }
+void oauth_apple_token(struct request *req) { token(req, PROVIDER_APPLE); }

@@ -1,0 +1,136 @@
+#!/usr/bin/perl
+# Sign-in with Google and Apple against the harness's stand-in providers:
+# the code flow with state, nonce and PKCE (Apple's client secret a JWT we
+# sign), the native ID-token flow, account linking, and every refusal of an
+# ID token the issue names (audience, nonce, expiry, signature, unverified
+# email, issuer).
+use strict;
+use warnings;
+use lib 't/lib';
+use Digest::SHA qw(sha256_hex);
+use HTTP::Tiny;
+use JSON::PP;
+use Test::More;
+use URI;
+use URI::QueryParam;
+use Aiget;
+
+Aiget::require_stack();
+plan skip_all => 'no stand-in providers' unless $ENV{AIGET_GOOGLE_PORT} && $ENV{AIGET_APPLE_PORT};
+
+my $raw = HTTP::Tiny->new(max_redirect => 0, timeout => 10);
+my %port = (google => $ENV{AIGET_GOOGLE_PORT}, apple => $ENV{AIGET_APPLE_PORT});
+sub provider { my ($p, $method, $path, $body) = @_;
+	my $res = $raw->request($method, "http://127.0.0.1:$port{$p}$path",
+		$body ? {headers => {'Content-Type' => 'application/json'}, content => encode_json($body)} : {});
+	return $res->{content} =~ /^[\[{]/ ? decode_json($res->{content}) : $res }
+sub id_token { my ($p, %claims) = @_; provider($p, POST => '/test/id-token', \%claims)->{id_token} }
+sub token_call { my ($p, $body) = @_; json_post("/api/v1/auth/$p/token", $body, client_ip()) }
+
+# The code flow: start, the provider's consent (the stand-in signs in the
+# user named by login_hint), then the code and state back to us.
+sub code_flow {
+	my ($p, $email) = @_;
+	my $start = json_post("/api/v1/auth/$p/start", '', client_ip());
+	my $s = decode_json_ok($start, "$p start");
+	my $url = URI->new($s->{authorizationUrl});
+	$url->query_param(login_hint => $email);
+	my $consent = $raw->get("$url");
+	my ($code, $state);
+	if ($consent->{status} == 302) {
+		my $back = URI->new($consent->{headers}{location});
+		($code, $state) = ($back->query_param('code'), $back->query_param('state'));
+	} else {
+		($code) = $consent->{content} =~ /name="code" value="([^"]+)"/;
+		($state) = $consent->{content} =~ /name="state" value="([^"]+)"/;
+	}
+	return ($s, $url, $code, $state);
+}
+
+# ------------------------------------------------------------- Google, code
+my $gmail = unique_email('google');
+my ($s, $url, $code, $state) = code_flow(google => $gmail);
+is($url->query_param('client_id'), 'web-1.apps.googleusercontent.com', 'Google: the web client id');
+is($url->query_param('code_challenge_method'), 'S256', 'Google: PKCE S256');
+ok(length($url->query_param('nonce') // '') >= 32, 'Google: a nonce');
+is($url->query_param('state'), $s->{state}, 'Google: the state we were given');
+ok($code && $state, 'Google: the provider redirected back with a code');
+provider(google => DELETE => '/test/requests');
+my $res = token_call(google => {code => $code, state => $state});
+is($res->{status}, 200, 'Google code flow signs in') or diag($res->{content});
+my $g = decode_json_ok($res, 'google token');
+is($g->{user}{email}, $gmail, 'the account has the Google email');
+ok($g->{user}{emailVerified}, 'and it is verified');
+ok($g->{accessToken} && $g->{refreshToken}, 'a token pair');
+my ($exchange) = grep { $_->{path} eq '/token' } @{provider(google => GET => '/test/requests')};
+ok($exchange->{pkce_verified}, 'the code exchange carried the PKCE verifier');
+ok($exchange->{client_secret_verified}, 'and our client secret');
+error_is(token_call(google => {code => $code, state => $state}), 400, 'invalid_request', 'a state works once');
+
+($s, $url, $code, $state) = code_flow(google => $gmail);
+$res = token_call(google => {code => $code, state => $state});
+is(decode_json_ok($res, 'second')->{user}{id}, $g->{user}{id}, 'signing in again finds the same user');
+
+# An existing password account with the same verified email is linked.
+my ($email, $password, $reg) = register_user(tag => 'linked');
+($s, $url, $code, $state) = code_flow(google => $email);
+$res = token_call(google => {code => $code, state => $state});
+is(decode_json_ok($res, 'link')->{user}{id}, $reg->{user}{id}, 'an existing account is linked, not duplicated');
+is(json_post('/api/v1/auth/login', {email => $email, password => $password}, client_ip())->{status}, 200,
+	'its password still works');
+
+# -------------------------------------------------------------- Apple, code
+my $amail = unique_email('apple');
+($s, $url, $code, $state) = code_flow(apple => $amail);
+is($url->query_param('response_mode'), 'form_post', 'Apple: form_post');
+ok($code && $state, 'Apple: the provider posted back a code');
+provider(apple => DELETE => '/test/requests');
+$res = token_call(apple => {code => $code, state => $state, name => 'Ann Apple'});
+is($res->{status}, 200, 'Apple code flow signs in') or diag($res->{content});
+is(decode_json_ok($res, 'apple')->{user}{email}, $amail, 'with the Apple email');
+($exchange) = grep { $_->{path} eq '/token' } @{provider(apple => GET => '/test/requests')};
+ok($exchange->{client_secret_verified}, 'Apple accepted our ES256 client secret');
+error_is(token_call(google => {code => $code, state => $state}), 400, 'invalid_request', "a state of Apple's is not Google's");
+
+# ------------------------------------------------------ native ID tokens
+my $nmail = unique_email('native');
+$res = token_call(google => {idToken => id_token(google => email => $nmail, aud => 'ios-1.apps.googleusercontent.com',
+	nonce => 'n-1'), nonce => 'n-1'});
+is($res->{status}, 200, 'Google ID token from the iOS client id') or diag($res->{content});
+
+my %bad = (
+	'wrong audience'     => [google => {aud => 'someone-else'}, 'n-2'],
+	'wrong nonce'        => [google => {nonce => 'other'}, 'n-2'],
+	'expired'            => [google => {exp_offset => -3600}, 'n-2'],
+	'unknown signer'     => [google => {sign_with => 'unknown'}, 'n-2'],
+	'unverified email'   => [google => {email_verified => JSON::PP::false}, 'n-2'],
+	'wrong issuer'       => [google => {iss => 'https://evil.example'}, 'n-2'],
+	'Apple raw nonce'    => [apple => {nonce => 'n-2'}, 'n-2'],
+);
+for my $case (sort keys %bad) {
+	my ($p, $claims, $nonce) = @{$bad{$case}};
+	my %c = (email => unique_email('bad'), aud => $p eq 'google' ? 'web-1.apps.googleusercontent.com' : 'test.aiget.app',
+		nonce => $p eq 'apple' ? sha256_hex($nonce) : $nonce, %$claims);
+	error_is(token_call($p => {idToken => id_token($p => %c), nonce => $nonce}), 401, 'unauthorized', "refused: $case");
+}
+$res = token_call(apple => {idToken => id_token(apple => email => unique_email('an'), aud => 'test.aiget.app',
+	nonce => sha256_hex('raw-nonce')), nonce => 'raw-nonce'});
+is($res->{status}, 200, 'Apple ID token with the SHA-256 of the nonce') or diag($res->{content});
+
+# The provider rotates its keys: an unknown kid makes us fetch the set again.
+provider(google => POST => '/test/rotate');
+$res = token_call(google => {idToken => id_token(google => email => unique_email('rot'),
+	aud => 'web-1.apps.googleusercontent.com', nonce => 'n-3'), nonce => 'n-3'});
+is($res->{status}, 200, 'a token of a rotated provider key verifies') or diag($res->{content});
+
+# ---------------------------------------------------------------- bad input
+error_is(token_call(google => {}), 400, 'invalid_request', 'neither code nor idToken');
+error_is(token_call(google => {code => 'c', state => 's', idToken => 'x', nonce => 'n'}), 400, 'invalid_request', 'both');
+error_is(token_call(google => {code => 'c'}), 400, 'invalid_request', 'code without state');
+error_is(token_call(google => {idToken => 'x'}), 400, 'invalid_request', 'idToken without nonce');
+error_is(token_call(google => {code => 'c', state => 'no-such-state'}), 400, 'invalid_request', 'unknown state');
+error_is(token_call(google => {code => 1, state => 's'}), 400, 'invalid_request', 'code of the wrong type');
+error_is(token_call(google => {idToken => 'x', nonce => 'n', extra => 1}), 400, 'invalid_request', 'unknown field');
+error_is(token_call(google => {idToken => 'not.a.jwt', nonce => 'n'}), 401, 'unauthorized', 'garbage ID token');
+
+done_testing();
