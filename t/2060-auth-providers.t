@@ -71,13 +71,34 @@ error_is(token_call(google => {code => $code, state => $state}), 400, 'invalid_r
 $res = token_call(google => {code => $code, state => $state});
 is(decode_json_ok($res, 'second')->{user}{id}, $g->{user}{id}, 'signing in again finds the same user');
 
-# An existing password account with the same verified email is linked.
+# An existing password account whose email was verified is linked.
 my ($email, $password, $reg) = register_user(tag => 'linked');
+is(json_post('/api/v1/auth/otp/send', {email => $email, purpose => 'verify_email'}, client_ip())->{status}, 202,
+	'a verification code is sent');
+my $vcode = last_code($email);
+is(json_post('/api/v1/auth/otp/verify', {email => $email, code => $vcode, purpose => 'verify_email'}, client_ip())->{status},
+	200, 'and the email verified');
 ($s, $url, $code, $state) = code_flow(google => $email);
 $res = token_call(google => {code => $code, state => $state});
-is(decode_json_ok($res, 'link')->{user}{id}, $reg->{user}{id}, 'an existing account is linked, not duplicated');
+is(decode_json_ok($res, 'link')->{user}{id}, $reg->{user}{id}, 'a verified account is linked, not duplicated');
 is(json_post('/api/v1/auth/login', {email => $email, password => $password}, client_ip())->{status}, 200,
 	'its password still works');
+
+# An unverified account with the provider's verified email: whoever
+# registered it never proved owning the address, so the provider's owner
+# takes it and the password and sessions set before stop working.
+my ($squat, $squat_pw, $squatted) = register_user(tag => 'squat');
+($s, $url, $code, $state) = code_flow(google => $squat);
+$res = token_call(google => {code => $code, state => $state});
+my $owner = decode_json_ok($res, 'claim');
+is($owner->{user}{id}, $squatted->{user}{id}, 'an unverified account goes to the verified owner');
+ok($owner->{user}{emailVerified}, 'now verified');
+is(json_post('/api/v1/auth/login', {email => $squat, password => $squat_pw}, client_ip())->{status}, 401,
+	'the earlier password no longer signs in');
+is(json_post('/api/v1/auth/refresh', {refreshToken => $squatted->{refreshToken}})->{status}, 401,
+	'the earlier session is revoked');
+is(api(GET => '/api/v1/auth/me', {headers => bearer($squatted->{accessToken})})->{status}, 401,
+	'and its access token too');
 
 # -------------------------------------------------------------- Apple, code
 my $amail = unique_email('apple');
@@ -97,6 +118,15 @@ my $nmail = unique_email('native');
 $res = token_call(google => {idToken => id_token(google => email => $nmail, aud => 'ios-1.apps.googleusercontent.com',
 	nonce => 'n-1'), nonce => 'n-1'});
 is($res->{status}, 200, 'Google ID token from the iOS client id') or diag($res->{content});
+
+$res = token_call(google => {idToken => id_token(google => email => unique_email('arr'),
+	aud => ['another-app', 'ios-1.apps.googleusercontent.com'], nonce => 'n-8'), nonce => 'n-8'});
+is($res->{status}, 200, 'an audience array holding one of our client ids') or diag($res->{content});
+
+# A native ID token signs in once.
+my $once = id_token(google => email => unique_email('once'), aud => 'web-1.apps.googleusercontent.com', nonce => 'n-9');
+is(token_call(google => {idToken => $once, nonce => 'n-9'})->{status}, 200, 'a native ID token signs in');
+error_is(token_call(google => {idToken => $once, nonce => 'n-9'}), 401, 'unauthorized', 'and cannot be replayed');
 
 my %bad = (
 	'wrong audience'     => [google => {aud => 'someone-else'}, 'n-2'],

@@ -63,6 +63,11 @@ static const struct pg_statement st_link = {
 	" ON CONFLICT (provider, subject) DO NOTHING",
 	4, 0,
 };
+static const struct pg_statement st_claim = {
+	"oauth_claim_unverified",
+	"UPDATE users SET password_hash = NULL, email_verified = true, updated_at = now() WHERE id = $1::uuid",
+	1, 0,
+};
 static const struct pg_statement st_create = {
 	"oauth_create_user",
 	"INSERT INTO users (email, email_verified, name) VALUES ($1, true, nullif($2, ''))"
@@ -79,7 +84,14 @@ static void unavailable(struct request *req, const char *what, const char *detai
 {
 	log_error("%s: %s", what, detail);
 	response_header(req, "Retry-After", "5");
-	response_error(req, 503, "unavailable", "the sign-in provider cannot be reached");
+	response_error(req, 503, "unavailable", "sign-in is temporarily unavailable");
+}
+
+/* 503 like every "unavailable", though only an operator can end this one. */
+static void not_configured(struct request *req, enum provider_id p, const char *what)
+{
+	response_header(req, "Retry-After", "3600");
+	response_error(req, 503, "unavailable", "sign-in with %s is not configured%s", providers[p].name, what);
 }
 
 /* A provider is usable when its client ids and endpoints are set, and the
@@ -89,7 +101,7 @@ static int configured(struct request *req, enum provider_id p)
 	const struct config_provider *c = conf(req, p);
 	int ok = c->client_ids && *c->client_ids && http_client_url_allowed(c->jwks_url);
 	if (!ok)
-		response_error(req, 503, "unavailable", "sign-in with %s is not configured", providers[p].name);
+		not_configured(req, p, "");
 	return ok;
 }
 
@@ -99,21 +111,22 @@ static char *primary_client_id(struct request *req, const struct config_provider
 	return arena_strndup(req->arena, c->client_ids, strcspn(c->client_ids, ","));
 }
 
-static int audience_allowed(const struct config_provider *c, const char *aud)
+/* The comma-separated client ids as a list of audiences, in the arena. */
+static size_t audiences(struct request *req, const struct config_provider *c, const char **out, size_t max)
 {
-	size_t alen = strlen(aud);
-	for (const char *p = c->client_ids; *p;) {
+	size_t n = 0;
+	for (const char *p = c->client_ids; *p && n < max;) {
 		while (*p == ',' || *p == ' ')
 			p++;
-		size_t n = strcspn(p, ",");
-		size_t m = n;
+		size_t len = strcspn(p, ",");
+		size_t m = len;
 		while (m && p[m - 1] == ' ')
 			m--;
-		if (m == alen && m && memcmp(p, aud, m) == 0)
-			return 1;
-		p += n;
+		if (m)
+			out[n++] = arena_strndup(req->arena, p, m);
+		p += len;
 	}
-	return 0;
+	return n;
 }
 
 /* ------------------------------------------------------------------ JWKS */
@@ -199,7 +212,7 @@ static void start(struct request *req, enum provider_id p)
 		return;
 	const struct config_provider *c = conf(req, p);
 	if (!c->redirect_uri || !http_client_url_allowed(c->authorization_url)) {
-		response_error(req, 503, "unavailable", "sign-in with %s is not configured", providers[p].name);
+		not_configured(req, p, " for the code flow");
 		return;
 	}
 	char *state = crypto_random_token(req->arena, 32), *nonce = crypto_random_token(req->arena, 32);
@@ -261,7 +274,7 @@ static char *exchange_code(struct request *req, enum provider_id p, const char *
 	const struct config_provider *c = conf(req, p);
 	const char *secret = p == PROVIDER_APPLE ? apple_client_secret(req) : c->client_secret;
 	if (secret == NULL || !http_client_url_allowed(c->token_url)) {
-		response_error(req, 503, "unavailable", "sign-in with %s is not configured for codes", providers[p].name);
+		not_configured(req, p, " for the code flow");
 		return NULL;
 	}
 	char *form = NULL, err[256];
@@ -302,9 +315,11 @@ struct identity {
 
 static enum jwt_error verify_once(struct request *req, enum provider_id p, const char *token, struct json_object **claims)
 {
+	const char *aud[16];
 	struct jwt_verify_opts opts = {
 		.alg = JWT_RS256, .keys = (const struct jwt_key *const *)jwks[p].keys, .nkeys = jwks[p].n,
-		.issuer = NULL, .naudiences = 0, .leeway_s = 60, .now = 0,
+		.issuer = NULL, .audiences = aud, .naudiences = audiences(req, conf(req, p), aud, 16),
+		.leeway_s = 60, .now = 0,
 	};
 	return jwt_verify(token, &opts, claims);
 }
@@ -331,7 +346,7 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	if (e == JWT_UNKNOWN_KID && fetch_jwks(req, p, 1) == 0)
 		e = verify_once(req, p, token, &claims); /* the provider rotated its keys */
 	const char *why = e != JWT_OK ? jwt_error_text(e) : NULL;
-	const char *iss = claims ? claim_str(claims, "iss") : NULL, *aud = claims ? claim_str(claims, "aud") : NULL;
+	const char *iss = claims ? claim_str(claims, "iss") : NULL;
 	const char *sub = claims ? claim_str(claims, "sub") : NULL, *email = claims ? claim_str(claims, "email") : NULL;
 	const char *tnonce = claims ? claim_str(claims, "nonce") : NULL;
 	struct json_object *ev = NULL;
@@ -352,8 +367,6 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	}
 	if (why == NULL && !iss_ok)
 		why = "wrong issuer";
-	else if (why == NULL && (aud == NULL || !audience_allowed(c, aud)))
-		why = "wrong audience";
 	else if (why == NULL && (tnonce == NULL || strlen(tnonce) != strlen(expected) ||
 				 !crypto_equal(tnonce, expected, strlen(expected))))
 		why = "wrong nonce";
@@ -402,8 +415,19 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 		if (users_by_email(req, id->email, u) != 1)
 			return -1;
 		audit_event(req, "register", u->id, u->email, json_object_new_string(pname));
-	} else if (!u->email_verified && users_set_verified(req, u->id) != 0) {
-		return -1;
+	} else if (!u->email_verified) {
+		/* Nobody ever proved owning this address, perhaps not the person who
+		 * registered it: the provider's verified owner takes the account, and
+		 * whoever set its password and holds its sessions is shut out. */
+		const char *p4[] = { u->id };
+		r = pg_exec(req->ctx->db, &st_claim, p4, err, sizeof err);
+		if (r == NULL)
+			goto db_error;
+		PQclear(r);
+		if (tokens_revoke_sessions(req, u->id, NULL, NULL, "claimed_by_provider") < 0)
+			return -1;
+		u->email_verified = 1;
+		audit_event(req, "unverified_account_claimed", u->id, u->email, json_object_new_string(pname));
 	}
 	const char *p3[] = { pname, id->sub, u->id, id->email };
 	r = pg_exec(req->ctx->db, &st_link, p3, err, sizeof err);
@@ -417,6 +441,30 @@ db_error:
 	response_header(req, "Retry-After", "5");
 	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
 	return -1;
+}
+
+/* A native ID token signs in once: replaying it (with its nonce) within its
+ * lifetime is refused.  Code-flow tokens need no such mark: their state was
+ * spent already.  0, or -1 answered. */
+static int first_use(struct request *req, enum provider_id p, const char *id_token)
+{
+	unsigned char d[CRYPTO_SHA256_LEN];
+	char hex[65], err[256];
+	crypto_sha256(id_token, strlen(id_token), d);
+	crypto_hex(d, sizeof d, hex);
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET auth:idtoken:%s:%s 1 NX EX %d",
+					providers[p].name, hex, 86400);
+	if (rep == NULL) {
+		unavailable(req, "id token mark", err);
+		return -1;
+	}
+	int fresh = rep->type == REDIS_REPLY_STATUS;
+	freeReplyObject(rep);
+	if (!fresh) {
+		response_error(req, 401, "unauthorized", "this %s ID token was already used", providers[p].name);
+		return -1;
+	}
+	return 0;
 }
 
 static void token(struct request *req, enum provider_id p)
@@ -458,7 +506,8 @@ static void token(struct request *req, enum provider_id p)
 	}
 	struct identity id;
 	struct user u;
-	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && user_for(req, p, &id, name, &u) == 1;
+	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && (owned || first_use(req, p, id_token) == 0) &&
+		 user_for(req, p, &id, name, &u) == 1;
 	free(owned);
 	if (!ok) {
 		if (req->status == 0)
