@@ -128,6 +128,11 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 	const struct route *found = NULL;
 	char allow[128] = "";
 
+	/* An allowed Origin gets its CORS headers on every answer, errors
+	 * included, or a web client on another origin could not read them; a
+	 * preflight's are cors_preflight's.  Refusing an origin is the area's call. */
+	if (strcmp(req->method, "OPTIONS") != 0)
+		cors_headers(req);
 	for (size_t i = 0; i < nroutes; i++) {
 		if (!router_match(req, routes[i].pattern))
 			continue;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cors.h"
 #include "crypto.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -34,11 +35,18 @@ const char *limits_client_ip(struct request *req)
 
 int limits_hit(struct request *req, enum limit_rule rule, const char *subject)
 {
-	/* Emails are counted by digest: Redis keys never hold an address. */
+	/* Emails are counted by digest: Redis keys never hold an address.  The
+	 * digest is of the lower-cased address, since accounts are found
+	 * without regard to case: "Ann@x.io" and "ann@x.io" share one count. */
 	char key[160], digest[2 * CRYPTO_SHA256_LEN + 1];
 	if (subject) {
 		unsigned char d[CRYPTO_SHA256_LEN];
-		crypto_sha256(subject, strlen(subject), d);
+		size_t n = strlen(subject);
+		char *lower = arena_strndup(req->arena, subject, n);
+		for (char *p = lower; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		crypto_sha256(lower, n, d);
 		crypto_hex(d, sizeof d, digest);
 	}
 	snprintf(key, sizeof key, "rl:auth:%s:%s", rules[rule].name, subject ? digest : limits_client_ip(req));
@@ -59,35 +67,15 @@ int limits_hit(struct request *req, enum limit_rule rule, const char *subject)
 	}
 }
 
-/* An exact match against one entry of the comma-separated allowlist. */
-static int origin_allowed(const char *list, const char *origin)
-{
-	size_t olen = strlen(origin);
-	for (const char *p = list; p && *p;) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		size_t n = strcspn(p, ",");
-		size_t m = n;
-		while (m > 0 && p[m - 1] == ' ')
-			m--;
-		if (m == olen && m > 0 && memcmp(p, origin, m) == 0)
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 int origin_check(struct request *req)
 {
 	const char *origin = FCGX_GetParam("HTTP_ORIGIN", req->fcgx->envp);
 	if (origin == NULL)
 		return 0;
-	if (!origin_allowed(req->ctx->cfg.allowed_origins, origin)) {
+	/* The CORS headers of an allowed origin are the router's (cors_headers). */
+	if (!cors_origin_allowed(req->ctx->cfg.allowed_origins, origin)) {
 		response_error(req, 403, "forbidden", "this origin is not allowed");
 		return -1;
 	}
-	response_header(req, "Access-Control-Allow-Origin", origin);
-	response_header(req, "Access-Control-Allow-Credentials", "true");
-	response_header(req, "Vary", "Origin");
 	return 1;
 }

@@ -105,8 +105,8 @@ sub last_code {
 sub stack_env {
 	my $name = shift;
 	open(my $fh, '<', var_dir() . '/aiget.env') or return undef;
-	while (<$fh>) {
-		return $1 if /^\Q$name\E=(.*)$/;
+	while (my $line = <$fh>) {    # not $_: callers may be inside a map or for
+		return $1 if $line =~ /^\Q$name\E=(.*)$/;
 	}
 	return undef;
 }

@@ -1,0 +1,247 @@
+#!/usr/bin/perl
+# One-time email codes: sending without telling which accounts exist, the
+# code working once per purpose, five wrong tries voiding it, the resend
+# cooldown, email verification, password reset, expiry, bad input.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use Digest::SHA qw(sha256_hex);
+use JSON::PP;
+use Aiget;
+
+Aiget::require_stack();
+
+my $A = '/api/v1/auth';
+
+sub body { my $b = eval { JSON::PP->new->decode($_[0]{content}) }; $b || {} }
+sub me { api(GET => "$A/me", {headers => bearer($_[0])}) }
+sub send_code { my ($email, $purpose) = @_; json_post("$A/otp/send", {email => $email, purpose => $purpose // 'login'}, client_ip()) }
+sub verify {
+	my ($email, $code, $purpose) = @_;
+	json_post("$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'}, client_ip());
+}
+sub reset_pw {
+	my ($email, $code, $pw) = @_;
+	json_post("$A/password/reset", {email => $email, code => $code, newPassword => $pw}, client_ip());
+}
+sub login { my ($e, $pw) = @_; json_post("$A/login", {email => $e, password => $pw}, client_ip()) }
+sub refresh { json_post("$A/refresh", {refreshToken => $_[0]}, client_ip()) }
+# A wrong code near the right one.  Arithmetic on a copy: JSON::PP would
+# send a string once used as a number as a number.
+sub other_code { my ($code, $n) = @_; my $c = "$code"; sprintf('%06d', ($c + ($n // 1)) % 1000000) }
+sub code_key { my ($purpose, $email) = @_; "auth:otp:$purpose:" . sha256_hex(lc $email) }
+
+# Sends a code and reads it from the outbox; () when none came.
+sub code_for {
+	my ($email, $purpose) = @_;
+	my $before = () = mails_to($email);
+	my $res = send_code($email, $purpose);
+	is($res->{status}, 202, "send a $purpose code: 202") or diag($res->{content});
+	wait_until(5, sub { mails_to($email) > $before });
+	return last_code($email);
+}
+
+subtest 'send: the same answer whether or not the account exists' => sub {
+	my ($email) = register_user(tag => 'otp-send');
+	my $nobody = unique_email('otp-nobody');
+	my $r_nobody = send_code($nobody);
+	my $r_known = send_code($email);
+	is($r_known->{status}, 202, 'an account: 202') or diag($r_known->{content});
+	is($r_nobody->{status}, 202, 'no account: 202') or diag($r_nobody->{content});
+	is($r_known->{content}, $r_nobody->{content}, 'identical bodies');
+	my $b = body($r_known);
+	ok($b->{sent}, 'sent: true');
+	is($b->{expiresIn}, 300, 'expiresIn 300');
+	is(join(',', sort grep { !/^(date|x-request-id)$/ } keys %{$r_known->{headers}}),
+	   join(',', sort grep { !/^(date|x-request-id)$/ } keys %{$r_nobody->{headers}}), 'the same headers');
+
+	ok(wait_until(5, sub { scalar mails_to($email) }), 'a mail reaches the account');
+	my ($mail) = mails_to($email);
+	like($mail, qr/^Subject: .*sign-in code/mi, 'the sign-in subject');
+	my ($code) = $mail =~ /code is (\d{6})/;
+	like($code // '', qr/^\d{6}$/, 'a 6-digit code');
+	select(undef, undef, undef, 0.5);
+	is(scalar(mails_to($nobody)), 0, 'no mail for an address without an account');
+	is(psql("SELECT count(*) FROM users WHERE lower(email) = lower('$nobody')"), 0, 'and no account made');
+
+	my $stored = redis_cli('GET', code_key('login', $email));
+	like($stored, qr/^[0-9a-f]{64}$/, 'Redis holds a digest of the code');
+	isnt($stored, $code, 'not the code');
+	my $ttl = redis_cli('TTL', code_key('login', $email));
+	ok($ttl > 250 && $ttl <= 300, 'which lives 5 minutes') or diag("TTL $ttl");
+	unlike(redis_cli('--scan', '--pattern', 'auth:otp*'), qr/\@/, 'no email address in Redis keys');
+};
+
+subtest 'login code: works once' => sub {
+	my ($email, $pw, $reg) = register_user(tag => 'otp-login');
+	my $code = code_for($email, 'login');
+	ok($code, 'got a code') or return;
+	error_is(verify($email, $code, 'verify_email'), 400, 'invalid_request', 'not valid for another purpose');
+	error_is(verify(unique_email('otp-other'), $code), 400, 'invalid_request', 'not valid for another address');
+	my $res = verify(uc $email, $code);
+	is($res->{status}, 200, 'verified: 200 (the address in any case)') or return diag($res->{content});
+	my $b = body($res);
+	is($b->{user}{id}, $reg->{user}{id}, 'the account');
+	ok($b->{accessToken} && $b->{refreshToken}, 'a token pair');
+	is($b->{expiresIn}, 900, 'expiresIn 900');
+	ok(body(me($b->{accessToken}))->{user}{emailVerified}, 'reading the code verified the address');
+	is(refresh($b->{refreshToken})->{status}, 200, 'the refresh token works');
+	error_is(verify($email, $code), 400, 'invalid_request', 'the same code a second time');
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'otp_verified' AND user_id = '$reg->{user}{id}'"), 1,
+		'audited');
+};
+
+subtest 'five wrong codes void it' => sub {
+	my ($email) = register_user(tag => 'otp-wrong');
+	my $code = code_for($email, 'login');
+	ok($code, 'got a code') or return;
+	for my $n (1 .. 5) {
+		my $b = error_is(verify($email, other_code($code, $n)), 400, 'invalid_request', "wrong code $n");
+		like($b->{error}{message}, qr/wrong or has expired/, "wrong code $n: the one message for every failure");
+	}
+	error_is(verify($email, $code), 400, 'invalid_request', 'the right code after five wrong ones');
+	is(redis_cli('EXISTS', code_key('login', $email)), 0, 'the code is gone from Redis');
+
+	my ($e2) = register_user(tag => 'otp-four');
+	my $c2 = code_for($e2, 'login');
+	error_is(verify($e2, other_code($c2)), 400, 'invalid_request', "wrong code $_") for 1 .. 4;
+	is(verify($e2, $c2)->{status}, 200, 'four wrong tries leave the right code usable');
+};
+
+subtest 'resend cooldown' => sub {
+	my ($email) = register_user(tag => 'otp-cool');
+	my $nobody = unique_email('otp-cool-nobody');
+	is(send_code($email)->{status}, 202, 'first send, an account');
+	is(send_code($nobody)->{status}, 202, 'first send, no account');
+	my $k = error_is(send_code($email), 429, 'rate_limited', 'a resend within 60 s, an account');
+	my $r_known = send_code($email);
+	my $r_nobody = send_code($nobody);
+	my $u = error_is($r_nobody, 429, 'rate_limited', 'a resend within 60 s, no account');
+	for my $res ($r_known, $r_nobody) {
+		my $ra = $res->{headers}{'retry-after'} // '';
+		ok($ra =~ /^\d+$/ && $ra >= 1 && $ra <= 60, "Retry-After within the cooldown ($ra)");
+	}
+	(my $mk = $k->{error}{message}) =~ s/\d+/N/g;
+	(my $mu = $u->{error}{message}) =~ s/\d+/N/g;
+	is($mk, $mu, 'the same message either way');
+	is(send_code($email, 'verify_email')->{status}, 202, 'another purpose has its own cooldown');
+	wait_until(5, sub { grep { /Confirm your email/ } mails_to($email) });
+	is(scalar(grep { /sign-in code/ } mails_to($email)), 1, 'one sign-in mail went out, not three');
+};
+
+subtest 'hourly cap per address' => sub {
+	# Five codes an hour per address, whatever the purpose or the spelling;
+	# the 60 s cooldown is cleared in Redis to get there without waiting.
+	my ($email) = register_user(tag => 'otp-cap');
+	my $nobody = unique_email('otp-cap-nobody');
+	for my $who ([$email, 'an account'], [$nobody, 'no account']) {
+		my ($e, $name) = @$who;
+		my @status = map {
+			redis_cli('DEL', "auth:otpcd:login:" . sha256_hex(lc $e));
+			send_code($_ % 2 ? $e : uc $e)->{status};
+		} 1 .. 5;
+		is("@status", '202 202 202 202 202', "$name: five codes");
+		redis_cli('DEL', "auth:otpcd:login:" . sha256_hex(lc $e));
+		my $res = send_code($e);
+		error_is($res, 429, 'rate_limited', "$name: the sixth");
+		cmp_ok($res->{headers}{'retry-after'} // 0, '>', 60, "$name: Retry-After counts in the hour");
+		error_is(send_code(ucfirst $e, 'verify_email'), 429, 'rate_limited', "$name: in another spelling and purpose");
+	}
+	wait_until(5, sub { mails_to($email) >= 5 });
+	is(scalar(mails_to($email)), 5, 'five mails went out');
+};
+
+subtest 'verify_email' => sub {
+	my ($email, $pw, $reg) = register_user(tag => 'otp-verify');
+	ok(!body(me($reg->{accessToken}))->{user}{emailVerified}, 'not verified at first');
+	my $code = code_for($email, 'verify_email');
+	ok($code, 'got a code') or return;
+	like((mails_to($email))[-1], qr/^Subject: Confirm your email/mi, 'the confirmation subject');
+	my $res = verify($email, $code, 'verify_email');
+	is($res->{status}, 200, 'verified: 200') or return diag($res->{content});
+	is_deeply(body($res), {verified => JSON::PP::true}, 'the body is {verified: true}, no tokens');
+	ok(body(me($reg->{accessToken}))->{user}{emailVerified}, '/me shows emailVerified');
+	error_is(verify($email, $code, 'verify_email'), 400, 'invalid_request', 'the code works once');
+};
+
+subtest 'reset_password' => sub {
+	my ($email, $old, $reg) = register_user(tag => 'otp-reset');
+	my $other = body(login($email, $old));
+	my $code = code_for($email, 'reset_password');
+	ok($code, 'got a code') or return;
+	like((mails_to($email))[-1], qr/^Subject: .*password reset/mi, 'the reset subject');
+
+	my $res = verify($email, $code, 'reset_password');
+	is($res->{status}, 200, 'otp/verify checks a reset code: 200') or diag($res->{content});
+	is_deeply(body($res), {verified => JSON::PP::true}, '{verified: true}, no tokens');
+	is(verify($email, $code, 'reset_password')->{status}, 200, 'without spending it');
+	error_is(verify($email, $code, 'login'), 400, 'invalid_request', 'not a login code');
+
+	error_is(reset_pw($email, $code, 'password1'), 400, 'invalid_request', 'a common new password');
+	error_is(reset_pw($email, $code, 'short'), 400, 'invalid_request', 'a short new password');
+	error_is(reset_pw($email, other_code($code), 'a brand new password 1'), 400, 'invalid_request', 'a wrong code');
+	$res = reset_pw($email, $code, 'a brand new password 1');
+	is($res->{status}, 200, 'reset: 200 (the weak tries did not spend the code)') or return diag($res->{content});
+	is_deeply(body($res), {reset => JSON::PP::true}, 'the body is {reset: true}');
+
+	error_is(login($email, $old), 401, 'unauthorized', 'the old password no longer works');
+	is(login($email, 'a brand new password 1')->{status}, 200, 'the new one does');
+	error_is(refresh($reg->{refreshToken}), 401, 'unauthorized', 'the registration session is revoked');
+	error_is(refresh($other->{refreshToken}), 401, 'unauthorized', 'another session too');
+	error_is(me($other->{accessToken}), 401, 'unauthorized', 'and its access token');
+	error_is(reset_pw($email, $code, 'yet another password 2'), 400, 'invalid_request', 'the code works once');
+	is(login($email, 'a brand new password 1')->{status}, 200, 'the password from the reset stands');
+	is(psql("SELECT email_verified FROM users WHERE id = '$reg->{user}{id}'"), 't', 'the reset verified the address');
+
+	my $nobody = unique_email('otp-reset-nobody');
+	is(send_code($nobody, 'reset_password')->{status}, 202, 'a reset code for no account: 202');
+	error_is(reset_pw($nobody, '123456', 'a brand new password 1'), 400, 'invalid_request', 'and no reset');
+};
+
+subtest 'expiry' => sub {
+	my ($email) = register_user(tag => 'otp-expiry');
+	my $code = code_for($email, 'login');
+	ok($code, 'got a code') or return;
+	is(redis_cli('EXPIRE', code_key('login', $email), 1), 1, 'its key is made to expire in a second');
+	ok(wait_until(5, sub { redis_cli('EXISTS', code_key('login', $email)) eq '0' }), 'and is gone');
+	error_is(verify($email, $code), 400, 'invalid_request', 'the expired code');
+};
+
+subtest 'bad input' => sub {
+	my $email = unique_email('otp-bad');
+	my @verify = (
+		['code of 5 digits',   {email => $email, purpose => 'login', code => '12345'}],
+		['code of 7 digits',   {email => $email, purpose => 'login', code => '1234567'}],
+		['code with letters',  {email => $email, purpose => 'login', code => '12a456'}],
+		['code with a space',  {email => $email, purpose => 'login', code => '123 56'}],
+		['code a number',      {email => $email, purpose => 'login', code => 123456}],
+		['code missing',       {email => $email, purpose => 'login'}],
+		['email missing',      {purpose => 'login', code => '123456'}],
+		['purpose missing',    {email => $email, code => '123456'}],
+		['purpose unknown',    {email => $email, purpose => 'admin', code => '123456'}],
+		['purpose a number',   {email => $email, purpose => 1, code => '123456'}],
+		['email invalid',      {email => 'nope', purpose => 'login', code => '123456'}],
+		['unknown field',      {email => $email, purpose => 'login', code => '123456', extra => 1}],
+	);
+	error_is(json_post("$A/otp/verify", $_->[1], client_ip()), 400, 'invalid_request', "verify: $_->[0]") for @verify;
+	my @send = (
+		['purpose unknown', {email => $email, purpose => 'signup'}],
+		['purpose missing', {email => $email}],
+		['email missing',   {purpose => 'login'}],
+		['email invalid',   {email => 'a@b', purpose => 'login'}],
+		['email a list',    {email => [$email], purpose => 'login'}],
+		['unknown field',   {email => $email, purpose => 'login', code => '123456'}],
+	);
+	error_is(json_post("$A/otp/send", $_->[1], client_ip()), 400, 'invalid_request', "send: $_->[0]") for @send;
+	my @reset = (
+		['newPassword missing', {email => $email, code => '123456'}],
+		['code missing',        {email => $email, newPassword => 'a fine password 1'}],
+		['code of 5 digits',    {email => $email, code => '12345', newPassword => 'a fine password 1'}],
+		['unknown field',       {email => $email, code => '123456', newPassword => 'a fine password 1', x => 1}],
+	);
+	error_is(json_post("$A/password/reset", $_->[1], client_ip()), 400, 'invalid_request', "reset: $_->[0]") for @reset;
+	is(scalar(mails_to($email)), 0, 'no mail went out');
+};
+
+done_testing();
