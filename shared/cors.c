@@ -32,6 +32,8 @@ int cors_headers(struct request *req)
 	response_header(req, "Access-Control-Allow-Origin", origin);
 	response_header(req, "Access-Control-Allow-Credentials", "true");
 	response_header(req, "Vary", "Origin");
+	response_header(req, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After, WWW-Authenticate, "
+			"RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
 	return 1;
 }
 
@@ -44,8 +46,6 @@ void cors_preflight(struct request *req, const char *allow)
 	}
 	response_header(req, "Access-Control-Allow-Methods", allow);
 	response_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id, Idempotency-Key");
-	response_header(req, "Access-Control-Expose-Headers",
-			"X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset");
 	response_header(req, "Access-Control-Max-Age", "600");
 	response_no_content(req);
 }

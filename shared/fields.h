@@ -15,7 +15,7 @@
 /* Refuses any field of the body not named in allowed (NULL-terminated). */
 int fields_only(struct request *req, const char *const *allowed);
 
-/* A string of 1..maxlen bytes (0 allowed when allow_empty). */
+/* A string of 1..maxlen bytes. */
 int field_string(struct request *req, const char *name, int required, size_t maxlen, const char **out);
 
 /* One of the values in choices (NULL-terminated). */

@@ -15,18 +15,21 @@
 struct keyring {
 	int with_private;
 	struct jwt_key *keys[KEYRING_MAX];
+	time_t created[KEYRING_MAX];
 	size_t n;
 	time_t loaded_at, missed_at;
 };
 
 static const struct pg_statement st_public = {
 	"keyring_public",
-	"SELECT kid, public_jwk::text FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
+	"SELECT kid, public_jwk::text, extract(epoch FROM created_at)::bigint FROM signing_keys"
+	" WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
 	0, 1,
 };
 static const struct pg_statement st_private = {
 	"keyring_private",
-	"SELECT kid, private_pem FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
+	"SELECT kid, private_pem, extract(epoch FROM created_at)::bigint FROM signing_keys"
+	" WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
 	0, 1,
 };
 static const struct pg_statement st_insert = {
@@ -88,6 +91,7 @@ int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t
 	if (r == NULL)
 		return -1;
 	struct jwt_key *loaded[KEYRING_MAX];
+	time_t created[KEYRING_MAX];
 	size_t n = 0;
 	for (int i = 0; i < PQntuples(r) && n < KEYRING_MAX; i++) {
 		const char *kid = PQgetvalue(r, i, 0), *text = PQgetvalue(r, i, 1);
@@ -99,14 +103,17 @@ int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t
 			k = jwk ? jwt_key_from_jwk(jwk) : NULL;
 			json_object_put(jwk);
 		}
-		if (k)
+		if (k) {
+			created[n] = (time_t)atoll(PQgetvalue(r, i, 2));
 			loaded[n++] = k;
+		}
 		else
 			snprintf(err, errlen, "signing key %s could not be read", kid);
 	}
 	PQclear(r);
 	clear(kr);
 	memcpy(kr->keys, loaded, n * sizeof loaded[0]);
+	memcpy(kr->created, created, n * sizeof created[0]);
 	kr->n = n;
 	kr->loaded_at = now;
 	return 0;
@@ -114,7 +121,11 @@ int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t
 
 const struct jwt_key *keyring_current(const struct keyring *kr)
 {
-	return kr->n ? kr->keys[0] : NULL;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < kr->n; i++)
+		if (now - kr->created[i] >= KEYRING_ACTIVATE_S)
+			return kr->keys[i];
+	return kr->n ? kr->keys[kr->n - 1] : NULL;
 }
 
 const struct jwt_key *const *keyring_keys(const struct keyring *kr, size_t *n)

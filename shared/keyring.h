@@ -18,6 +18,9 @@
 
 #define KEYRING_TTL_S 60
 #define KEYRING_MISS_S 5
+/* A new key signs only once it is this old: by then every verifier that met
+ * a token with its kid has been able to reload (KEYRING_MISS_S) and find it. */
+#define KEYRING_ACTIVATE_S (2 * KEYRING_MISS_S)
 
 struct keyring;
 
@@ -27,7 +30,9 @@ void keyring_free(struct keyring *kr);
 /* Reloads when stale (or when force and the miss interval has passed). */
 int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t errlen);
 
-/* The newest key (with its private half when the ring was made with_private). */
+/* The signing key: the newest that is KEYRING_ACTIVATE_S old, else the
+ * oldest published (a first key signs at once).  With its private half when
+ * the ring was made with_private. */
 const struct jwt_key *keyring_current(const struct keyring *kr);
 /* All published keys. */
 const struct jwt_key *const *keyring_keys(const struct keyring *kr, size_t *n);

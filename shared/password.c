@@ -19,18 +19,18 @@ int password_check_policy(const char *password, char *why, size_t whylen)
 {
 	size_t n = strlen(password);
 	if (n < PASSWORD_MIN_BYTES) {
-		snprintf(why, whylen, "password must be at least %d bytes", PASSWORD_MIN_BYTES);
+		snprintf(why, whylen, "must be at least %d bytes", PASSWORD_MIN_BYTES);
 		return -1;
 	}
 	if (n > PASSWORD_MAX_BYTES) {
-		snprintf(why, whylen, "password must be at most %d bytes", PASSWORD_MAX_BYTES);
+		snprintf(why, whylen, "must be at most %d bytes", PASSWORD_MAX_BYTES);
 		return -1;
 	}
 	/* The list is sorted lower-case; strcasecmp orders the same way for
 	 * ASCII, and a non-ASCII password is not on it anyway. */
 	if (bsearch(password, password_common_list, password_common_count, sizeof password_common_list[0],
 		    compare_ci) != NULL) {
-		snprintf(why, whylen, "password is too common");
+		snprintf(why, whylen, "is too common");
 		return -1;
 	}
 	return 0;

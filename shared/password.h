@@ -22,7 +22,8 @@ struct password_params {
 
 extern const struct password_params password_default_params;
 
-/* 0 when acceptable, else -1 with a reason safe to show the user. */
+/* 0 when acceptable, else -1 with a reason safe to show the user, to follow
+ * the field's name ("must be at least 8 bytes"). */
 int password_check_policy(const char *password, char *why, size_t whylen);
 
 /* Hashes into out (PASSWORD_HASH_MAX bytes).  0 or -1. */

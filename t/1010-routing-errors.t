@@ -47,6 +47,10 @@ error_is($res, 405, 'method_not_allowed', 'PUT on a key');
 like($res->{headers}{allow}, qr/GET/, 'Allow has GET');
 like($res->{headers}{allow}, qr/DELETE/, 'Allow has DELETE');
 
+# A URI nginx itself cannot parse is refused by nginx, in our format.
+error_is(api(GET => '/api/v1/auth/sessions/%zz'), 400, 'invalid_request', 'a malformed escape in the path');
+error_is(api(GET => '/api/v1/auth/sessions/a%00b'), 400, 'invalid_request', 'an encoded NUL in the path');
+
 # A path outside every area is nginx's, still in our format.
 error_is(api(GET => '/nowhere'), 404, 'not_found', 'path outside the API');
 

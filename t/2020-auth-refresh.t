@@ -133,9 +133,13 @@ subtest 'refresh: refused tokens' => sub {
 	error_is(refresh($s->{refreshToken}), 401, 'unauthorized', 'an expired refresh token');
 
 	error_is(refresh('x' x 43), 401, 'unauthorized', 'an unknown refresh token');
-	error_is(refresh('x' x 129), 401, 'unauthorized', 'an over-long refresh token');
-	error_is(refresh(''), 401, 'unauthorized', 'an empty refresh token');
-	error_is(json_post("$A/refresh", {refreshToken => 12345}, client_ip()), 401, 'unauthorized', 'a number');
+	# Malformed input is a 400, as everywhere; only a well-formed token that
+	# is not (or no longer) valid is a 401.
+	error_is(refresh('x' x 129), 400, 'invalid_request', 'an over-long refresh token');
+	error_is(refresh(''), 400, 'invalid_request', 'an empty refresh token');
+	error_is(json_post("$A/refresh", {refreshToken => 12345}, client_ip()), 400, 'invalid_request', 'a number');
+	error_is(json_post("$A/refresh", {refreshToken => 'x' x 43, extra => 1}, client_ip()), 400, 'invalid_request',
+		'an unknown field');
 	error_is(json_post("$A/refresh", {}, client_ip()), 401, 'unauthorized', 'no refreshToken');
 	error_is(api(POST => "$A/refresh", {headers => client_ip()}), 401, 'unauthorized', 'no body at all');
 	error_is(json_post("$A/refresh", '{"refreshToken":', client_ip()), 400, 'invalid_request', 'broken JSON');

@@ -34,7 +34,7 @@ is(login($ENV{ADMIN_EMAIL}, $ENV{ADMIN_PASSWORD})->{status}, 200, 'and back agai
 
 $out = `ADMIN_PASSWORD=password1 $ctl --env-file $env migrate 2>&1`;
 isnt($? >> 8, 0, 'a common ADMIN_PASSWORD is refused');
-like($out, qr/ADMIN_PASSWORD: password is too common/, 'saying why');
+like($out, qr/ADMIN_PASSWORD is too common/, 'saying why');
 
 # Audit: a failed and a successful login, with their request ids and IP.
 my ($email, $password, $reg) = register_user(tag => 'audit');

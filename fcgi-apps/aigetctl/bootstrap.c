@@ -44,7 +44,7 @@ static int admin(struct app_context *ctx)
 		return -1;
 	}
 	if (password_check_policy(pw, why, sizeof why) != 0) {
-		fprintf(stderr, "aigetctl migrate: ADMIN_PASSWORD: %s\n", why);
+		fprintf(stderr, "aigetctl migrate: ADMIN_PASSWORD %s\n", why);
 		return -1;
 	}
 	struct password_params params = {

@@ -34,7 +34,7 @@ static int new_password_hash(struct request *req, const char *name, char hash[PA
 	if (field_string(req, name, 1, PASSWORD_FIELD_MAX, &pw) != 0)
 		return -1;
 	if (password_check_policy(pw, why, sizeof why) != 0) {
-		response_error(req, 400, "invalid_request", "%s: %s", name, why);
+		response_error(req, 400, "invalid_request", "%s %s", name, why);
 		return -1;
 	}
 	users_password_params(req, &params);
@@ -125,7 +125,8 @@ void accounts_password_change(struct request *req)
 	static const char *const allowed[] = { "currentPassword", "newPassword", NULL };
 	const char *current;
 	char hash[PASSWORD_HASH_MAX];
-	if (fields_only(req, allowed) != 0 || field_string(req, "currentPassword", 1, PASSWORD_FIELD_MAX, &current) != 0)
+	if (limits_hit(req, LIMIT_PASSWORD_CHANGE_USER, req->user->id) != 0 || fields_only(req, allowed) != 0 ||
+	    field_string(req, "currentPassword", 1, PASSWORD_FIELD_MAX, &current) != 0)
 		return;
 	struct user u;
 	struct password_params params;

@@ -1,8 +1,8 @@
 /* auth.h - what the auth area's files share: users, sessions, tokens, limits, audit.
  *
- * Handlers live in files named for what they handle (accounts.c, refresh.c,
- * otp.c, jwks.c); the pieces they share are declared here and defined in
- * users.c, tokens.c, limits.c and audit.c. */
+ * Handlers live in files named for what they handle (accounts.c, tokens.c,
+ * sessions.c, otp.c, oauth.c, jwks.c); the pieces they share are declared
+ * here and defined in users.c, tokens.c, limits.c and audit.c. */
 #ifndef AIGET_AUTH_AREA_H
 #define AIGET_AUTH_AREA_H
 
@@ -51,12 +51,10 @@ void tokens_start_session(struct request *req, const struct user *u, int status,
 int tokens_revoke_sessions(struct request *req, const char *user_id, const char *session, const char *keep,
 			   const char *reason);
 
-/* Marks every access token of the user issued until now as revoked. */
-int tokens_revoke_user_tokens(struct request *req, const char *user_id);
-
 /* The request's refresh token: from the cookie for a browser (an allowed
- * Origin), from the JSON body's refreshToken otherwise.  NULL when absent. */
-const char *tokens_refresh_from_request(struct request *req, int browser);
+ * Origin), from the JSON body's refreshToken otherwise.  NULL when absent;
+ * -1 in *bad when the body is wrong (answered 400). */
+const char *tokens_refresh_from_request(struct request *req, int browser, int *bad);
 
 /* Hex SHA-256 of a refresh token: how it is stored. */
 void tokens_hash_hex(const char *token, char out[65]);
@@ -74,7 +72,8 @@ int origin_check(struct request *req);
 
 enum limit_rule {
 	LIMIT_LOGIN_IP, LIMIT_LOGIN_EMAIL, LIMIT_REGISTER_IP, LIMIT_OTP_SEND_IP, LIMIT_OTP_SEND_EMAIL,
-	LIMIT_OTP_VERIFY_IP, LIMIT_RESET_IP, LIMIT_REFRESH_IP, LIMIT__MAX
+	LIMIT_OTP_VERIFY_IP, LIMIT_RESET_IP, LIMIT_REFRESH_IP, LIMIT_OAUTH_START_IP, LIMIT_PASSWORD_CHANGE_USER,
+	LIMIT__MAX
 };
 
 /* Counts a hit; -1 when over the limit or Redis fails (answered 429/503). */

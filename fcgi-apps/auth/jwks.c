@@ -11,7 +11,10 @@
 void jwks_get(struct request *req)
 {
 	char err[256];
-	if (keyring_load(req->ctx->keyring, req->ctx->db, 0, err, sizeof err) != 0) {
+	/* Reloaded (at most every KEYRING_MISS_S) rather than served from the
+	 * minute-long cache: a key signs only once it is KEYRING_ACTIVATE_S old,
+	 * longer than that, so every answer lists every key that signs. */
+	if (keyring_load(req->ctx->keyring, req->ctx->db, 1, err, sizeof err) != 0) {
 		log_error("jwks: %s", err);
 		response_header(req, "Retry-After", "5");
 		response_error(req, 503, "unavailable", "the service is temporarily unavailable");

@@ -26,6 +26,8 @@ static const struct {
 	[LIMIT_OTP_VERIFY_IP]  = { "otp-verify-ip",   30, 600 },
 	[LIMIT_RESET_IP]       = { "reset-ip",        20, 600 },
 	[LIMIT_REFRESH_IP]     = { "refresh-ip",     120, 60 },
+	[LIMIT_OAUTH_START_IP] = { "oauth-start-ip",  30, 600 },
+	[LIMIT_PASSWORD_CHANGE_USER] = { "password-change-user", 10, 900 },
 };
 
 const char *limits_client_ip(struct request *req)

@@ -208,7 +208,7 @@ static const char *apple_client_secret(struct request *req)
 
 static void start(struct request *req, enum provider_id p)
 {
-	if (origin_check(req) < 0 || !configured(req, p))
+	if (origin_check(req) < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
 		return;
 	const struct config_provider *c = conf(req, p);
 	if (!c->redirect_uri || !http_client_url_allowed(c->authorization_url)) {

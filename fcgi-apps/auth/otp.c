@@ -281,7 +281,7 @@ void otp_password_reset(struct request *req)
 	}
 	/* The policy first: a weak new password must not spend the code. */
 	if (password_check_policy(pw, why, sizeof why) != 0) {
-		response_error(req, 400, "invalid_request", "newPassword: %s", why);
+		response_error(req, 400, "invalid_request", "newPassword %s", why);
 		return;
 	}
 	if (check_code(req, "reset_password", email, code, 1) != 1)

@@ -56,10 +56,19 @@ void sessions_logout(struct request *req)
 	int browser = origin_check(req);
 	if (browser < 0)
 		return;
-	const char *refresh = tokens_refresh_from_request(req, browser);
+	int bad;
+	const char *refresh = tokens_refresh_from_request(req, browser, &bad);
+	if (bad)
+		return;
 	struct auth_user u;
 	char why[256];
-	int have_access = auth_token_check(req, &u, why, sizeof why) == AUTH_OK;
+	enum auth_result ar = auth_token_check(req, &u, why, sizeof why);
+	if (ar == AUTH_UNAVAILABLE) {
+		/* A token that cannot be checked cannot be blacklisted either. */
+		auth_token_refuse(req, ar);
+		return;
+	}
+	int have_access = ar == AUTH_OK;
 	if (refresh == NULL && !have_access) {
 		response_error(req, 401, "unauthorized", "a refresh token or an access token is required");
 		return;

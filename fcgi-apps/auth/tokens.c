@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "fields.h"
 #include "jwt.h"
 #include "keyring.h"
 #include "log.h"
@@ -198,15 +199,21 @@ void tokens_start_session(struct request *req, const struct user *u, int status,
 	respond_pair(req, status, u, access, refresh, browser);
 }
 
-const char *tokens_refresh_from_request(struct request *req, int browser)
+const char *tokens_refresh_from_request(struct request *req, int browser, int *bad)
 {
-	if (!browser) {
-		struct json_object *v;
-		if (req->json && json_object_object_get_ex(req->json, "refreshToken", &v) &&
-		    json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0 &&
-		    json_object_get_string_len(v) <= 128)
-			return json_object_get_string(v);
+	static const char *const allowed[] = { "refreshToken", NULL };
+	*bad = 0;
+	if (req->json && fields_only(req, allowed) != 0) {
+		*bad = -1;
 		return NULL;
+	}
+	if (!browser) {
+		const char *token;
+		if (req->json && field_string(req, "refreshToken", 0, 128, &token) != 0) {
+			*bad = -1;
+			return NULL;
+		}
+		return req->json ? token : NULL;
 	}
 	const char *cookies = FCGX_GetParam("HTTP_COOKIE", req->fcgx->envp);
 	for (const char *p = cookies; p && *p;) {
@@ -314,7 +321,10 @@ void tokens_refresh(struct request *req)
 	int browser = origin_check(req);
 	if (browser < 0 || limits_hit(req, LIMIT_REFRESH_IP, NULL) != 0)
 		return;
-	const char *old = tokens_refresh_from_request(req, browser);
+	int bad;
+	const char *old = tokens_refresh_from_request(req, browser, &bad);
+	if (bad)
+		return;
 	if (old == NULL) {
 		response_error(req, 401, "unauthorized", browser ? "the refresh cookie is missing"
 								 : "refreshToken is required");

@@ -11,7 +11,7 @@ int main(void)
 
 	ok(password_check_policy("a fine passphrase", why, sizeof why) == 0, "a long passphrase is accepted");
 	ok(password_check_policy("short7!", why, sizeof why) != 0, "7 bytes refused");
-	is_str(why, "password must be at least 8 bytes", "saying why");
+	is_str(why, "must be at least 8 bytes", "saying why");
 	char long_pw[130];
 	memset(long_pw, 'x', 129);
 	long_pw[129] = '\0';
@@ -20,7 +20,7 @@ int main(void)
 	ok(password_check_policy(long_pw, why, sizeof why) == 0, "128 bytes accepted");
 	ok(password_check_policy("password1", why, sizeof why) != 0, "a common password refused");
 	ok(password_check_policy("PassWord1", why, sizeof why) != 0, "whatever its case");
-	is_str(why, "password is too common", "saying why");
+	is_str(why, "is too common", "saying why");
 
 	ok(password_hash("correct horse", &fast, hash) == 0, "hashing works");
 	ok(strncmp(hash, "$s1$0a0801$", 11) == 0, "MCF carries N=2^10, r=8, p=1");
