@@ -62,6 +62,14 @@ static const struct var vars[] = {
 	{ "COOKIE_SECURE",        VAR_INT,        OFF(cookie_secure),        "1",       0, 1, 0 },
 	{ "ADMIN_EMAIL",          VAR_STRING,     OFF(admin_email),          NULL,      0, 0, 0 },
 	{ "ADMIN_PASSWORD",       VAR_SECRET,     OFF(admin_password),       NULL,      8, 0, 0 },
+	{ "TENANT_DEFAULT_QPS",   VAR_INT,        OFF(tenant_default_qps),   "20",      1, 1000000, 0 },
+	{ "TENANT_DEFAULT_BURST", VAR_INT,        OFF(tenant_default_burst), "40",      1, 1000000, 0 },
+	{ "TENANT_DEFAULT_CONCURRENCY", VAR_INT,  OFF(tenant_default_concurrency), "10", 1, 100000, 0 },
+	{ "TENANT_DEFAULT_MONTHLY_REQUESTS", VAR_INT, OFF(tenant_default_monthly), "1000000", 1, 1000000000000LL, 0 },
+	{ "TENANT_DEFAULT_MAX_MEMORIES", VAR_INT, OFF(tenant_default_max_memories), "100000", 1, 1000000000000LL, 0 },
+	{ "RATELIMIT_REDIS_DOWN", VAR_STRING,     OFF(ratelimit_redis_down), "allow",   0, 0, 0 },
+	{ "KEYS_INTERNAL_TOKEN",  VAR_SECRET,     OFF(keys_internal_token),  NULL,      32, 0, 0 },
+	{ "TENANT_INVITATION_HOURS", VAR_INT,     OFF(tenant_invitation_hours), "48",   1, 720, 0 },
 	{ "OAUTH_TIMEOUT_MS",     VAR_INT,        OFF(oauth_timeout_ms),     "5000",    100, 60000, 0 },
 	{ "GOOGLE_CLIENT_IDS",    VAR_STRING,     OFF(google.client_ids),    NULL,      0, 0, 0 },
 	{ "GOOGLE_CLIENT_SECRET", VAR_SECRET,     OFF(google.client_secret), NULL,      1, 0, 0 },
@@ -332,9 +340,14 @@ int config_load(struct config *cfg, unsigned needs, const char *env_file, char *
 			return -1;
 		}
 	}
-	/* The one dependency between rows; the table cannot say it. */
+	/* What the table cannot say: a dependency between rows, a choice of two. */
 	if (strcmp(cfg->mail_transport, "smtp") == 0 && cfg->smtp_url == NULL) {
 		snprintf(err, errlen, "SMTP_URL is required when MAIL_TRANSPORT=smtp");
+		config_free(cfg);
+		return -1;
+	}
+	if (strcmp(cfg->ratelimit_redis_down, "allow") != 0 && strcmp(cfg->ratelimit_redis_down, "deny") != 0) {
+		snprintf(err, errlen, "RATELIMIT_REDIS_DOWN: expected allow or deny");
 		config_free(cfg);
 		return -1;
 	}

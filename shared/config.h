@@ -62,6 +62,11 @@ struct config {
 	long long cookie_secure;       /* 0 only for the local http dev setup */
 	char *admin_email;             /* the first admin, made by aigetctl migrate */
 	char *admin_password;
+	long long tenant_default_qps, tenant_default_burst, tenant_default_concurrency;
+	long long tenant_default_monthly, tenant_default_max_memories;
+	char *ratelimit_redis_down;    /* "allow" or "deny" */
+	char *keys_internal_token;     /* guards POST /api/v1/keys/verify; NULL: the route is off */
+	long long tenant_invitation_hours;
 	long long oauth_timeout_ms;
 	struct config_provider google, apple;
 };

@@ -25,6 +25,7 @@ struct request_header {
 };
 
 struct auth_user;
+struct apikey_info;
 
 /* Work that must not delay the answer (sending mail): run after
  * FCGX_Finish_r(), before the arena is reset. */
@@ -56,6 +57,7 @@ struct request {
 	int nparams;
 
 	struct auth_user *user;    /* set by the dispatcher on ROUTE_USER routes */
+	struct apikey_info *key;   /* set by the dispatcher on ROUTE_APIKEY routes */
 	struct request_deferred *deferred;
 
 	int status;                /* 0 until a response is sent */

@@ -1,0 +1,73 @@
+/* apikey.h - tenant API keys: their secrets, and verifying a presented one fast.
+ *
+ * A secret is "agk_" and 43 base64url characters (256 random bits); the
+ * prefix makes leaked keys easy for scanners to find.  Only its SHA-256 and
+ * its first APIKEY_PREFIX_LEN characters are stored.  Verification looks in a
+ * per-process cache, then a Redis cache, then the database.  Any change that
+ * can stop a key (disable, delete, rotate, expiry, tenant suspension or
+ * deletion, new limits) goes through apikey_invalidate_*(), which deletes the
+ * Redis copies and publishes on APIKEY_CHANNEL; every process drains that
+ * channel before it verifies a key, so a stopped key fails everywhere within
+ * a second (and a process whose subscription is down does not cache at all). */
+#ifndef AIGET_APIKEY_H
+#define AIGET_APIKEY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "app.h"
+#include "crypto.h"
+
+#define APIKEY_PREFIX "agk_"
+#define APIKEY_PREFIX_LEN 12          /* "agk_" and 8 characters */
+#define APIKEY_CHANNEL "apikey:invalidate"
+
+enum apikey_scope {
+	APIKEY_SCOPE_MEMOX_READ  = 1 << 0,
+	APIKEY_SCOPE_MEMOX_WRITE = 1 << 1,
+};
+
+/* The effective limits of a tenant: its own, or the configured defaults. */
+struct tenant_limits {
+	long long qps, burst, concurrency, monthly_requests, max_memories;
+};
+
+enum apikey_code {
+	APIKEY_VALID, APIKEY_NOT_FOUND, APIKEY_DISABLED, APIKEY_EXPIRED, APIKEY_FORBIDDEN,
+	APIKEY_RATE_LIMITED, APIKEY_USAGE_EXCEEDED, APIKEY_UNAVAILABLE, APIKEY__MAX
+};
+
+struct apikey_info {
+	char key_id[37], tenant_id[37];
+	unsigned scopes;               /* enum apikey_scope bits */
+	struct tenant_limits limits;
+};
+
+/* Makes a new secret (in the arena), its visible prefix and its digest. */
+int apikey_generate(struct arena *a, char **secret, char prefix[APIKEY_PREFIX_LEN + 1],
+		    unsigned char hash[CRYPTO_SHA256_LEN]);
+
+/* "memox:read" -> bit; 0 when unknown. */
+unsigned apikey_scope_parse(const char *name);
+/* Writes the scopes as a JSON array. */
+struct json_object *apikey_scopes_json(unsigned scopes);
+
+/* Checks a presented secret.  VALID fills info; DISABLED, EXPIRED (also a
+ * rotated-away key past its overlap), FORBIDDEN (tenant suspended or
+ * deleted), NOT_FOUND (also deleted or malformed) say why not;
+ * UNAVAILABLE: neither Redis nor the database could answer. */
+enum apikey_code apikey_check(struct app_context *ctx, const char *secret, struct apikey_info *info,
+			      char *err, size_t errlen);
+
+/* Stops the cached copies of one key (by its digest) or of all keys of a
+ * tenant, in every process.  0, or -1 when Redis failed (logged). */
+int apikey_invalidate_key(struct app_context *ctx, const unsigned char hash[CRYPTO_SHA256_LEN]);
+int apikey_invalidate_tenant(struct app_context *ctx, const char *tenant_id);
+
+/* The code's name in /keys/verify answers ("VALID", "NOT_FOUND", ...). */
+const char *apikey_code_name(enum apikey_code c);
+
+/* Reads the configured default limits. */
+void apikey_default_limits(const struct config *cfg, struct tenant_limits *l);
+
+#endif
