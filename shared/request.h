@@ -58,6 +58,7 @@ struct request {
 
 	struct auth_user *user;    /* set by the dispatcher on ROUTE_USER routes */
 	struct apikey_info *key;   /* set by the dispatcher on ROUTE_APIKEY routes */
+	const char *key_slot;      /* the tenant concurrency slot it holds, released after the handler */
 	struct request_deferred *deferred;
 
 	int status;                /* 0 until a response is sent */

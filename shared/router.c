@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "apikey.h"
 #include "auth_token.h"
 #include "body.h"
 #include "cors.h"
 #include "log.h"
+#include "quota.h"
 
 int router_match(struct request *req, const char *pattern)
 {
@@ -94,6 +97,74 @@ static void answer_body_error(struct request *req, enum body_status st, const ch
 	default:
 		response_error(req, 400, "invalid_request", "%s", msg);
 	}
+}
+
+/* ROUTE_APIKEY: the key, its scope, then its tenant's limits.  Every answer
+ * from here on carries the RateLimit headers.  0, or -1 when answered. */
+static int admit_key(struct request *req, unsigned flags)
+{
+	static unsigned long serial;
+	struct app_context *ctx = req->ctx;
+	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", req->fcgx->envp);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+		response_header(req, "WWW-Authenticate", "Bearer");
+		response_error(req, 401, "unauthorized", "an API key is required (Authorization: Bearer agk_...)");
+		return -1;
+	}
+	char err[256];
+	struct apikey_info *k = arena_zalloc(req->arena, sizeof *k);
+	enum apikey_code code = apikey_check(ctx, h + 7, k, err, sizeof err);
+	switch (code) {
+	case APIKEY_VALID:
+		break;
+	case APIKEY_FORBIDDEN:
+		response_error(req, 403, "forbidden", "the API key's tenant is suspended");
+		return -1;
+	case APIKEY_UNAVAILABLE:
+		log_error("api key check: %s", err);
+		response_header(req, "Retry-After", "5");
+		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		return -1;
+	default:
+		log_info("api key refused: %s", apikey_code_name(code));
+		response_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		response_error(req, 401, "unauthorized", "the API key is invalid, disabled or expired");
+		return -1;
+	}
+	if (((flags & ROUTE_SCOPE_READ) && !(k->scopes & APIKEY_SCOPE_MEMOX_READ)) ||
+	    ((flags & ROUTE_SCOPE_WRITE) && !(k->scopes & APIKEY_SCOPE_MEMOX_WRITE))) {
+		response_error(req, 403, "forbidden", "the API key lacks the %s scope",
+			       flags & ROUTE_SCOPE_WRITE ? "memox:write" : "memox:read");
+		return -1;
+	}
+	/* The request id may repeat (clients choose it); a slot must not. */
+	char *slot = arena_printf(req->arena, "%ld:%lu", (long)getpid(), ++serial);
+	struct quota_result q;
+	if (quota_admit(ctx, k->tenant_id, &k->limits, ctx->app->area, slot, &q) != 0) {
+		response_header(req, "Retry-After", "5");
+		response_error(req, 503, "unavailable", "rate limits cannot be checked");
+		return -1;
+	}
+	quota_headers(req, &q);
+	switch (q.reason) {
+	case QUOTA_RATE:
+		response_error(req, 429, "rate_limited", "rate limit exceeded (%lld requests burst); retry in %lld s",
+			       q.limit, q.retry_after_s > 0 ? q.retry_after_s : 1);
+		return -1;
+	case QUOTA_CONCURRENCY:
+		response_error(req, 429, "rate_limited", "concurrency limit exceeded (%lld requests in flight)", q.limit);
+		return -1;
+	case QUOTA_MONTHLY:
+		response_error(req, 429, "rate_limited", "monthly request quota exceeded (%lld)", q.limit);
+		return -1;
+	case QUOTA_OK:
+		req->key_slot = slot;
+		break;
+	case QUOTA_UNCHECKED:
+		break;
+	}
+	req->key = k;
+	return 0;
 }
 
 /* A body announced (a non-zero length) or sent without a length. */
@@ -183,13 +254,15 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 		}
 		req->user = u;
 	}
-	if ((found->flags & ROUTE_JSON) || ((found->flags & ROUTE_JSON_OPTIONAL) && has_body(req))) {
-		if (read_json(req, max_body) != 0)
-			return;
-	}
-	found->handler(req);
+	if ((found->flags & ROUTE_APIKEY) && admit_key(req, found->flags) != 0)
+		return;
+	if (!((found->flags & ROUTE_JSON) || ((found->flags & ROUTE_JSON_OPTIONAL) && has_body(req))) ||
+	    read_json(req, max_body) == 0)
+		found->handler(req);
 	if (req->status == 0)
 		response_error(req, 500, "internal", "the handler sent no response");
+	if (req->key_slot)
+		quota_release(req->ctx, req->key->tenant_id, req->key_slot);
 }
 
 void router_not_implemented(struct request *req)
