@@ -16,7 +16,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include "jwt.h"
 #include "log.h"
 #include "pg.h"
 #include "redis.h"

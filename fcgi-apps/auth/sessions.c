@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "membership.h"
 #include "redis.h"
 
 static const struct pg_statement st_session_of_token = {
@@ -28,17 +29,6 @@ static const struct pg_statement st_list = {
 	" ORDER BY last_used_at DESC LIMIT 100",
 	1, 1,
 };
-
-static int is_uuid(const char *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	if (strlen(s) != sizeof shape - 1)
-		return 0;
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-			return 0;
-	return 1;
-}
 
 static void blacklist(struct request *req, const struct auth_user *u)
 {
@@ -140,7 +130,7 @@ void sessions_list(struct request *req)
 void sessions_revoke_one(struct request *req)
 {
 	const char *id = request_param(req, "sessionId");
-	if (!is_uuid(id)) {
+	if (!membership_is_uuid(id)) {
 		response_error(req, 404, "not_found", "no such session");
 		return;
 	}
