@@ -48,7 +48,7 @@ static time_t sub_tried;
 static const struct pg_statement st_lookup = {
 	"apikey_lookup",
 	"SELECT k.id, k.tenant_id, array_to_string(k.scopes, ','), k.status,"
-	" coalesce(extract(epoch FROM k.expires_at)::bigint, 0), coalesce(extract(epoch FROM k.revoke_at)::bigint, 0),"
+	" coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0), coalesce(floor(extract(epoch FROM k.revoke_at))::bigint, 0),"
 	" t.status, coalesce(l.qps, 0), coalesce(l.burst, 0), coalesce(l.concurrency, 0),"
 	" coalesce(l.monthly_requests, 0), coalesce(l.max_memories, 0)"
 	" FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN tenant_limits l ON l.tenant_id = k.tenant_id"

@@ -9,8 +9,12 @@ use Aiget;
 
 Aiget::require_stack();
 
-my %json = (headers => {'Content-Type' => 'application/json'});
-sub post_json { my ($path, $body) = @_; api(POST => $path, {%json, content => $body}) }
+# Routes that need a user are checked with one: the token comes before the body.
+my (undef, undef, $user) = register_user(tag => 'routing');
+my %credentials = (keys => bearer($user->{accessToken}), tenants => bearer($user->{accessToken}));
+my $creds = {};
+sub post_json { my ($path, $body) = @_;
+	api(POST => $path, {headers => {'Content-Type' => 'application/json', %$creds}, content => $body}) }
 
 # A JSON route of each area, to run the same checks everywhere.
 my %json_route = (auth => '/api/v1/auth/login', keys => '/api/v1/keys',
@@ -19,14 +23,16 @@ my %json_route = (auth => '/api/v1/auth/login', keys => '/api/v1/keys',
 for my $area (areas()) {
 	error_is(api(GET => "/api/v1/$area/no/such/thing/here"), 404, 'not_found', "$area unknown path");
 	my $path = $json_route{$area};
+	$creds = $credentials{$area} || {};
 
 	my $res = api(DELETE => $path);
 	error_is($res, 405, 'method_not_allowed', "$area wrong method");
 	like($res->{headers}{allow} // '', qr/\bPOST\b/, "$area: Allow lists POST");
 
-	error_is(api(POST => $path, {headers => {'Content-Type' => 'text/plain'}, content => '{}'}),
+	error_is(api(POST => $path, {headers => {'Content-Type' => 'text/plain', %$creds}, content => '{}'}),
 		415, 'unsupported_media_type', "$area text/plain");
-	error_is(api(POST => $path, {content => '{}'}), 415, 'unsupported_media_type', "$area no Content-Type");
+	error_is(api(POST => $path, {headers => {%$creds}, content => '{}'}), 415, 'unsupported_media_type',
+		"$area no Content-Type");
 
 	error_is(post_json($path, '{"email": '), 400, 'invalid_request', "$area truncated JSON");
 	error_is(post_json($path, "{\"s\":\"\xc3\x28\"}"), 400, 'invalid_request', "$area invalid UTF-8");

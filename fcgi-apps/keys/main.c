@@ -1,22 +1,26 @@
 /* keys.fcgi - tenant API keys under /api/v1/keys.
  *
- * The route table is the whole of this responder's surface; handlers of the
- * tenants-and-keys issue replace router_not_implemented as they land. */
+ * The route table is the whole of this responder's surface.  The fixed
+ * paths (/verify, /self) come before /{keyId}, so that they are never taken
+ * for a key id. */
 #include "app.h"
 #include "health.h"
+#include "keys.h"
 
-#define NI router_not_implemented
+#define JSON ROUTE_JSON
+#define USER ROUTE_USER
 
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/keys/health",          health_handle, 0 },
-	{ "POST",   "/api/v1/keys/verify",          NI, ROUTE_JSON },
-	{ "POST",   "/api/v1/keys",                 NI, ROUTE_JSON },
-	{ "GET",    "/api/v1/keys",                 NI, 0 },
-	{ "GET",    "/api/v1/keys/{keyId}",         NI, 0 },
-	{ "DELETE", "/api/v1/keys/{keyId}",         NI, 0 },
-	{ "POST",   "/api/v1/keys/{keyId}/disable", NI, 0 },
-	{ "POST",   "/api/v1/keys/{keyId}/enable",  NI, 0 },
-	{ "POST",   "/api/v1/keys/{keyId}/rotate",  NI, 0 },
+	{ "POST",   "/api/v1/keys/verify",          verify_key, JSON },
+	{ "GET",    "/api/v1/keys/self",            verify_self, ROUTE_APIKEY },
+	{ "POST",   "/api/v1/keys",                 manage_create, USER | JSON },
+	{ "GET",    "/api/v1/keys",                 manage_list, USER },
+	{ "GET",    "/api/v1/keys/{keyId}",         manage_get, USER },
+	{ "DELETE", "/api/v1/keys/{keyId}",         manage_delete, USER },
+	{ "POST",   "/api/v1/keys/{keyId}/disable", manage_disable, USER },
+	{ "POST",   "/api/v1/keys/{keyId}/enable",  manage_enable, USER },
+	{ "POST",   "/api/v1/keys/{keyId}/rotate",  manage_rotate, USER | ROUTE_JSON_OPTIONAL },
 };
 
 static const struct app keys_app = {

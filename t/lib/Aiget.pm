@@ -170,4 +170,104 @@ sub wait_until {
 	}
 }
 
+# ------------------------------------------------ tenants and keys (t/32*)
+push @EXPORT, qw(keys_admin_token keys_tenant keys_member keys_limits keys_suspend keys_make keys_self);
+
+my $keys_admin;
+sub keys_admin_token {
+	return $keys_admin if $keys_admin;
+	my $res = json_post('/api/v1/auth/login', {email => $ENV{ADMIN_EMAIL}, password => $ENV{ADMIN_PASSWORD}}, client_ip(241));
+	die "admin login: $res->{status}" unless $res->{status} == 200;
+	return $keys_admin = JSON::PP::decode_json($res->{content})->{accessToken};
+}
+
+# A new tenant owned by the user of $token; returns its id.
+sub keys_tenant {
+	my ($token, $name) = @_;
+	my $res = json_post('/api/v1/tenants', {name => $name // "tenant $$"}, bearer($token));
+	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
+	my $b = JSON::PP::decode_json($res->{content});
+	return $b->{tenant}{id} // $b->{id};
+}
+
+# Makes the (existing) user of $user_token, address $email, a member with $role.
+sub keys_member {
+	my ($owner_token, $tenant, $user_token, $email, $role) = @_;
+	my $uid = (jwt_decode_unverified($user_token))[1]{sub};
+	my $res = json_post("/api/v1/tenants/$tenant/members", {email => $email, role => $role}, bearer($owner_token));
+	die "add member: $res->{status} $res->{content}" unless $res->{status} =~ /^2\d\d$/
+		&& psql("SELECT role FROM tenant_members WHERE tenant_id = '$tenant' AND user_id = '$uid'") eq $role;
+}
+
+# Sets a tenant's limits (the ones not given are generous).
+sub keys_limits {
+	my ($owner_token, $tenant, %l) = @_;
+	my %body = (qps => 1000, burst => 1000, concurrency => 100, monthlyRequests => 1_000_000_000,
+		maxMemories => 100_000, %l);
+	my $res = api(PUT => "/api/v1/tenants/$tenant/limits", {headers => {'Content-Type' => 'application/json',
+		%{bearer($owner_token)}}, content => JSON::PP->new->canonical->encode(\%body)});
+	die "set limits: $res->{status} $res->{content}" unless $res->{status} == 200;
+}
+
+# Suspends ($on true) or resumes a tenant as the admin.
+sub keys_suspend {
+	my ($tenant, $on) = @_;
+	my $res = api(POST => "/api/v1/admin/tenants/$tenant/" . ($on ? 'suspend' : 'resume'),
+		{headers => bearer(keys_admin_token())});
+	die "suspend: $res->{status} $res->{content}" unless $res->{status} =~ /^20[04]$/;
+}
+
+# A new key of the tenant (extra fields as POST /api/v1/keys takes them); returns the answer's body.
+sub keys_make {
+	my ($token, $tenant, %o) = @_;
+	my $res = json_post('/api/v1/keys', {tenantId => $tenant, name => 'test key', %o}, bearer($token));
+	die "create key: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return JSON::PP::decode_json($res->{content});
+}
+
+# GET /api/v1/keys/self with a key.
+sub keys_self { api(GET => '/api/v1/keys/self', {headers => bearer($_[0])}) }
+
+# ------------------------------------------------ tenants and admin (t/30*, t/31*)
+push @EXPORT, qw(tenants_user tenants_call tenants_admin tenants_verify_email tenants_new);
+
+# A fresh user: {email, password, token, id}.
+sub tenants_user {
+	my ($email, $password, $reg) = register_user(tag => shift // 'tenants');
+	return {email => $email, password => $password, token => $reg->{accessToken}, id => $reg->{user}{id}};
+}
+
+# tenants_call($user_or_token, METHOD, PATH, BODY): BODY a reference is sent
+# as JSON, a string as it is; a user is a hash from tenants_user().
+sub tenants_call {
+	my ($who, $method, $path, $body) = @_;
+	my $token = ref $who ? $who->{token} : $who;
+	my %h = defined $token ? %{bearer($token)} : ();
+	return api($method => $path, {headers => \%h}) unless defined $body;
+	return api($method => $path, {headers => {%h, 'Content-Type' => 'application/json'},
+		content => ref $body ? JSON::PP->new->canonical->encode($body) : $body});
+}
+
+# The configured admin, signed in once per script: {email, token, id}.
+my $tenants_admin;
+sub tenants_admin {
+	return $tenants_admin if $tenants_admin;
+	my $res = json_post('/api/v1/auth/login', {email => $ENV{ADMIN_EMAIL}, password => $ENV{ADMIN_PASSWORD}},
+		client_ip(242));
+	die "admin login: $res->{status} $res->{content}" unless $res->{status} == 200;
+	my $b = JSON::PP::decode_json($res->{content});
+	return $tenants_admin = {email => $ENV{ADMIN_EMAIL}, token => $b->{accessToken}, id => $b->{user}{id}};
+}
+
+# Marks a user's address verified (the OTP flow is tested in t/2040 and once in t/3020).
+sub tenants_verify_email { psql("UPDATE users SET email_verified = true WHERE id = '$_[0]{id}'") }
+
+# A new tenant of the user; returns its JSON.
+sub tenants_new {
+	my ($who, $name) = @_;
+	my $res = tenants_call($who, POST => '/api/v1/tenants', {name => $name // "tenant $$"});
+	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return JSON::PP::decode_json($res->{content})->{tenant};
+}
+
 1;

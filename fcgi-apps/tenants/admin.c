@@ -1,0 +1,235 @@
+/* admin.c - the back office under /api/v1/admin: find tenants and users,
+ * suspend and resume a tenant.
+ *
+ * Every route has ROUTE_ADMIN: the dispatcher lets only users with the admin
+ * role through.  Site admins are not members of the tenants they manage, so
+ * these routes name a tenant through admin_tenant_find() rather than the
+ * membership check, and see deleted tenants too (for their audit and usage);
+ * changing a deleted tenant is a 409.  Their changes are audited in the
+ * tenant's log with the admin as actor.
+ *
+ * Suspension stops the tenant's keys: apikey_invalidate_tenant() drops their
+ * cached copies everywhere, and a key looked up again finds the tenant
+ * suspended and gets 403 (shared/apikey.c).  Members still see and manage
+ * the tenant; only its keys stop. */
+#include "tenants.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth_token.h"
+#include "log.h"
+
+#define ADMIN_TENANT_COLUMNS TENANT_COLUMNS ", t.created_by," \
+	" (SELECT count(*) FROM tenant_members m WHERE m.tenant_id = t.id)"
+
+static const struct pg_statement st_find = {
+	"admin_tenant_find", "SELECT status FROM tenants WHERE id = $1::uuid", 1, 1,
+};
+static const struct pg_statement st_get = {
+	"admin_tenant_get", "SELECT " ADMIN_TENANT_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
+};
+/* A search string matches a name or email anywhere, without regard to case,
+ * or an id exactly.  strpos() rather than LIKE: no wildcard to escape. */
+static const struct pg_statement st_tenants = {
+	"admin_tenants",
+	"SELECT " ADMIN_TENANT_COLUMNS ", " SQL_MICROS("t.created_at") " FROM tenants t"
+	" WHERE ($1::text IS NULL OR strpos(lower(t.name), lower($1)) > 0 OR t.id::text = lower($1))"
+	" AND ($2::text IS NULL OR t.status = $2)"
+	" AND ($3::bigint IS NULL OR (" SQL_MICROS("t.created_at") ", t.id) < ($3::bigint, $4::uuid))"
+	" ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int",
+	5, 1,
+};
+static const struct pg_statement st_users = {
+	"admin_users",
+	"SELECT u.id, u.email, u.email_verified, u.name, u.role, " SQL_TIME("u.created_at") ","
+	" (SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id"
+	"  WHERE m.user_id = u.id AND t.status <> 'deleted'), " SQL_MICROS("u.created_at")
+	" FROM users u"
+	" WHERE ($1::text IS NULL OR strpos(lower(u.email), lower($1)) > 0 OR u.id::text = lower($1))"
+	" AND ($2::bigint IS NULL OR (" SQL_MICROS("u.created_at") ", u.id) < ($2::bigint, $3::uuid))"
+	" ORDER BY u.created_at DESC, u.id DESC LIMIT $4::int",
+	4, 1,
+};
+static const struct pg_statement st_set_status = {
+	"admin_set_status",
+	"UPDATE tenants t SET status = $2,"
+	" suspended_at = CASE WHEN $2 = 'suspended' THEN now() END, updated_at = now()"
+	" WHERE t.id = $1::uuid RETURNING " ADMIN_TENANT_COLUMNS,
+	2, 0,
+};
+
+#define ADMIN_TENANT_NCOLUMNS (TENANT_NCOLUMNS + 2)
+
+static struct json_object *admin_tenant_json(PGresult *r, int i)
+{
+	struct json_object *o = tenant_json(r, i, 0, NULL);
+	json_object_object_add(o, "createdBy", PQgetisnull(r, i, TENANT_NCOLUMNS) ? NULL
+				: json_object_new_string(PQgetvalue(r, i, TENANT_NCOLUMNS)));
+	json_object_object_add(o, "memberCount", json_object_new_int64(atoll(PQgetvalue(r, i, TENANT_NCOLUMNS + 1))));
+	return o;
+}
+
+static struct json_object *wrap(const char *name, struct json_object *v)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, name, v);
+	return o;
+}
+
+int admin_tenant_find(struct request *req, char id[37], char *status)
+{
+	const char *p = path_id(req, "tenantId");
+	if (!membership_is_uuid(p)) {
+		response_error(req, 404, "not_found", "no such tenant");
+		return -1;
+	}
+	snprintf(id, 37, "%s", p);
+	const char *params[] = { id };
+	PGresult *r = db_exec(req, &st_find, params);
+	if (r == NULL)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found)
+		snprintf(status, 16, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!found) {
+		response_error(req, 404, "not_found", "no such tenant");
+		return -1;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+void admin_tenants(struct request *req)
+{
+	static const char *const allowed[] = { "query", "status", "limit", "cursor", NULL };
+	static const char *const statuses[] = { "active", "suspended", "deleted" };
+	struct page p;
+	const char *query, *status;
+	if (query_only(req, allowed) != 0 || query_search(req, &query) != 0 || page_parse(req, &p, 0) != 0)
+		return;
+	status = request_query(req, "status");
+	if (status && *status == '\0')
+		status = NULL;
+	if (status && strcmp(status, statuses[0]) && strcmp(status, statuses[1]) && strcmp(status, statuses[2])) {
+		response_error(req, 400, "invalid_request", "status must be one of: active, suspended, deleted");
+		return;
+	}
+	const char *params[] = { query, status, p.after_key, p.after_id, p.fetch };
+	PGresult *r = db_exec(req, &st_tenants, params);
+	if (r == NULL)
+		return;
+	struct json_object *body = json_object_new_object();
+	int n = page_finish(req, &p, r, ADMIN_TENANT_NCOLUMNS, 0, body);
+	struct json_object *list = json_object_new_array();
+	for (int i = 0; i < n; i++)
+		json_object_array_add(list, admin_tenant_json(r, i));
+	PQclear(r);
+	json_object_object_add(body, "tenants", list);
+	response_json(req, 200, body);
+}
+
+void admin_tenant_get(struct request *req)
+{
+	char id[37], status[16];
+	if (admin_tenant_find(req, id, status) < 0)
+		return;
+	const char *params[] = { id };
+	PGresult *r = db_exec(req, &st_get, params);
+	if (r == NULL)
+		return;
+	if (PQntuples(r) == 1)
+		response_json(req, 200, wrap("tenant", admin_tenant_json(r, 0)));
+	else
+		response_error(req, 404, "not_found", "no such tenant");
+	PQclear(r);
+}
+
+void admin_users(struct request *req)
+{
+	static const char *const allowed[] = { "query", "limit", "cursor", NULL };
+	struct page p;
+	const char *query;
+	if (query_only(req, allowed) != 0 || query_search(req, &query) != 0 || page_parse(req, &p, 0) != 0)
+		return;
+	const char *params[] = { query, p.after_key, p.after_id, p.fetch };
+	PGresult *r = db_exec(req, &st_users, params);
+	if (r == NULL)
+		return;
+	struct json_object *body = json_object_new_object();
+	int n = page_finish(req, &p, r, 7, 0, body);
+	struct json_object *list = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		struct json_object *u = json_object_new_object();
+		json_object_object_add(u, "id", json_object_new_string(PQgetvalue(r, i, 0)));
+		json_object_object_add(u, "email", json_object_new_string(PQgetvalue(r, i, 1)));
+		json_object_object_add(u, "emailVerified", json_object_new_boolean(PQgetvalue(r, i, 2)[0] == 't'));
+		json_object_object_add(u, "name", PQgetisnull(r, i, 3) ? NULL : json_object_new_string(PQgetvalue(r, i, 3)));
+		json_object_object_add(u, "role", json_object_new_string(PQgetvalue(r, i, 4)));
+		json_object_object_add(u, "createdAt", json_object_new_string(PQgetvalue(r, i, 5)));
+		json_object_object_add(u, "tenantCount", json_object_new_int64(atoll(PQgetvalue(r, i, 6))));
+		json_object_array_add(list, u);
+	}
+	PQclear(r);
+	json_object_object_add(body, "users", list);
+	response_json(req, 200, body);
+}
+
+/* Suspends or resumes: to is "suspended" or "active".  Asking for the state
+ * the tenant is in already answers the tenant as it is, unchanged. */
+static void set_status(struct request *req, const char *to, const char *action)
+{
+	char id[37], status[16];
+	if (admin_tenant_find(req, id, status) < 0 || db_begin(req) != 0)
+		return;
+	int found = db_lock_tenant(req, id, status);
+	if (found <= 0) {
+		db_rollback(req);
+		if (found == 0)
+			response_error(req, 404, "not_found", "no such tenant");
+		return;
+	}
+	if (strcmp(status, "deleted") == 0) {
+		db_rollback(req);
+		response_error(req, 409, "conflict", "the tenant is deleted");
+		return;
+	}
+	if (strcmp(status, to) == 0) {
+		db_rollback(req);
+		admin_tenant_get(req);
+		return;
+	}
+	const char *params[] = { id, to };
+	PGresult *r = db_exec(req, &st_set_status, params);
+	if (r == NULL) {
+		db_rollback(req);
+		return;
+	}
+	struct json_object *detail = json_object_new_object();
+	json_object_object_add(detail, "by", json_object_new_string("admin"));
+	json_object_object_add(detail, "from", json_object_new_string(status));
+	if (audit_record(req, id, action, id, detail) != 0 || db_commit(req) != 0) {
+		PQclear(r);
+		db_rollback(req);
+		return;
+	}
+	/* After the commit: a key looked up again must find the new status. */
+	if (apikey_invalidate_tenant(req->ctx, id) != 0)
+		log_warn("tenant %s: %s; cached keys follow when they expire", id, action);
+	log_info("tenant %s: %s by %s", id, action, req->user->id);
+	response_json(req, 200, wrap("tenant", admin_tenant_json(r, 0)));
+	PQclear(r);
+}
+
+void admin_suspend(struct request *req)
+{
+	set_status(req, "suspended", "tenant.suspend");
+}
+
+void admin_resume(struct request *req)
+{
+	set_status(req, "active", "tenant.resume");
+}

@@ -1,0 +1,163 @@
+/* paging.c - query strings: known parameters only, keyset pages, search strings.
+ *
+ * Lists are keyset pages, never silently capped: each answer holds at most
+ * `limit` rows and a `nextCursor` that is null only on the last page.  The
+ * statements fetch one row more than the page to know whether another page
+ * follows.  A cursor is the sort key (microseconds since the epoch, exact)
+ * and the id of the page's last row, so a row inserted meanwhile neither
+ * repeats nor shifts the pages that follow. */
+#include "tenants.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlong forms, no surrogates). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		size_t len;
+		unsigned min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			len = 2, min = 0x80, c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, min = 0x800, c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, min = 0x10000, c &= 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (s[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+int query_only(struct request *req, const char *const *allowed)
+{
+	size_t nallowed = 0;
+	while (allowed[nallowed])
+		nallowed++;
+	int seen[16] = { 0 };
+	const char *p = req->query;
+	while (*p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		if (len > 0) {
+			/* The dispatcher has refused malformed escapes already. */
+			const char *key = request_percent_decode(req->arena, p, klen, 1);
+			const char *val = eq ? request_percent_decode(req->arena, eq + 1, len - klen - 1, 1) : "";
+			size_t k = 0;
+			while (k < nallowed && key && strcmp(key, allowed[k]) != 0)
+				k++;
+			if (key == NULL || val == NULL || k == nallowed) {
+				int plain = key && strlen(key) <= 32;
+				for (const char *c = key; plain && *c; c++)
+					plain = *c > 0x20 && *c < 0x7f;
+				response_error(req, 400, "invalid_request", "unknown query parameter%s%s",
+					       plain ? ": " : "", plain ? key : "");
+				return -1;
+			}
+			if (k < sizeof seen / sizeof seen[0] && seen[k]++) {
+				response_error(req, 400, "invalid_request", "query parameter %s is given twice", allowed[k]);
+				return -1;
+			}
+			if (!utf8_valid((const unsigned char *)val, strlen(val))) {
+				response_error(req, 400, "invalid_request", "query parameter %s is not valid UTF-8",
+					       allowed[k]);
+				return -1;
+			}
+		}
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	return 0;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+int page_parse(struct request *req, struct page *p, int numeric)
+{
+	memset(p, 0, sizeof *p);
+	p->limit = PAGE_LIMIT_DEFAULT;
+	const char *limit = request_query(req, "limit");
+	if (limit) {
+		size_t n = strlen(limit);
+		if (!all_digits(limit, n) || n > 3 || atoi(limit) < 1 || atoi(limit) > PAGE_LIMIT_MAX) {
+			response_error(req, 400, "invalid_request", "limit must be an integer from 1 to %d",
+				       PAGE_LIMIT_MAX);
+			return -1;
+		}
+		p->limit = atoi(limit);
+	}
+	p->fetch = arena_printf(req->arena, "%d", p->limit + 1);
+	const char *cursor = request_query(req, "cursor");
+	if (cursor && *cursor && numeric) {
+		if (!all_digits(cursor, strlen(cursor)) || strlen(cursor) > 18) {
+			response_error(req, 400, "invalid_request", "cursor is not valid");
+			return -1;
+		}
+		p->after_key = cursor;
+	} else if (cursor && *cursor) {
+		const char *dot = strchr(cursor, '.');
+		size_t klen = dot ? (size_t)(dot - cursor) : 0;
+		if (dot == NULL || !all_digits(cursor, klen) || klen > 18 || !membership_is_uuid(dot + 1)) {
+			response_error(req, 400, "invalid_request", "cursor is not valid");
+			return -1;
+		}
+		p->after_key = arena_strndup(req->arena, cursor, klen);
+		p->after_id = dot + 1;
+	}
+	return 0;
+}
+
+int page_finish(struct request *req, const struct page *p, PGresult *r, int key_col, int id_col,
+		struct json_object *body)
+{
+	int n = PQntuples(r);
+	struct json_object *next = NULL;
+	if (n > p->limit) {
+		n = p->limit;
+		next = json_object_new_string(id_col < 0 ? PQgetvalue(r, n - 1, key_col)
+					      : arena_printf(req->arena, "%s.%s", PQgetvalue(r, n - 1, key_col),
+							     PQgetvalue(r, n - 1, id_col)));
+	}
+	json_object_object_add(body, "nextCursor", next);
+	return n;
+}
+
+int query_search(struct request *req, const char **out)
+{
+	const char *q = request_query(req, "query");
+	*out = NULL;
+	if (q == NULL || *q == '\0')
+		return 0;
+	if (strlen(q) > SEARCH_QUERY_MAX) {
+		response_error(req, 400, "invalid_request", "query must be at most %d bytes", SEARCH_QUERY_MAX);
+		return -1;
+	}
+	*out = q;
+	return 0;
+}

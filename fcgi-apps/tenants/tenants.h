@@ -1,0 +1,166 @@
+/* tenants.h - what the tenants area's files share: statements, transactions,
+ * paging, the tenant row, the audit.
+ *
+ * Handlers live in files named for what they handle: tenants.c (a user's own
+ * tenants), members.c, invitations.c, limits.c, usage.c, audit.c and admin.c
+ * (the back office under /api/v1/admin); db.c runs statements and
+ * transactions, paging.c reads query strings.  Every tenant route starts with
+ * membership_require(), the one membership check; admin routes have the
+ * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
+ *
+ * A change and its tenant_audit row are written in one transaction, so that
+ * no change goes unrecorded: if the audit row cannot be written, the change
+ * is rolled back and the caller gets a 503.  Statements that run inside a
+ * transaction are declared non-idempotent, so that pg_exec() never retries
+ * one on a fresh connection, outside the transaction it belonged to. */
+#ifndef AIGET_TENANTS_AREA_H
+#define AIGET_TENANTS_AREA_H
+
+#include <stddef.h>
+
+#include "apikey.h"
+#include "membership.h"
+#include "pg.h"
+#include "request.h"
+
+#define TENANT_NAME_MAX 128           /* bytes, after trimming */
+#define PAGE_LIMIT_DEFAULT 50
+#define PAGE_LIMIT_MAX 100
+#define SEARCH_QUERY_MAX 254          /* bytes of an admin search string */
+#define INVITATIONS_PENDING_MAX 100   /* unexpired pending invitations per tenant */
+
+/* An RFC 3339 UTC rendering of a timestamptz column (NULL stays NULL). */
+#define SQL_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* A row's position for keyset paging: microseconds since the epoch, exact
+ * (extract() returns numeric since PostgreSQL 14, not a rounded double). */
+#define SQL_MICROS(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* ------------------------------------------------------------------ db.c */
+
+/* Runs a statement; NULL when it failed (logged, answered 503 with Retry-After). */
+PGresult *db_exec(struct request *req, const struct pg_statement *st, const char *const *params);
+/* Runs a statement whose rows are not needed; 0, or -1 (answered 503). */
+int db_run(struct request *req, const struct pg_statement *st, const char *const *params);
+/* The 503 answer, for other failures of a dependency. */
+void db_unavailable(struct request *req, const char *what, const char *err);
+
+/* BEGIN; COMMIT (on failure rolled back, answered 503); ROLLBACK (never fails). */
+int db_begin(struct request *req);
+int db_commit(struct request *req);
+void db_rollback(struct request *req);
+
+/* Inside a transaction: locks the tenant's row against other changes to it
+ * and its members (FOR NO KEY UPDATE, so foreign-key checks of inserts into
+ * its members or keys still pass).  Fills status (16 bytes); 1 found, 0 no
+ * such tenant, -1 answered 503. */
+int db_lock_tenant(struct request *req, const char *tenant_id, char *status);
+
+/* A path parameter lower-cased: ids may arrive in upper case, and the ids
+ * published to other processes (key invalidations) and queued for the worker
+ * must be the database's spelling.  NULL when absent. */
+const char *path_id(struct request *req, const char *name);
+
+/* -------------------------------------------------------------- paging.c */
+
+/* Refuses (400) a query parameter not named in allowed (NULL-terminated), or
+ * one given twice, or one whose value is not UTF-8.  0 or -1. */
+int query_only(struct request *req, const char *const *allowed);
+
+/* ?limit=&cursor= of a keyset page.  A cursor is "<micros>.<uuid>": the sort
+ * key and id of the last row of the page before, or with numeric set just
+ * the last row's serial id (the audit); clients treat it as opaque. */
+struct page {
+	int limit;                    /* rows to answer */
+	const char *fetch;            /* limit + 1, as a statement parameter */
+	const char *after_key;        /* the cursor's parts, NULL on the first page */
+	const char *after_id;
+};
+/* 0, or -1 when limit or cursor is malformed (answered 400). */
+int page_parse(struct request *req, struct page *p, int numeric);
+/* Adds "nextCursor" to body: made from the columns key_col and id_col (-1:
+ * none, a numeric cursor) of row p->limit - 1 when the result has more rows
+ * than the page, else null.
+ * Returns the number of rows that belong to the page. */
+int page_finish(struct request *req, const struct page *p, PGresult *r, int key_col, int id_col,
+		struct json_object *body);
+
+/* A search string (?query=): NULL when absent or empty; -1 when too long. */
+int query_search(struct request *req, const char **out);
+
+/* ------------------------------------------------------------- tenants.c */
+
+/* The columns of a tenant as tenant_json() reads them, from alias t. */
+#define TENANT_COLUMNS "t.id, t.name, t.status, " SQL_TIME("t.created_at") ", " SQL_TIME("t.updated_at") ", " \
+	SQL_TIME("t.suspended_at") ", " SQL_TIME("t.deleted_at")
+#define TENANT_NCOLUMNS 7
+
+/* The tenant at row i of r (TENANT_COLUMNS from column col), with the
+ * caller's role when role is not NULL. */
+struct json_object *tenant_json(PGresult *r, int i, int col, const char *role);
+
+/* ------------------------------------------------------------- members.c */
+
+/* A member as member_json() reads them: from alias m joined with users u. */
+#define MEMBER_COLUMNS "m.user_id, u.email, u.name, m.role, " SQL_TIME("m.created_at")
+#define MEMBER_NCOLUMNS 5
+struct json_object *member_json(PGresult *r, int i, int col);
+
+/* --------------------------------------------------------- invitations.c */
+
+/* An invitation as invitation_json() reads it: alias i joined with tenants t. */
+#define INVITATION_COLUMNS "i.id, i.tenant_id, t.name, i.email, i.role, i.invited_by, " \
+	SQL_TIME("i.created_at") ", " SQL_TIME("i.expires_at") ", i.expires_at <= now()"
+#define INVITATION_NCOLUMNS 9
+struct json_object *invitation_json(PGresult *r, int i, int col);
+
+/* ---------------------------------------------------------------- audit.c */
+
+/* Records a change to a tenant (actor: the caller) in the caller's
+ * transaction; detail is taken over.  0, or -1 (answered 503). */
+int audit_record(struct request *req, const char *tenant_id, const char *action, const char *target,
+		 struct json_object *detail);
+
+/* ---------------------------------------------------------------- admin.c */
+
+/* The tenant named by the path's {tenantId} for an admin route: 1 with id
+ * and status (16 bytes) filled, or -1 when answered (404: malformed or no
+ * such tenant; 503). */
+int admin_tenant_find(struct request *req, char id[37], char *status);
+
+/* -------------------------------------------------------------- handlers */
+
+/* tenants.c */
+void tenants_create(struct request *req);
+void tenants_list(struct request *req);
+void tenants_get(struct request *req);
+void tenants_rename(struct request *req);
+void tenants_delete(struct request *req);
+/* members.c */
+void members_list(struct request *req);
+void members_add(struct request *req);
+void members_change_role(struct request *req);
+void members_remove(struct request *req);
+/* invitations.c */
+void invitations_mine(struct request *req);
+void invitations_accept(struct request *req);
+void invitations_list(struct request *req);
+void invitations_revoke(struct request *req);
+/* limits.c */
+void limits_get(struct request *req);
+void limits_put(struct request *req);
+void admin_limits_get(struct request *req);
+void admin_limits_put(struct request *req);
+/* usage.c */
+void usage_get(struct request *req);
+void admin_usage_get(struct request *req);
+/* audit.c */
+void audit_list(struct request *req);
+void admin_audit_list(struct request *req);
+/* admin.c */
+void admin_tenants(struct request *req);
+void admin_tenant_get(struct request *req);
+void admin_users(struct request *req);
+void admin_suspend(struct request *req);
+void admin_resume(struct request *req);
+
+#endif

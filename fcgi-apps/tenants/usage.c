@@ -1,0 +1,40 @@
+/* usage.c - a tenant's usage this month, for its members and for site admins.
+ *
+ * Cheap to read: the request counts are the Redis hash that the admission
+ * script of shared/quota.c increments on every key-authenticated request, so
+ * no request ever writes the database to be counted. */
+#include "tenants.h"
+
+#include "log.h"
+#include "quota.h"
+
+static void answer(struct request *req, const char *tenant_id)
+{
+	char err[256] = "no answer";
+	struct json_object *o = quota_usage(req->ctx, tenant_id, err, sizeof err);
+	if (o == NULL) {
+		db_unavailable(req, "usage", err);
+		return;
+	}
+	json_object_object_add(o, "tenantId", json_object_new_string(tenant_id));
+	/* Memories live in the memox store, which does not exist yet; its
+	 * count (kept where memox writes, not counted per read) goes here. */
+	json_object_object_add(o, "memoriesStored", json_object_new_int64(0));
+	/* Embedding calls are counted by the memox worker once it embeds. */
+	json_object_object_add(o, "embeddingCalls", json_object_new_int64(0));
+	response_json(req, 200, o);
+}
+
+void usage_get(struct request *req)
+{
+	struct tenant_ref t;
+	if (membership_require(req, path_id(req, "tenantId"), ACT_USAGE_READ, &t) == 0)
+		answer(req, t.id);
+}
+
+void admin_usage_get(struct request *req)
+{
+	char id[37], status[16];
+	if (admin_tenant_find(req, id, status) > 0)
+		answer(req, id);
+}
