@@ -53,8 +53,8 @@ unsigned apikey_scope_parse(const char *name);
 struct json_object *apikey_scopes_json(unsigned scopes);
 
 /* Checks a presented secret.  VALID fills info; DISABLED, EXPIRED (also a
- * rotated-away key past its overlap), FORBIDDEN (tenant suspended or
- * deleted), NOT_FOUND (also deleted or malformed) say why not;
+ * rotated-away key past its overlap), FORBIDDEN (tenant suspended),
+ * NOT_FOUND (also a deleted key or tenant, or a malformed secret) say why not;
  * UNAVAILABLE: neither Redis nor the database could answer. */
 enum apikey_code apikey_check(struct app_context *ctx, const char *secret, struct apikey_info *info,
 			      char *err, size_t errlen);

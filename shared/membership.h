@@ -31,7 +31,7 @@ enum tenant_role membership_role_parse(const char *s);
 const char *membership_role_name(enum tenant_role r);
 
 /* Checks that req->user may do act in tenant_id; fills t.  0, or -1 when the
- * request was answered (400 bad id, 404 not visible, 403 role too low, 503). */
+ * request was answered (404 bad id or not visible, 403 role too low, 503). */
 int membership_require(struct request *req, const char *tenant_id, enum tenant_action act, struct tenant_ref *t);
 
 /* 1 when role may do act. */
