@@ -79,8 +79,7 @@ int membership_require(struct request *req, const char *tenant_id, enum tenant_a
 	PGresult *r = pg_exec(req->ctx->db, &st_role, params, err, sizeof err);
 	if (r == NULL) {
 		log_error("membership: %s", err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 		return -1;
 	}
 	if (PQntuples(r) == 1) {

@@ -32,6 +32,8 @@
 
 #include <curl/curl.h>
 
+#include "utf8.h"
+
 extern char **environ;
 
 enum transport { TRANSPORT_DIR, TRANSPORT_SMTP, TRANSPORT_SENDMAIL, TRANSPORT__MAX };
@@ -142,39 +144,6 @@ static char *xstrdup_or_null(const char *s)
 
 /* ------------------------------------------------------------- validation */
 
-/* Well-formed UTF-8 without overlongs or surrogates; NUL cannot occur. */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, c &= 0x07;
-		} else {
-			return 0;
-		}
-		if (i + len > n)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 static int has_control(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -259,7 +228,7 @@ static int parse_mailbox(const char *s, const char *what, char *addr, const char
 				return -1;
 			}
 		}
-		if (!utf8_ok((const unsigned char *)*name, nl)) {
+		if (!utf8_valid((const unsigned char *)*name, nl)) {
 			snprintf(err, errlen, "%s: the display name is not UTF-8", what);
 			return -1;
 		}
@@ -413,11 +382,11 @@ char *outbox_format(const char *from, const char *to, const char *subject, const
 		snprintf(err, errlen, "subject: control characters are not allowed");
 		return NULL;
 	}
-	if (!utf8_ok((const unsigned char *)subject, strlen(subject))) {
+	if (!utf8_valid((const unsigned char *)subject, strlen(subject))) {
 		snprintf(err, errlen, "subject: not UTF-8");
 		return NULL;
 	}
-	if (text == NULL || !utf8_ok((const unsigned char *)text, strlen(text))) {
+	if (text == NULL || !utf8_valid((const unsigned char *)text, strlen(text))) {
 		snprintf(err, errlen, "text: not UTF-8");
 		return NULL;
 	}

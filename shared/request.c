@@ -271,6 +271,12 @@ void response_error(struct request *req, int status, const char *code, const cha
 	response_json(req, status, root);
 }
 
+void response_unavailable(struct request *req)
+{
+	response_header(req, "Retry-After", "5");
+	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+}
+
 void response_no_content(struct request *req)
 {
 	response_send(req, 204, NULL, NULL, 0);

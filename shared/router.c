@@ -122,8 +122,7 @@ static int admit_key(struct request *req, unsigned flags)
 		return -1;
 	case APIKEY_UNAVAILABLE:
 		log_error("api key check: %s", err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 		return -1;
 	default:
 		log_info("api key refused: %s", apikey_code_name(code));

@@ -16,8 +16,7 @@ void jwks_get(struct request *req)
 	 * longer than that, so every answer lists every key that signs. */
 	if (keyring_load(req->ctx->keyring, req->ctx->db, 1, err, sizeof err) != 0) {
 		log_error("jwks: %s", err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 		return;
 	}
 	/* Short enough that a rotation reaches caches well within a token's life. */

@@ -63,8 +63,7 @@ int limits_hit(struct request *req, enum limit_rule rule, const char *subject)
 		return -1;
 	default:
 		log_error("rate limit %s: %s", rules[rule].name, err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 		return -1;
 	}
 }

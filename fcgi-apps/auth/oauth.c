@@ -438,8 +438,7 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 	return 1;
 db_error:
 	log_error("oauth: %s", err);
-	response_header(req, "Retry-After", "5");
-	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+	response_unavailable(req);
 	return -1;
 }
 

@@ -52,8 +52,7 @@ struct otp_mail {
 static void redis_unavailable(struct request *req, const char *err)
 {
 	log_error("otp: %s", err);
-	response_header(req, "Retry-After", "5");
-	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+	response_unavailable(req);
 }
 
 /* Keys by digest of the lower-cased address: Redis never holds an email. */

@@ -70,8 +70,7 @@ void sessions_logout(struct request *req)
 		PGresult *r = pg_exec(req->ctx->db, &st_session_of_token, params, err, sizeof err);
 		if (r == NULL) {
 			log_error("logout: %s", err);
-			response_header(req, "Retry-After", "5");
-			response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+			response_unavailable(req);
 			return;
 		}
 		if (PQntuples(r) == 1) {
@@ -104,8 +103,7 @@ void sessions_list(struct request *req)
 	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
 	if (r == NULL) {
 		log_error("sessions: %s", err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 		return;
 	}
 	struct json_object *list = json_object_new_array();

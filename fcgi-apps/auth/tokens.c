@@ -73,8 +73,7 @@ static const struct pg_statement st_rollback = { "tokens_rollback", "ROLLBACK", 
 static void unavailable(struct request *req, const char *what, const char *err)
 {
 	log_error("%s: %s", what, err);
-	response_header(req, "Retry-After", "5");
-	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+	response_unavailable(req);
 }
 
 static PGresult *exec(struct request *req, const struct pg_statement *st, const char *const *params)

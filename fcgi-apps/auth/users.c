@@ -50,8 +50,7 @@ static PGresult *exec(struct request *req, const struct pg_statement *st, const 
 	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
 	if (r == NULL) {
 		log_error("%s: %s", st->name, err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 	}
 	return r;
 }

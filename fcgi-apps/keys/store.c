@@ -106,8 +106,7 @@ static void read_row(struct request *req, PGresult *r, int i, struct key_row *k)
 static void unavailable(struct request *req, const char *what, const char *err)
 {
 	log_error("keys: %s: %s", what, err);
-	response_header(req, "Retry-After", "5");
-	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+	response_unavailable(req);
 }
 
 /* Runs a statement expected to return at most one key. */

@@ -106,8 +106,7 @@ void verify_key(struct request *req)
 	enum apikey_code code = apikey_check(req->ctx, secret, &k, err, sizeof err);
 	if (code == APIKEY_UNAVAILABLE) {
 		log_error("verify: %s", err);
-		response_header(req, "Retry-After", "5");
-		response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+		response_unavailable(req);
 		return;
 	}
 	if (code == APIKEY_VALID && scope && !(k.scopes & apikey_scope_parse(scope)))

@@ -21,8 +21,7 @@ static const struct pg_statement st_lock = {
 void db_unavailable(struct request *req, const char *what, const char *err)
 {
 	log_error("%s: %s", what, err);
-	response_header(req, "Retry-After", "5");
-	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
+	response_unavailable(req);
 }
 
 PGresult *db_exec(struct request *req, const struct pg_statement *st, const char *const *params)
