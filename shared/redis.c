@@ -180,7 +180,28 @@ fail:
 	return NULL;
 }
 
+static redisReply *command_once(struct redis *r, int timeout_ms, char *err, size_t errlen, const char *fmt,
+				va_list ap);
+
 static redisReply *command_v(struct redis *r, int timeout_ms, char *err, size_t errlen, const char *fmt, va_list ap)
+{
+	/* A connection the server closed (a restart) fails on first use; the
+	 * command goes once more on a fresh one.  Our commands tolerate the rare
+	 * double run this allows (counters, SET NX, idempotent writes). */
+	int had = r->ctx != NULL;
+	va_list again;
+	va_copy(again, ap);
+	redisReply *rep = command_once(r, timeout_ms, err, errlen, fmt, ap);
+	if (rep == NULL && had && r->ctx == NULL) {
+		r->last_attempt_ms = 0;
+		rep = command_once(r, timeout_ms, err, errlen, fmt, again);
+	}
+	va_end(again);
+	return rep;
+}
+
+static redisReply *command_once(struct redis *r, int timeout_ms, char *err, size_t errlen, const char *fmt,
+				va_list ap)
 {
 	redisContext *c = connect_ctx(r, err, errlen);
 	if (c == NULL)
@@ -219,16 +240,22 @@ redisReply *redis_command_timeout(struct redis *r, int timeout_ms, char *err, si
 redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, const size_t *lens,
 			       char *err, size_t errlen)
 {
-	redisContext *c = connect_ctx(r, err, errlen);
-	if (c == NULL)
-		return NULL;
-	redisReply *rep = redisCommandArgv(c, argc, argv, lens);
-	if (rep == NULL) {
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int had = r->ctx != NULL;
+		redisContext *c = connect_ctx(r, err, errlen);
+		if (c == NULL)
+			return NULL;
+		redisReply *rep = redisCommandArgv(c, argc, argv, lens);
+		if (rep)
+			return rep;
 		snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "connection lost");
 		log_warn("redis: command failed: %s", err);
 		drop(r);
+		if (!had)
+			break;
+		r->last_attempt_ms = 0; /* once more on a fresh connection, as command_v */
 	}
-	return rep;
+	return NULL;
 }
 
 redisReply *redis_script_run(struct redis *r, struct redis_script *script, int nkeys, int nargs,

@@ -10,12 +10,12 @@
 #define AIGET_KEYS_AREA_H
 
 #include "apikey.h"
+#include "paging.h"
 #include "request.h"
 
 #define KEYS_NAME_MAX 128             /* bytes; the column allows 128 characters */
 #define KEYS_OVERLAP_MAX_S 86400      /* a rotated-away key works at most a day longer */
 #define KEYS_PER_TENANT_MAX 100       /* keys that can still work, per tenant */
-#define KEYS_LIST_MAX 1000
 
 /* One api_keys row as the API shows it.  Strings live in the request's
  * arena; times are RFC 3339 UTC, NULL when the column is. */
@@ -49,9 +49,9 @@ int store_set_status(struct request *req, const struct key_row *old, const char 
  * 0: old was rotated or deleted meanwhile. */
 int store_rotate(struct request *req, const struct key_row *old, const char *prefix, const char *hash_hex,
 		 long long overlap_s, struct key_row *k);
-/* The tenant's keys that are not deleted, newest first: a JSON array, or
- * NULL (answered). */
-struct json_object *store_list(struct request *req, const char *tenant_id);
+/* One page of a tenant's keys (no deleted ones), newest first: adds "keys"
+ * and "nextCursor" to body.  0, or -1 when answered. */
+int store_list(struct request *req, const char *tenant_id, const struct page *p, struct json_object *body);
 
 /* The key as the API shows it; secret (shown once) may be NULL. */
 struct json_object *store_key_json(const struct key_row *k, const char *secret);

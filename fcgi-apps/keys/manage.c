@@ -237,13 +237,14 @@ void manage_list(struct request *req)
 		return;
 	}
 	struct tenant_ref t;
-	if (membership_require(req, tenant_id, ACT_KEYS_READ, &t) != 0)
-		return;
-	struct json_object *list = store_list(req, tenant_id);
-	if (list == NULL)
+	struct page p;
+	if (membership_require(req, tenant_id, ACT_KEYS_READ, &t) != 0 || page_parse(req, &p, 0) != 0)
 		return;
 	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "keys", list);
+	if (store_list(req, tenant_id, &p, body) != 0) {
+		json_object_put(body);
+		return;
+	}
 	response_json(req, 200, body);
 }
 

@@ -14,6 +14,7 @@
 #include "pg.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define KEY_NCOLUMNS 14
 #define KEY_COLUMNS \
 	"k.id, k.tenant_id, k.name, k.prefix, array_to_string(k.scopes, ','), k.status, " \
 	TS("k.created_at") ", " TS("k.expires_at") ", " TS("k.last_used_at") ", " TS("k.revoke_at") ", " \
@@ -31,9 +32,11 @@ static const struct pg_statement st_get = {
 };
 static const struct pg_statement st_list = {
 	"keys_list",
-	"SELECT " KEY_COLUMNS " FROM api_keys k WHERE k.tenant_id = $1::uuid AND k.status <> 'deleted'"
-	" ORDER BY k.created_at DESC, k.id LIMIT $2::int",
-	2, 1,
+	"SELECT " KEY_COLUMNS ", " SQL_MICROS("k.created_at") " FROM api_keys k"
+	" WHERE k.tenant_id = $1::uuid AND k.status <> 'deleted'"
+	" AND ($3::bigint IS NULL OR (" SQL_MICROS("k.created_at") ", k.id) < ($3::bigint, $4::uuid))"
+	" ORDER BY k.created_at DESC, k.id DESC LIMIT $2::int",
+	4, 1,
 };
 static const struct pg_statement st_insert = {
 	"keys_insert",
@@ -161,24 +164,25 @@ int store_rotate(struct request *req, const struct key_row *old, const char *pre
 	return one(req, &st_rotate, params, k);
 }
 
-struct json_object *store_list(struct request *req, const char *tenant_id)
+int store_list(struct request *req, const char *tenant_id, const struct page *p, struct json_object *body)
 {
-	char err[256], max[16];
-	snprintf(max, sizeof max, "%d", KEYS_LIST_MAX);
-	const char *params[] = { tenant_id, max };
+	char err[256];
+	const char *params[] = { tenant_id, p->fetch, p->after_key, p->after_id };
 	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
 	if (r == NULL) {
 		unavailable(req, st_list.name, err);
-		return NULL;
+		return -1;
 	}
 	struct json_object *list = json_object_new_array();
-	for (int i = 0; i < PQntuples(r); i++) {
+	int n = page_finish(req, p, r, KEY_NCOLUMNS, 0, body);
+	for (int i = 0; i < n; i++) {
 		struct key_row k;
 		read_row(req, r, i, &k);
 		json_object_array_add(list, store_key_json(&k, NULL));
 	}
 	PQclear(r);
-	return list;
+	json_object_object_add(body, "keys", list);
+	return 0;
 }
 
 /* The status a client cares about: whether the key works, and if not, why.

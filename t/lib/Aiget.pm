@@ -63,10 +63,16 @@ sub json_post {
 my $email_serial = 0;
 sub unique_email { my $tag = shift // 'user'; sprintf('%s-%d-%d-%d@example.com', $tag, $$, time, ++$email_serial) }
 
-# A client address of its own for each caller (TEST-NET-3, never contacted):
-# nginx takes it from X-Forwarded-For as it would from the 1panel proxy.
+# A client address of its own for each caller (never contacted): nginx
+# takes it from X-Forwarded-For as it would from the 1panel proxy.
 my $ip_serial = 0;
-sub client_ip { my $n = shift // ++$ip_serial; return {'X-Forwarded-For' => sprintf('203.0.113.%d', ($$ + $n) % 250 + 1)} }
+# IPv6's documentation prefix leaves room for a distinct address per test
+# process and call, so per-IP limits of one test never trip another's.
+sub client_ip {
+	my $n = shift;
+	return {'X-Forwarded-For' => defined $n ? sprintf('2001:db8::%x:ffff:%x', $$, $n)
+	                                        : sprintf('2001:db8::%x:%x', $$, ++$ip_serial)};
+}
 
 # Registers a fresh user; returns (email, password, response body).
 sub register_user {

@@ -6,12 +6,13 @@
  * follows.  A cursor is the sort key (microseconds since the epoch, exact)
  * and the id of the page's last row, so a row inserted meanwhile neither
  * repeats nor shifts the pages that follow. */
-#include "tenants.h"
+#include "paging.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "membership.h"
 #include "utf8.h"
 
 int query_only(struct request *req, const char *const *allowed)
