@@ -78,8 +78,7 @@ int membership_require(struct request *req, const char *tenant_id, enum tenant_a
 	const char *params[] = { tenant_id, req->user->id };
 	PGresult *r = pg_exec(req->ctx->db, &st_role, params, err, sizeof err);
 	if (r == NULL) {
-		log_error("membership: %s", err);
-		response_unavailable(req);
+		response_unavailable(req, "membership", err);
 		return -1;
 	}
 	if (PQntuples(r) == 1) {

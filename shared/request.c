@@ -8,6 +8,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "log.h"
+
 double clock_ms(void)
 {
 	struct timespec ts;
@@ -271,8 +273,9 @@ void response_error(struct request *req, int status, const char *code, const cha
 	response_json(req, status, root);
 }
 
-void response_unavailable(struct request *req)
+void response_unavailable(struct request *req, const char *what, const char *err)
 {
+	log_error("%s: %s", what, err);
 	response_header(req, "Retry-After", "5");
 	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
 }

@@ -104,8 +104,9 @@ void response_json(struct request *req, int status, struct json_object *obj);
 void response_error(struct request *req, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void response_no_content(struct request *req);
-/* 503 "unavailable" with Retry-After: a dependency failed; the caller logged why. */
-void response_unavailable(struct request *req);
+/* 503 "unavailable" with Retry-After: a dependency failed.  Logs "what: err"
+ * (err is the dependency's message, never shown to the client). */
+void response_unavailable(struct request *req, const char *what, const char *err);
 
 /* The contract's error code for a status (400 -> "invalid_request", ...). */
 const char *response_default_code(int status);

@@ -121,8 +121,7 @@ static int admit_key(struct request *req, unsigned flags)
 		response_error(req, 403, "forbidden", "the API key's tenant is suspended");
 		return -1;
 	case APIKEY_UNAVAILABLE:
-		log_error("api key check: %s", err);
-		response_unavailable(req);
+		response_unavailable(req, "api key check", err);
 		return -1;
 	default:
 		log_info("api key refused: %s", apikey_code_name(code));

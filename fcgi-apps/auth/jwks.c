@@ -15,8 +15,7 @@ void jwks_get(struct request *req)
 	 * minute-long cache: a key signs only once it is KEYRING_ACTIVATE_S old,
 	 * longer than that, so every answer lists every key that signs. */
 	if (keyring_load(req->ctx->keyring, req->ctx->db, 1, err, sizeof err) != 0) {
-		log_error("jwks: %s", err);
-		response_unavailable(req);
+		response_unavailable(req, "jwks", err);
 		return;
 	}
 	/* Short enough that a rotation reaches caches well within a token's life. */

@@ -62,8 +62,7 @@ int limits_hit(struct request *req, enum limit_rule rule, const char *subject)
 		response_error(req, 429, "rate_limited", "too many requests; retry in %d seconds", retry_after);
 		return -1;
 	default:
-		log_error("rate limit %s: %s", rules[rule].name, err);
-		response_unavailable(req);
+		response_unavailable(req, arena_printf(req->arena, "rate limit %s", rules[rule].name), err);
 		return -1;
 	}
 }

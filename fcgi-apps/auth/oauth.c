@@ -437,8 +437,7 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
 	return 1;
 db_error:
-	log_error("oauth: %s", err);
-	response_unavailable(req);
+	response_unavailable(req, "oauth", err);
 	return -1;
 }
 

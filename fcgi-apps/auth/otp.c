@@ -49,12 +49,6 @@ struct otp_mail {
 	char *to, *subject, *text;
 };
 
-static void redis_unavailable(struct request *req, const char *err)
-{
-	log_error("otp: %s", err);
-	response_unavailable(req);
-}
-
 /* Keys by digest of the lower-cased address: Redis never holds an email. */
 static void otp_keys(struct request *req, const char *purpose, const char *email, char **code_key, char **tries_key,
 		     char **cooldown_key)
@@ -150,7 +144,7 @@ void otp_send(struct request *req)
 	 * reveal nothing about which addresses have accounts. */
 	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s 1 NX EX %d", cooldown_key, OTP_COOLDOWN_S);
 	if (rep == NULL) {
-		redis_unavailable(req, err);
+		response_unavailable(req, "otp", err);
 		return;
 	}
 	int cooling = rep->type == REDIS_REPLY_NIL;
@@ -181,7 +175,7 @@ void otp_send(struct request *req)
 		rep = redis_script_run(req->ctx->redis, &store_script, 2, 4, args, err, sizeof err);
 		if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
 			freeReplyObject(rep);
-			redis_unavailable(req, rep ? "store script failed" : err);
+			response_unavailable(req, "otp", rep ? "store script failed" : err);
 			return;
 		}
 		freeReplyObject(rep);
@@ -215,7 +209,7 @@ static int check_code(struct request *req, const char *purpose, const char *emai
 	redisReply *rep = redis_script_run(req->ctx->redis, &verify_script, 2, 5, args, err, sizeof err);
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
-		redis_unavailable(req, rep ? "verify script failed" : err);
+		response_unavailable(req, "otp", rep ? "verify script failed" : err);
 		return -1;
 	}
 	long long r = rep->integer;

@@ -69,8 +69,7 @@ void sessions_logout(struct request *req)
 		const char *params[] = { hash };
 		PGresult *r = pg_exec(req->ctx->db, &st_session_of_token, params, err, sizeof err);
 		if (r == NULL) {
-			log_error("logout: %s", err);
-			response_unavailable(req);
+			response_unavailable(req, "logout", err);
 			return;
 		}
 		if (PQntuples(r) == 1) {
@@ -102,8 +101,7 @@ void sessions_list(struct request *req)
 	const char *params[] = { req->user->id };
 	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
 	if (r == NULL) {
-		log_error("sessions: %s", err);
-		response_unavailable(req);
+		response_unavailable(req, "sessions", err);
 		return;
 	}
 	struct json_object *list = json_object_new_array();

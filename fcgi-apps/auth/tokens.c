@@ -70,18 +70,12 @@ static const struct pg_statement st_rollback = { "tokens_rollback", "ROLLBACK", 
 
 /* ------------------------------------------------------------- helpers */
 
-static void unavailable(struct request *req, const char *what, const char *err)
-{
-	log_error("%s: %s", what, err);
-	response_unavailable(req);
-}
-
 static PGresult *exec(struct request *req, const struct pg_statement *st, const char *const *params)
 {
 	char err[256];
 	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
 	if (r == NULL)
-		unavailable(req, st->name, err);
+		response_unavailable(req, st->name, err);
 	return r;
 }
 
@@ -178,7 +172,7 @@ void tokens_start_session(struct request *req, const struct user *u, int status,
 	char *refresh = crypto_random_token(req->arena, REFRESH_BYTES);
 	char hash[2 * CRYPTO_SHA256_LEN + 1];
 	if (refresh == NULL) {
-		unavailable(req, "random", "no randomness");
+		response_unavailable(req, "random", "no randomness");
 		return;
 	}
 	tokens_hash_hex(refresh, hash);
@@ -192,7 +186,7 @@ void tokens_start_session(struct request *req, const struct user *u, int status,
 	PQclear(r);
 	char *access = sign_access(req, u->id, u->role, sid);
 	if (access == NULL) {
-		unavailable(req, "sign", "no signing key");
+		response_unavailable(req, "sign", "no signing key");
 		return;
 	}
 	respond_pair(req, status, u, access, refresh, browser);
@@ -390,7 +384,7 @@ void tokens_refresh(struct request *req)
 			if (found == 0)
 				refuse_refresh(req, browser);
 			else
-				unavailable(req, "refresh", "could not issue a token");
+				response_unavailable(req, "refresh", "could not issue a token");
 		}
 		return;
 	}

@@ -49,8 +49,7 @@ static PGresult *exec(struct request *req, const struct pg_statement *st, const 
 	char err[256];
 	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
 	if (r == NULL) {
-		log_error("%s: %s", st->name, err);
-		response_unavailable(req);
+		response_unavailable(req, st->name, err);
 	}
 	return r;
 }

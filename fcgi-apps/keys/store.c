@@ -106,19 +106,13 @@ static void read_row(struct request *req, PGresult *r, int i, struct key_row *k)
 		k->hash[b] = (unsigned char)(hex_nibble(hex[2 * b]) << 4 | hex_nibble(hex[2 * b + 1]));
 }
 
-static void unavailable(struct request *req, const char *what, const char *err)
-{
-	log_error("keys: %s: %s", what, err);
-	response_unavailable(req);
-}
-
 /* Runs a statement expected to return at most one key. */
 static int one(struct request *req, const struct pg_statement *st, const char *const *params, struct key_row *k)
 {
 	char err[256];
 	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
 	if (r == NULL) {
-		unavailable(req, st->name, err);
+		response_unavailable(req, st->name, err);
 		return -1;
 	}
 	int found = PQntuples(r) == 1;
@@ -170,7 +164,7 @@ int store_list(struct request *req, const char *tenant_id, const struct page *p,
 	const char *params[] = { tenant_id, p->fetch, p->after_key, p->after_id };
 	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
 	if (r == NULL) {
-		unavailable(req, st_list.name, err);
+		response_unavailable(req, st_list.name, err);
 		return -1;
 	}
 	struct json_object *list = json_object_new_array();

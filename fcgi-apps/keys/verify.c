@@ -105,8 +105,7 @@ void verify_key(struct request *req)
 	struct apikey_info k;
 	enum apikey_code code = apikey_check(req->ctx, secret, &k, err, sizeof err);
 	if (code == APIKEY_UNAVAILABLE) {
-		log_error("verify: %s", err);
-		response_unavailable(req);
+		response_unavailable(req, "verify", err);
 		return;
 	}
 	if (code == APIKEY_VALID && scope && !(k.scopes & apikey_scope_parse(scope)))

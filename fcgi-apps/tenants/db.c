@@ -18,18 +18,12 @@ static const struct pg_statement st_lock = {
 	"tenants_lock", "SELECT status FROM tenants WHERE id = $1::uuid FOR NO KEY UPDATE", 1, 0,
 };
 
-void db_unavailable(struct request *req, const char *what, const char *err)
-{
-	log_error("%s: %s", what, err);
-	response_unavailable(req);
-}
-
 PGresult *db_exec(struct request *req, const struct pg_statement *st, const char *const *params)
 {
 	char err[256];
 	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
 	if (r == NULL)
-		db_unavailable(req, st->name, err);
+		response_unavailable(req, st->name, err);
 	return r;
 }
 

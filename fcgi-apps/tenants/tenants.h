@@ -36,8 +36,6 @@
 PGresult *db_exec(struct request *req, const struct pg_statement *st, const char *const *params);
 /* Runs a statement whose rows are not needed; 0, or -1 (answered 503). */
 int db_run(struct request *req, const struct pg_statement *st, const char *const *params);
-/* The 503 answer, for other failures of a dependency. */
-void db_unavailable(struct request *req, const char *what, const char *err);
 
 /* BEGIN; COMMIT (on failure rolled back, answered 503); ROLLBACK (never fails). */
 int db_begin(struct request *req);

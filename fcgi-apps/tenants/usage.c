@@ -13,7 +13,7 @@ static void answer(struct request *req, const char *tenant_id)
 	char err[256] = "no answer";
 	struct json_object *o = quota_usage(req->ctx, tenant_id, err, sizeof err);
 	if (o == NULL) {
-		db_unavailable(req, "usage", err);
+		response_unavailable(req, "usage", err);
 		return;
 	}
 	json_object_object_add(o, "tenantId", json_object_new_string(tenant_id));
