@@ -4,6 +4,7 @@
  * loader walks the table so that adding a variable is one line and every
  * variable gets the same validation and the same error message shape. */
 #include "config.h"
+#include "embed_local.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -70,6 +71,30 @@ static const struct var vars[] = {
 	{ "RATELIMIT_REDIS_DOWN", VAR_STRING,     OFF(ratelimit_redis_down), "allow",   0, 0, 0 },
 	{ "KEYS_INTERNAL_TOKEN",  VAR_SECRET,     OFF(keys_internal_token),  NULL,      32, 0, 0 },
 	{ "TENANT_INVITATION_HOURS", VAR_INT,     OFF(tenant_invitation_hours), "48",   1, 720, 0 },
+	{ "EMBEDDING_PROVIDER",   VAR_STRING,     OFF(embedding_provider),   "local",   0, 0, 0 },
+	{ "EMBEDDING_MODEL",      VAR_STRING,     OFF(embedding_model),      NULL,      0, 0, 0 },
+	{ "EMBEDDING_DIMENSIONS", VAR_INT,        OFF(embedding_dims),       "384",     8, 4000, 0 },
+	{ "EMBEDDING_BASE_URL",   VAR_STRING,     OFF(embedding_base_url),   "https://api.openai.com/v1", 0, 0, 0 },
+	{ "EMBEDDING_API_KEY",    VAR_SECRET,     OFF(embedding_api_key),    NULL,      1, 0, 0 },
+	{ "EMBEDDING_SEND_DIMENSIONS", VAR_INT,   OFF(embedding_send_dims),  "0",       0, 1, 0 },
+	{ "EMBEDDING_BATCH_SIZE", VAR_INT,        OFF(embedding_batch_size), "64",      1, 2048, 0 },
+	{ "EMBEDDING_TIMEOUT_MS", VAR_INT,        OFF(embedding_timeout_ms), "10000",   100, 600000, 0 },
+	{ "EMBEDDING_CONNECT_TIMEOUT_MS", VAR_INT, OFF(embedding_connect_timeout_ms), "2000", 50, 60000, 0 },
+	{ "EMBEDDING_MAX_RETRIES", VAR_INT,       OFF(embedding_max_retries), "2",      0, 10, 0 },
+	{ "MEMOX_CONTENT_MAX_BYTES", VAR_INT,     OFF(memox_content_max),    "16384",   16, 1048576, 0 },
+	{ "MEMOX_METADATA_MAX_BYTES", VAR_INT,    OFF(memox_metadata_max),   "8192",    2, 1048576, 0 },
+	{ "MEMOX_METADATA_MAX_DEPTH", VAR_INT,    OFF(memox_metadata_depth), "4",       1, 32, 0 },
+	{ "MEMOX_BATCH_MAX",      VAR_INT,        OFF(memox_batch_max),      "100",     1, 1000, 0 },
+	{ "MEMOX_TOPK_MAX",       VAR_INT,        OFF(memox_topk_max),       "50",      1, 1000, 0 },
+	{ "MEMOX_EXACT_SCAN_MAX", VAR_INT,        OFF(memox_exact_scan_max), "10000",   0, 100000000, 0 },
+	{ "MEMOX_HNSW_EF_SEARCH", VAR_INT,        OFF(memox_ef_search),      "100",     10, 1000, 0 },
+	{ "MEMOX_QUERY_CACHE_SECONDS", VAR_INT,   OFF(memox_query_cache_s),  "3600",    0, 2592000, 0 },
+	{ "MEMOX_IDEMPOTENCY_SECONDS", VAR_INT,   OFF(memox_idempotency_s),  "86400",   60, 2592000, 0 },
+	{ "MEMOX_JOB_MAX_ATTEMPTS", VAR_INT,      OFF(memox_job_max_attempts), "5",     1, 100, 0 },
+	{ "MEMOX_RETRY_BASE_MS",  VAR_INT,        OFF(memox_retry_base_ms),  "1000",    1, 3600000, 0 },
+	{ "MEMOX_RETRY_MAX_MS",   VAR_INT,        OFF(memox_retry_max_ms),   "300000",  1, 86400000, 0 },
+	{ "MEMOX_WORKER_HEARTBEAT_SECONDS", VAR_INT, OFF(memox_heartbeat_s), "15",      2, 3600, 0 },
+	{ "MEMOX_PENDING_SWEEP_SECONDS", VAR_INT, OFF(memox_pending_sweep_s), "600",    5, 86400, 0 },
 	{ "OAUTH_TIMEOUT_MS",     VAR_INT,        OFF(oauth_timeout_ms),     "5000",    100, 60000, 0 },
 	{ "GOOGLE_CLIENT_IDS",    VAR_STRING,     OFF(google.client_ids),    NULL,      0, 0, 0 },
 	{ "GOOGLE_CLIENT_SECRET", VAR_SECRET,     OFF(google.client_secret), NULL,      1, 0, 0 },
@@ -299,6 +324,42 @@ static int is_string_type(enum var_type t)
 	       t == VAR_TRANSPORT || t == VAR_SECRET;
 }
 
+/* The embedding provider and its model: a model name is stored with every
+ * vector and goes into index names, so it is kept to a safe alphabet. */
+static int check_embedding(struct config *cfg, char *err, size_t errlen)
+{
+	if (strcmp(cfg->embedding_provider, "local") != 0 && strcmp(cfg->embedding_provider, "openai") != 0) {
+		snprintf(err, errlen, "EMBEDDING_PROVIDER: expected local or openai");
+		return -1;
+	}
+	if (strcmp(cfg->embedding_provider, "local") == 0) {
+		/* The built-in embedder has one model and one size; another is a typo. */
+		if (cfg->embedding_model == NULL && (cfg->embedding_model = strdup(EMBED_LOCAL_MODEL)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (strcmp(cfg->embedding_model, EMBED_LOCAL_MODEL) != 0 || cfg->embedding_dims != EMBED_LOCAL_DIMS) {
+			snprintf(err, errlen, "EMBEDDING_MODEL/EMBEDDING_DIMENSIONS: the local provider is "
+				 EMBED_LOCAL_MODEL " with %d dimensions", EMBED_LOCAL_DIMS);
+			return -1;
+		}
+	} else if (cfg->embedding_model == NULL) {
+		snprintf(err, errlen, "EMBEDDING_MODEL is required when EMBEDDING_PROVIDER=openai");
+		return -1;
+	}
+	size_t n = strlen(cfg->embedding_model);
+	if (n == 0 || n > 128 || strspn(cfg->embedding_model, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					  "0123456789._:/-") != n) {
+		snprintf(err, errlen, "EMBEDDING_MODEL: 1-128 of A-Z a-z 0-9 . _ : / -");
+		return -1;
+	}
+	if (cfg->memox_retry_max_ms < cfg->memox_retry_base_ms) {
+		snprintf(err, errlen, "MEMOX_RETRY_MAX_MS must be at least MEMOX_RETRY_BASE_MS");
+		return -1;
+	}
+	return 0;
+}
+
 void config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
@@ -348,6 +409,10 @@ int config_load(struct config *cfg, unsigned needs, const char *env_file, char *
 	}
 	if (strcmp(cfg->ratelimit_redis_down, "allow") != 0 && strcmp(cfg->ratelimit_redis_down, "deny") != 0) {
 		snprintf(err, errlen, "RATELIMIT_REDIS_DOWN: expected allow or deny");
+		config_free(cfg);
+		return -1;
+	}
+	if (check_embedding(cfg, err, errlen) != 0) {
 		config_free(cfg);
 		return -1;
 	}

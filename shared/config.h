@@ -69,6 +69,20 @@ struct config {
 	long long tenant_invitation_hours;
 	long long oauth_timeout_ms;
 	struct config_provider google, apple;
+	/* memox: the embedding provider and the bounds of requests and jobs */
+	char *embedding_provider;      /* "local" or "openai" */
+	char *embedding_model;         /* stored with every vector */
+	long long embedding_dims;
+	char *embedding_base_url;      /* openai: ".../v1"; "/embeddings" is appended */
+	char *embedding_api_key;       /* openai: sent as a Bearer token; NULL: none */
+	long long embedding_send_dims; /* openai: send "dimensions" (models that can shorten) */
+	long long embedding_batch_size, embedding_timeout_ms, embedding_connect_timeout_ms;
+	long long embedding_max_retries;
+	long long memox_content_max, memox_metadata_max, memox_metadata_depth;
+	long long memox_batch_max, memox_topk_max, memox_exact_scan_max, memox_ef_search;
+	long long memox_query_cache_s, memox_idempotency_s;
+	long long memox_job_max_attempts, memox_retry_base_ms, memox_retry_max_ms;
+	long long memox_heartbeat_s, memox_pending_sweep_s;
 };
 
 /* Fills cfg.  Returns 0, or -1 with a message naming the variable in err. */

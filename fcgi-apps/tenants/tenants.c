@@ -14,10 +14,8 @@
 #include "auth_token.h"
 #include "fields.h"
 #include "log.h"
+#include "queue.h"
 #include "redis.h"
-
-/* The memox worker's queue (fcgi-apps/memox-worker/queue.h, QUEUE_JOBS). */
-#define JOBS_QUEUE "{memox}:jobs"
 
 static const struct pg_statement st_create = {
 	"tenants_create",
@@ -230,7 +228,7 @@ static void schedule_erase(struct request *req, const char *tenant_id)
 	json_object_object_add(job, "tenantId", json_object_new_string(tenant_id));
 	json_object_object_add(job, "requestId", json_object_new_string(req->request_id));
 	char err[256];
-	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "LPUSH %s %s", JOBS_QUEUE,
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "LPUSH %s %s", QUEUE_JOBS,
 					json_object_to_json_string_ext(job, JSON_C_TO_STRING_PLAIN));
 	if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
 		log_error("tenant %s deleted but its erasure was not queued: %s", tenant_id,
