@@ -15,6 +15,7 @@ struct pg {
 	char *url;
 	char label[32];
 	char connect_timeout[16];
+	char options[256];         /* the "options" keyword: -c settings, "" when none */
 	PGconn *conn;
 	double last_attempt_ms;
 	char last_error[256];
@@ -32,6 +33,12 @@ struct pg *pg_open(const char *url, const char *label, int connect_timeout_s)
 	snprintf(db->label, sizeof db->label, "%s", label);
 	snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d", connect_timeout_s);
 	return db;
+}
+
+void pg_set_options(struct pg *db, const char *options)
+{
+	snprintf(db->options, sizeof db->options, "%s", options);
+	pg_reset(db);
 }
 
 void pg_reset(struct pg *db)
@@ -85,8 +92,9 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 
 	/* expand_dbname: the URL is expanded first and the later keywords
 	 * override it, so connect_timeout here wins over the URL's. */
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { db->url, db->connect_timeout, "aiget", NULL };
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", db->options[0] ? "options" : NULL,
+			       NULL };
+	const char *vals[] = { db->url, db->connect_timeout, "aiget", db->options, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
 		first_line(db->last_error, sizeof db->last_error, c ? PQerrorMessage(c) : "out of memory");

@@ -39,6 +39,11 @@ const char *pg_last_sqlstate(struct pg *db);
  * the few tools that must run unprepared SQL they own (migrations). */
 PGconn *pg_conn(struct pg *db, char *err, size_t errlen);
 
+/* Session settings for every connection made from now on, as libpq's
+ * "options" keyword ("-c name=value ..."), e.g. a responder's planner
+ * settings.  Drops the current connection. */
+void pg_set_options(struct pg *db, const char *options);
+
 /* Drops the connection so the next use reconnects. */
 void pg_reset(struct pg *db);
 

@@ -1,27 +1,34 @@
 /* memox.fcgi - memories and semantic search under /api/v1/memox.
  *
- * The route table is the whole of this responder's surface; handlers of the
- * memox issue replace router_not_implemented as they land. */
+ * The route table is the whole of this responder's surface.  Every route but
+ * health takes a tenant API key (the tenant comes from the key, never from
+ * the request) and is admitted by that tenant's limits; reads need the key's
+ * memox:read scope, writes memox:write. */
 #include "app.h"
 #include "health.h"
+#include "memox.h"
 
-#define NI router_not_implemented
+#define READ  (ROUTE_APIKEY | ROUTE_SCOPE_READ)
+#define WRITE (ROUTE_APIKEY | ROUTE_SCOPE_WRITE)
 
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/memox/health",         health_handle, 0 },
-	{ "POST",   "/api/v1/memox/memories",       NI, ROUTE_JSON },
-	{ "GET",    "/api/v1/memox/memories",       NI, 0 },
-	{ "DELETE", "/api/v1/memox/memories",       NI, 0 },
-	{ "POST",   "/api/v1/memox/memories/batch", NI, ROUTE_JSON },
-	{ "GET",    "/api/v1/memox/memories/{id}",  NI, 0 },
-	{ "PATCH",  "/api/v1/memox/memories/{id}",  NI, ROUTE_JSON },
-	{ "DELETE", "/api/v1/memox/memories/{id}",  NI, 0 },
-	{ "POST",   "/api/v1/memox/search",         NI, ROUTE_JSON },
+	{ "POST",   "/api/v1/memox/memories",       memories_create, WRITE | ROUTE_JSON },
+	{ "GET",    "/api/v1/memox/memories",       memories_list, READ },
+	{ "DELETE", "/api/v1/memox/memories",       erase_scope, WRITE },
+	{ "POST",   "/api/v1/memox/memories/batch", memories_batch, WRITE | ROUTE_JSON },
+	{ "GET",    "/api/v1/memox/memories/{id}",  memories_get, READ },
+	{ "PATCH",  "/api/v1/memox/memories/{id}",  memories_patch, WRITE | ROUTE_JSON },
+	{ "DELETE", "/api/v1/memox/memories/{id}",  memories_delete, WRITE },
+	{ "POST",   "/api/v1/memox/search",         search_memories, READ | ROUTE_JSON },
+	{ "GET",    "/api/v1/memox/erasures/{id}",  erase_get, READ },
 };
 
 static const struct app memox_app = {
 	.area = "memox", .routes = routes, .nroutes = sizeof routes / sizeof routes[0],
 	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+	.config_needs = CONFIG_NEEDS_VECTOR,
+	.init = search_init,
 };
 
 int main(int argc, char **argv)

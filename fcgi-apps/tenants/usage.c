@@ -5,8 +5,14 @@
  * no request ever writes the database to be counted. */
 #include "tenants.h"
 
+#include <stdlib.h>
+
 #include "log.h"
 #include "quota.h"
+
+static const struct pg_statement st_memories = {
+	"tenants_usage_memories", "SELECT memories FROM tenant_memory_counts WHERE tenant_id = $1::uuid", 1, 1,
+};
 
 static void answer(struct request *req, const char *tenant_id)
 {
@@ -17,11 +23,15 @@ static void answer(struct request *req, const char *tenant_id)
 		return;
 	}
 	json_object_object_add(o, "tenantId", json_object_new_string(tenant_id));
-	/* Memories live in the memox store, which does not exist yet; its
-	 * count (kept where memox writes, not counted per read) goes here. */
-	json_object_object_add(o, "memoriesStored", json_object_new_int64(0));
-	/* Embedding calls are counted by the memox worker once it embeds. */
-	json_object_object_add(o, "embeddingCalls", json_object_new_int64(0));
+	/* Kept by triggers on memories (sql/main/0004_memox.sql), not counted per read. */
+	const char *params[] = { tenant_id };
+	PGresult *r = db_exec(req, &st_memories, params);
+	if (r == NULL) {
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "memoriesStored", json_object_new_int64(PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0));
+	PQclear(r);
 	response_json(req, 200, o);
 }
 

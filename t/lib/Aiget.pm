@@ -276,4 +276,63 @@ sub tenants_new {
 	return JSON::PP::decode_json($res->{content})->{tenant};
 }
 
+# ---------------------------------------------------------------- memox
+# A tenant of a fresh owner with limits high enough for tests, and a key
+# (scopes: both memox scopes unless given).
+push @EXPORT, qw(memox_tenant mx mx_ok memox_wait psql_vector);
+sub memox_tenant {
+	my (%o) = @_;
+	my (undef, undef, $user) = register_user(tag => 'memox');
+	my $tenant = keys_tenant($user->{accessToken}, $o{name} // "memox $$");
+	keys_limits($user->{accessToken}, $tenant, %{$o{limits} || {}});
+	my $k = keys_make($user->{accessToken}, $tenant, scopes => $o{scopes} // ['memox:read', 'memox:write']);
+	return {token => $user->{accessToken}, tenant => $tenant, key => $k->{key}, key_id => $k->{id}};
+}
+# A memox call with a key: mx(POST => '/memories', $key, {body}, {headers}).
+sub mx {
+	my ($method, $path, $key, $body, $headers) = @_;
+	my %h = (%{$headers || {}});
+	$h{Authorization} = "Bearer $key" if defined $key;
+	my %opts = (headers => \%h);
+	if (defined $body) {
+		$h{'Content-Type'} //= 'application/json';
+		$opts{content} = ref $body ? JSON::PP->new->canonical->encode($body) : $body;
+	}
+	return api($method, "/api/v1/memox$path", \%opts);
+}
+# The decoded body of a call that must answer $status.
+sub mx_ok {
+	my ($res, $status, $name) = @_;
+	is($res->{status}, $status, "$name: status $status") or diag($res->{content});
+	return eval { JSON::PP::decode_json($res->{content} || '{}') } // {};
+}
+# Waits until every memory id is ready (or failed); returns how many are ready.
+sub memox_wait {
+	my ($key, $seconds, @ids) = @_;
+	my %left = map { $_ => 1 } @ids;
+	my $ready = 0;
+	wait_until($seconds, sub {
+		for my $id (keys %left) {
+			my $res = mx(GET => "/memories/$id", $key);
+			next unless $res->{status} == 200;
+			my $st = JSON::PP::decode_json($res->{content})->{status};
+			next if $st eq 'pending';
+			$ready++ if $st eq 'ready';
+			delete $left{$id};
+		}
+		return !%left;
+	});
+	return $ready;
+}
+sub psql_vector {
+	my $sql = shift;
+	open(my $fh, '-|', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', stack_env('VECTOR_DATABASE_URL'),
+		'-c', $sql) or die "psql: $!";
+	local $/;
+	my $out = <$fh> // '';
+	close($fh) or die "psql failed on: $sql";
+	$out =~ s/\n\z//;
+	return $out;
+}
+
 1;

@@ -1,0 +1,395 @@
+/* memories.c - writing, reading, listing, changing and deleting memories.
+ *
+ * A write is committed to the main database, then its embed job is pushed,
+ * then it is answered 202: from then on the memory cannot be lost, and it
+ * becomes searchable once the worker has embedded it (status "ready").  The
+ * same content in the same scope is one memory: writing it again answers the
+ * existing one (200, "duplicate": true).  Every statement names the key's
+ * tenant, so another tenant's memory id is simply not found. */
+#include "memox.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "apikey.h"
+#include "fields.h"
+#include "log.h"
+#include "paging.h"
+
+/* Inserts a batch given as a JSON array of {namespace, externalUserId,
+ * content, metadata}; answers one row per item in order: ord, id, status,
+ * version, created (this statement made it), room (the tenant had room). */
+static const struct pg_statement st_insert = {
+	"memox_insert",
+	"WITH input AS ("
+	"  SELECT e.ord, e.item->>'namespace' AS namespace, e.item->>'externalUserId' AS external_user_id,"
+	"         e.item->>'content' AS content, e.item->'metadata' AS metadata,"
+	"         sha256(convert_to(e.item->>'content', 'UTF8')) AS content_hash"
+	"    FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(item, ord)),"
+	" room AS ("
+	"  SELECT coalesce((SELECT memories FROM tenant_memory_counts WHERE tenant_id = $1::uuid), 0)"
+	"         + (SELECT count(*) FROM input) <= $3::bigint AS ok),"
+	" ins AS ("
+	"  INSERT INTO memories (tenant_id, namespace, external_user_id, content, content_hash, metadata)"
+	"  SELECT $1::uuid, namespace, external_user_id, content, content_hash, metadata FROM input"
+	"   WHERE (SELECT ok FROM room) ORDER BY ord"
+	"  ON CONFLICT (tenant_id, namespace, external_user_id, content_hash) DO NOTHING"
+	"  RETURNING id, namespace, external_user_id, content_hash, status, version)"
+	" SELECT i.ord, coalesce(n.id, m.id), coalesce(n.status, m.status), coalesce(n.version, m.version),"
+	"        n.id IS NOT NULL, (SELECT ok FROM room)"
+	"   FROM input i"
+	"   LEFT JOIN ins n ON (n.namespace, n.external_user_id, n.content_hash)"
+	"                    = (i.namespace, i.external_user_id, i.content_hash)"
+	"   LEFT JOIN memories m ON m.tenant_id = $1::uuid AND (m.namespace, m.external_user_id, m.content_hash)"
+	"                    = (i.namespace, i.external_user_id, i.content_hash)"
+	"  ORDER BY i.ord",
+	3, 0,
+};
+
+/* Undoes the rows of a write whose jobs could not be queued. */
+static const struct pg_statement st_unwrite = {
+	"memox_unwrite",
+	"DELETE FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND version = 1"
+	" AND status = 'pending'",
+	2, 1,
+};
+
+static const struct pg_statement st_get = {
+	"memox_get",
+	"SELECT " MEMORY_COLUMNS " FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid",
+	2, 1,
+};
+
+#define LIST_KEY_COLUMN 13
+static const struct pg_statement st_list = {
+	"memox_list",
+	"SELECT " MEMORY_COLUMNS ", " SQL_MICROS("created_at") " FROM memories"
+	" WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3"
+	"   AND ($5::bigint IS NULL OR (created_at, id)"
+	"        < ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))"
+	"   AND ($7::text IS NULL OR status = $7)"
+	" ORDER BY created_at DESC, id DESC LIMIT $4::int",
+	7, 1,
+};
+
+static const struct pg_statement st_patch = {
+	"memox_patch",
+	"UPDATE memories SET content = coalesce($3, content),"
+	"       content_hash = CASE WHEN $3 IS NULL THEN content_hash ELSE sha256(convert_to($3, 'UTF8')) END,"
+	"       metadata = coalesce($4::jsonb, metadata), status = 'pending', version = version + 1,"
+	"       attempts = 0, error = NULL, updated_at = now()"
+	" WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING " MEMORY_COLUMNS,
+	4, 0,
+};
+
+static const struct pg_statement st_delete = {
+	"memox_delete", "DELETE FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING id", 2, 0,
+};
+
+/* Vectors of a memory that changed or went: search would skip them anyway
+ * (it keeps only memories that are ready), but they would take its places. */
+static const struct pg_statement st_vectors_drop = {
+	"memox_vectors_drop",
+	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid AND version < $2::bigint",
+	2, 1,
+};
+
+/* ------------------------------------------------------------- writing */
+
+struct written {
+	const char *id, *status, *version;
+	int created, duplicate;
+};
+
+/* Inserts items (a JSON array of checked memories) and queues their jobs.
+ * Fills out[n]; 0, or -1 when answered. */
+static int write_memories(struct request *req, struct json_object *items, int n, struct written *out)
+{
+	const struct apikey_info *k = req->key;
+	char max[24], err[256];
+	snprintf(max, sizeof max, "%lld", k->limits.max_memories);
+	const char *params[] = { k->tenant_id, json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN), max };
+	PGresult *r = NULL;
+	/* Twice at most: a concurrent write of the same content that committed
+	 * after this statement's snapshot is neither inserted nor seen once. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		PQclear(r);
+		if ((r = store_main(req, &st_insert, params)) == NULL)
+			return -1;
+		int missing = 0;
+		for (int i = 0; i < PQntuples(r); i++)
+			missing |= PQgetisnull(r, i, 1);
+		if (!missing || strcmp(PQgetvalue(r, 0, 5), "t") != 0)
+			break;
+	}
+	if (PQntuples(r) != n) {
+		PQclear(r);
+		response_error(req, 500, "internal", "the write answered an unexpected number of rows");
+		return -1;
+	}
+	const char *ids[1000], *versions[1000];
+	int queued = 0;
+	for (int i = 0; i < n; i++) {
+		if (PQgetisnull(r, i, 1)) {
+			int room = strcmp(PQgetvalue(r, 0, 5), "t") == 0;
+			PQclear(r);
+			if (!room)
+				response_error(req, 403, "forbidden",
+					       "the tenant has reached its maxMemories limit (%lld)", k->limits.max_memories);
+			else
+				response_unavailable(req, "memox_insert", "a row could not be written or found");
+			return -1;
+		}
+		out[i].id = arena_strdup(req->arena, PQgetvalue(r, i, 1));
+		out[i].status = arena_strdup(req->arena, PQgetvalue(r, i, 2));
+		out[i].version = arena_strdup(req->arena, PQgetvalue(r, i, 3));
+		out[i].created = strcmp(PQgetvalue(r, i, 4), "t") == 0;
+		out[i].duplicate = !out[i].created;
+		/* The same content twice in one batch: one memory, one job. */
+		int seen = 0;
+		for (int j = 0; j < i && !seen; j++)
+			if (strcmp(out[j].id, out[i].id) == 0) {
+				seen = 1;
+				out[i].duplicate = 1;
+			}
+		if (out[i].created && !seen) {
+			ids[queued] = out[i].id;
+			versions[queued++] = out[i].version;
+		}
+	}
+	PQclear(r);
+	if (enqueue_embed(req->ctx, ids, versions, queued, err, sizeof err) != 0) {
+		/* Nothing is left half done: the new rows go again, so the client's
+		 * retry of this 503 writes them afresh. */
+		char *list = arena_strdup(req->arena, "{");
+		for (int i = 0; i < queued; i++)
+			list = arena_printf(req->arena, "%s%s%s", list, i ? "," : "", ids[i]);
+		list = arena_printf(req->arena, "%s}", list);
+		const char *undo[] = { list, k->tenant_id };
+		char err2[256];
+		PGresult *u = pg_exec(req->ctx->db, &st_unwrite, undo, err2, sizeof err2);
+		if (u == NULL)
+			log_error("memories %s written but neither queued nor undone (%s); the sweeper will queue them",
+				  list, err2);
+		PQclear(u);
+		response_unavailable(req, "embed job queue", err);
+		return -1;
+	}
+	return 0;
+}
+
+static struct json_object *written_json(const struct written *w)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(w->id));
+	json_object_object_add(o, "status", json_object_new_string(w->status));
+	json_object_object_add(o, "duplicate", json_object_new_boolean(w->duplicate));
+	return o;
+}
+
+/* The checked memory as the insert statement reads it. */
+static struct json_object *item_json(const struct memory_input *m)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "namespace", json_object_new_string(m->namespace_));
+	json_object_object_add(o, "externalUserId", json_object_new_string(m->external_user_id));
+	json_object_object_add(o, "content", json_object_new_string(m->content));
+	json_object_object_add(o, "metadata", json_tokener_parse(m->metadata));
+	return o;
+}
+
+void memories_create(struct request *req)
+{
+	struct memory_input m;
+	if (idempotency_replay(req) != 0 || input_memory(req, req->json, "", &m) != 0)
+		return;
+	struct json_object *items = json_object_new_array();
+	json_object_array_add(items, item_json(&m));
+	struct written w;
+	int rc = write_memories(req, items, 1, &w);
+	json_object_put(items);
+	if (rc != 0)
+		return;
+	struct json_object *body = written_json(&w);
+	int status = w.created ? 202 : 200;
+	idempotency_keep(req, status, body);
+	response_json(req, status, body);
+}
+
+void memories_batch(struct request *req)
+{
+	if (idempotency_replay(req) != 0)
+		return;
+	struct json_object *list = NULL;
+	json_object_object_foreach(req->json, key, val) {
+		(void)val;
+		if (strcmp(key, "memories") != 0) {
+			response_error(req, 400, "invalid_request", strcmp(key, "tenantId") == 0
+				       ? "tenantId is not accepted here: the API key says which tenant"
+				       : "%s is not a known field", key);
+			return;
+		}
+	}
+	long long max = req->ctx->cfg.memox_batch_max;
+	if (!json_object_object_get_ex(req->json, "memories", &list) || !json_object_is_type(list, json_type_array)) {
+		response_error(req, 400, "invalid_request", "memories must be an array of 1-%lld memories", max);
+		return;
+	}
+	int n = (int)json_object_array_length(list);
+	if (n < 1 || n > max) {
+		response_error(req, n < 1 ? 400 : 413, n < 1 ? "invalid_request" : "payload_too_large",
+			       "memories must hold 1-%lld memories; it has %d", max, n);
+		return;
+	}
+	struct json_object *items = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		struct json_object *obj = json_object_array_get_idx(list, i);
+		struct memory_input m;
+		const char *where = arena_printf(req->arena, "memories[%d]", i);
+		if (!json_object_is_type(obj, json_type_object)) {
+			json_object_put(items);
+			response_error(req, 400, "invalid_request", "%s must be an object", where);
+			return;
+		}
+		if (input_memory(req, obj, where, &m) != 0) {
+			json_object_put(items);
+			return;
+		}
+		json_object_array_add(items, item_json(&m));
+	}
+	struct written *w = arena_zalloc(req->arena, sizeof *w * (size_t)n);
+	int rc = write_memories(req, items, n, w);
+	json_object_put(items);
+	if (rc != 0)
+		return;
+	struct json_object *body = json_object_new_object(), *arr = json_object_new_array();
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, written_json(&w[i]));
+	json_object_object_add(body, "memories", arr);
+	idempotency_keep(req, 202, body);
+	response_json(req, 202, body);
+}
+
+/* ------------------------------------------------------------- reading */
+
+void memories_get(struct request *req)
+{
+	const char *id;
+	if (query_only(req, (const char *const[]){ NULL }) != 0 || (id = input_memory_id(req)) == NULL)
+		return;
+	const char *params[] = { id, req->key->tenant_id };
+	PGresult *r = store_main(req, &st_get, params);
+	if (r == NULL)
+		return;
+	if (PQntuples(r) == 0)
+		response_error(req, 404, "not_found", "no such memory");
+	else
+		response_json(req, 200, store_memory_json(r, 0));
+	PQclear(r);
+}
+
+void memories_list(struct request *req)
+{
+	static const char *const allowed[] = { "namespace", "externalUserId", "limit", "cursor", "status", NULL };
+	static const char *const statuses[] = { "pending", "ready", "failed", NULL };
+	struct page p;
+	if (input_refuse_tenant(req, NULL) != 0 || query_only(req, allowed) != 0)
+		return;
+	const char *ns = request_query(req, "namespace"), *user = request_query(req, "externalUserId");
+	const char *status = request_query(req, "status");
+	if (input_scope_value(req, "namespace", ns) != 0 || input_scope_value(req, "externalUserId", user) != 0 ||
+	    page_parse(req, &p, 0) != 0)
+		return;
+	if (status) {
+		int known = 0;
+		for (const char *const *s = statuses; *s; s++)
+			known |= strcmp(*s, status) == 0;
+		if (!known) {
+			response_error(req, 400, "invalid_request", "status must be pending, ready or failed");
+			return;
+		}
+	}
+	const char *params[] = { req->key->tenant_id, ns, user, p.fetch, p.after_key, p.after_id, status };
+	PGresult *r = store_main(req, &st_list, params);
+	if (r == NULL)
+		return;
+	struct json_object *body = json_object_new_object(), *arr = json_object_new_array();
+	int n = page_finish(req, &p, r, LIST_KEY_COLUMN, 0, body);
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, store_memory_json(r, i));
+	json_object_object_add(body, "memories", arr);
+	PQclear(r);
+	response_json(req, 200, body);
+}
+
+/* ------------------------------------------------------------- changing */
+
+void memories_patch(struct request *req)
+{
+	static const char *const allowed[] = { "content", "metadata", NULL };
+	const char *id, *content = NULL, *metadata = NULL;
+	struct json_object *c = NULL, *md = NULL;
+	if ((id = input_memory_id(req)) == NULL || input_refuse_tenant(req, req->json) != 0 ||
+	    fields_only(req, allowed) != 0)
+		return;
+	json_object_object_get_ex(req->json, "content", &c);
+	json_object_object_get_ex(req->json, "metadata", &md);
+	if (c == NULL && md == NULL) {
+		response_error(req, 400, "invalid_request", "name content, metadata or both");
+		return;
+	}
+	if ((c && input_content(req, "", c, &content) != 0) || (md && input_metadata(req, "", md, &metadata) != 0))
+		return;
+	const char *params[] = { id, req->key->tenant_id, content, metadata };
+	char err[256];
+	PGresult *r = pg_exec(req->ctx->db, &st_patch, params, err, sizeof err);
+	if (r == NULL) {
+		if (strcmp(pg_last_sqlstate(req->ctx->db), "23505") == 0)
+			response_error(req, 409, "conflict", "another memory of this end user has that content");
+		else
+			response_unavailable(req, "memox_patch", err);
+		return;
+	}
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		response_error(req, 404, "not_found", "no such memory");
+		return;
+	}
+	const char *version = arena_strdup(req->arena, PQgetvalue(r, 0, 7));
+	struct json_object *body = store_memory_json(r, 0);
+	PQclear(r);
+	const char *drop[] = { id, version };
+	PQclear(pg_exec(req->ctx->vector, &st_vectors_drop, drop, err, sizeof err));
+	const char *ids[] = { id }, *versions[] = { version };
+	if (enqueue_embed(req->ctx, ids, versions, 1, err, sizeof err) != 0)
+		/* The change is committed and the memory pending: the worker's
+		 * sweeper queues it, later than now but surely. */
+		log_warn("memory %s changed but its embed job was not queued: %s", id, err);
+	response_json(req, 202, body);
+}
+
+void memories_delete(struct request *req)
+{
+	const char *id;
+	if (query_only(req, (const char *const[]){ NULL }) != 0 || (id = input_memory_id(req)) == NULL)
+		return;
+	const char *params[] = { id, req->key->tenant_id };
+	PGresult *r = store_main(req, &st_delete, params);
+	if (r == NULL)
+		return;
+	int found = PQntuples(r) == 1;
+	PQclear(r);
+	if (!found) {
+		response_error(req, 404, "not_found", "no such memory");
+		return;
+	}
+	/* Gone from reads and search now (search keeps only rows that exist
+	 * here); the vectors go too, or are left to the worker. */
+	char err[256];
+	const char *drop[] = { id, "9223372036854775807" };
+	PGresult *v = pg_exec(req->ctx->vector, &st_vectors_drop, drop, err, sizeof err);
+	if (v == NULL && enqueue_simple(req->ctx, "vectors.delete", id, err, sizeof err) != 0)
+		log_warn("memory %s deleted; its vectors stay until an erase: %s", id, err);
+	PQclear(v);
+	response_no_content(req);
+}

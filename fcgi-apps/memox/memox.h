@@ -1,0 +1,93 @@
+/* memox.h - what the memox area's files share.
+ *
+ * Handlers live in files named for what they handle: memories.c (write,
+ * read, list, change, delete one memory), erase.c (one end user's data),
+ * search.c (semantic search, with filter.c turning a metadata filter into a
+ * jsonpath).  input.c checks what clients send; store.c runs the statements
+ * of both databases; enqueue.c hands jobs to the worker. */
+#ifndef AIGET_MEMOX_H
+#define AIGET_MEMOX_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "app.h"
+#include "pg.h"
+#include "request.h"
+
+#define MEMOX_SCOPE_MAX 128           /* bytes of a namespace or external user id */
+#define MEMOX_QUERY_MAX 4096          /* bytes of a search query */
+
+/* One memory to write, checked. */
+struct memory_input {
+	const char *namespace_, *external_user_id, *content, *metadata; /* metadata: JSON text */
+};
+
+/* ------------------------------------------------------------- input.c */
+
+/* 400 when the body or query names tenantId: the key says which tenant. */
+int input_refuse_tenant(struct request *req, struct json_object *obj);
+/* A namespace or externalUserId: 1-128 of A-Z a-z 0-9 _ - . : @ / (0, or -1 answered). */
+int input_scope_value(struct request *req, const char *field, const char *value);
+/* The fields of one memory from a JSON object (a body or a batch item);
+ * where names it in errors ("memories[3].content").  0, or -1 answered. */
+int input_memory(struct request *req, struct json_object *obj, const char *where, struct memory_input *m);
+/* content: valid UTF-8 (json_check saw to it), 1..MEMOX_CONTENT_MAX_BYTES (413 beyond). */
+int input_content(struct request *req, const char *where, struct json_object *v, const char **out);
+/* metadata: a JSON object within MEMOX_METADATA_MAX_BYTES and _DEPTH; *out its text. */
+int input_metadata(struct request *req, const char *where, struct json_object *v, const char **out);
+/* A memory id from the path: a UUID, else 404 (no such memory). */
+const char *input_memory_id(struct request *req);
+
+/* ------------------------------------------------------------- store.c */
+
+/* A statement on the main or vector database; NULL answered 503. */
+PGresult *store_main(struct request *req, const struct pg_statement *st, const char *const *params);
+PGresult *store_vector(struct request *req, const struct pg_statement *st, const char *const *params);
+/* A memory row as the API shows it (columns of MEMORY_COLUMNS). */
+#define MEMORY_COLUMNS \
+	"id, namespace, external_user_id, content, metadata::text, status, error, version, " \
+	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
+	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
+	"to_char(embedded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), model, dimensions"
+struct json_object *store_memory_json(PGresult *r, int row);
+
+/* ------------------------------------------------------------- enqueue.c */
+
+/* Pushes embed jobs for ids[i] at versions[i] in one LPUSH.  0, or -1 with err. */
+int enqueue_embed(struct app_context *ctx, const char *const *ids, const char *const *versions, int n,
+		  char *err, size_t errlen);
+/* Pushes one job of another type ("vectors.delete", "erase") for id. */
+int enqueue_simple(struct app_context *ctx, const char *type, const char *id, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- idempotency.c */
+
+/* With an Idempotency-Key header: 1 when an earlier answer was replayed (the
+ * request is answered), -1 when answered with an error, 0 to go on. */
+int idempotency_replay(struct request *req);
+/* Keeps this answer for the key (when the request had one). */
+void idempotency_keep(struct request *req, int status, struct json_object *body);
+
+/* ------------------------------------------------------------- handlers */
+
+void memories_create(struct request *req);
+void memories_batch(struct request *req);
+void memories_get(struct request *req);
+void memories_list(struct request *req);
+void memories_patch(struct request *req);
+void memories_delete(struct request *req);
+void erase_scope(struct request *req);
+void erase_get(struct request *req);
+void search_memories(struct request *req);
+/* Writes the vector statements for the configured model and sets the vector
+ * connection's planner settings (app init). */
+void search_init(struct app_context *ctx);
+
+/* filter.c: a metadata filter as a jsonpath predicate and its variables.
+ * 0, or -1 with a reason for a 400 in err. */
+int filter_compile(struct json_object *filter, struct arena *a, const char **path, const char **vars,
+		   char *err, size_t errlen);
+
+#endif

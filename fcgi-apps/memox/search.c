@@ -1,0 +1,305 @@
+/* search.c - POST /search: the caller's end user's memories nearest to a query.
+ *
+ * The query is embedded with the configured model (remote embeddings are
+ * cached in Redis by the query's hash), then the vector database ranks that
+ * one scope (tenant, namespace, external user) by cosine similarity, with
+ * the metadata filter applied inside the same statement.  Two plans:
+ *  - exact: every vector of the scope is compared (the btree on the scope
+ *    finds them); the true nearest neighbours, used while the scope holds at
+ *    most MEMOX_EXACT_SCAN_MAX vectors, where it is fast enough;
+ *  - index: the model's HNSW index with pgvector's iterative scan, so that
+ *    the scope filter does not starve it, with ef_search MEMOX_HNSW_EF_SEARCH
+ *    (at least topK); if it still finds fewer than asked while the scope has
+ *    more, the exact plan answers instead, so a search never returns fewer
+ *    than topK results when that many match.
+ * Candidates are then read from the main database, which keeps only
+ * memories that exist and are ready at the version that was embedded: a
+ * deleted, pending or failed memory never appears. */
+#include "memox.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apikey.h"
+#include "crypto.h"
+#include "embed.h"
+#include "fields.h"
+#include "log.h"
+#include "redis.h"
+
+#define TOPK_DEFAULT 10
+#define FETCH_ROUNDS 3                /* over-fetch rounds when candidates were dropped */
+
+/* Vector statements depend on the model's dimensions and name, known at
+ * start: search_init() writes them.  The model name in the SQL text is
+ * operator configuration held to [A-Za-z0-9._:/-] by config.c, never client
+ * input; it is a literal so that the planner can match the model's partial
+ * HNSW index even in a generic plan. */
+static struct pg_statement st_count, st_exact, st_index;
+
+static const struct pg_statement st_fetch = {
+	"memox_search_fetch",
+	"SELECT id, content, metadata::text,"
+	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), version"
+	"  FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND status = 'ready'",
+	2, 1,
+};
+
+#define FILTER_SQL \
+	" AND ($6::jsonpath IS NULL OR jsonb_path_match(metadata, $6::jsonpath, $7::jsonb, true))"
+
+void search_init(struct app_context *ctx)
+{
+	const struct config *cfg = &ctx->cfg;
+	int dims = (int)cfg->embedding_dims;
+	st_count = (struct pg_statement){
+		"memox_search_count",
+		"SELECT count(*) FROM (SELECT 1 FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
+		" AND external_user_id = $3 AND model = $4 LIMIT $5::int) s",
+		5, 1,
+	};
+	st_exact = (struct pg_statement){
+		"memox_search_exact",
+		strdup("SELECT memory_id, 1 - (embedding <=> $4::vector) AS score, version FROM memory_vectors"
+		       " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
+		       FILTER_SQL " ORDER BY score DESC, memory_id LIMIT $8::int"),
+		8, 1,
+	};
+	char *sql = NULL;
+	if (asprintf(&sql,
+		     "SELECT memory_id, 1 - (embedding::vector(%d) <=> $4::vector(%d)) AS score, version"
+		     " FROM memory_vectors"
+		     " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = '%s'"
+		     " AND $5::text IS NOT NULL" FILTER_SQL
+		     " ORDER BY embedding::vector(%d) <=> $4::vector(%d) LIMIT $8::int",
+		     dims, dims, cfg->embedding_model, dims, dims) < 0)
+		sql = NULL;
+	st_index = (struct pg_statement){ "memox_search_index", sql, 8, 1 };
+	/* strict_order: iterative scans keep going until LIMIT rows pass the
+	 * scope and filter, in true distance order of the index. */
+	char options[200];
+	long long ef = cfg->memox_ef_search < cfg->memox_topk_max ? cfg->memox_topk_max : cfg->memox_ef_search;
+	snprintf(options, sizeof options,
+		 "-c hnsw.ef_search=%lld -c hnsw.iterative_scan=strict_order -c hnsw.max_scan_tuples=%lld",
+		 ef, cfg->memox_exact_scan_max * 4 > 20000 ? cfg->memox_exact_scan_max * 4 : 20000);
+	pg_set_options(ctx->vector, options);
+	if (st_exact.sql == NULL || st_index.sql == NULL) {
+		log_error("out of memory preparing search statements");
+		exit(1);
+	}
+}
+
+/* ------------------------------------------------------------- the query's vector */
+
+/* The query's embedding in out; remote ones are cached in Redis.  0, or -1 answered. */
+static int query_vector(struct request *req, const char *query, float *out)
+{
+	const struct config *cfg = &req->ctx->cfg;
+	size_t len = strlen(query), bytes = sizeof(float) * (size_t)cfg->embedding_dims;
+	char err[256], key[160];
+	/* The built-in embedder takes microseconds, less than a Redis round trip. */
+	int cache = strcmp(cfg->embedding_provider, "local") != 0 && cfg->memox_query_cache_s > 0;
+	if (cache) {
+		unsigned char d[CRYPTO_SHA256_LEN];
+		char hex[2 * CRYPTO_SHA256_LEN + 1];
+		crypto_sha256(query, len, d);
+		crypto_hex(d, sizeof d, hex);
+		snprintf(key, sizeof key, "{memox}:qcache:%.64s:%lld:%s", cfg->embedding_model, cfg->embedding_dims, hex);
+		redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "GET %s", key);
+		int hit = rep && rep->type == REDIS_REPLY_STRING && rep->len == bytes;
+		if (hit)
+			memcpy(out, rep->str, bytes);
+		freeReplyObject(rep);
+		if (hit)
+			return 0;
+	}
+	const char *texts[] = { query };
+	enum embed_status s = embed_texts(cfg, texts, &len, 1, out, err, sizeof err);
+	if (s != EMBED_OK) {
+		if (s == EMBED_FAILED) {
+			log_warn("query embedding refused: %s", err);
+			response_error(req, 502, "bad_gateway", "the embedding provider refused the query");
+		} else {
+			response_unavailable(req, "query embedding", err);
+		}
+		return -1;
+	}
+	if (cache)
+		freeReplyObject(redis_command(req->ctx->redis, err, sizeof err, "SET %s %b EX %lld", key, (const char *)out,
+					      bytes, cfg->memox_query_cache_s));
+	return 0;
+}
+
+/* ------------------------------------------------------------- the request */
+
+struct search_input {
+	const char *ns, *user, *query, *path, *vars;
+	int top_k, exact;
+	double min_score;
+};
+
+static int read_input(struct request *req, struct search_input *in)
+{
+	static const char *const allowed[] = { "namespace", "externalUserId", "query", "topK", "minScore", "filter",
+					       "exact", NULL };
+	const struct config *cfg = &req->ctx->cfg;
+	struct json_object *v;
+	char err[256];
+	if (input_refuse_tenant(req, req->json) != 0 || fields_only(req, allowed) != 0 ||
+	    field_string(req, "namespace", 1, MEMOX_SCOPE_MAX, &in->ns) != 0 ||
+	    input_scope_value(req, "namespace", in->ns) != 0 ||
+	    field_string(req, "externalUserId", 1, MEMOX_SCOPE_MAX, &in->user) != 0 ||
+	    input_scope_value(req, "externalUserId", in->user) != 0 ||
+	    field_string(req, "query", 1, MEMOX_QUERY_MAX, &in->query) != 0)
+		return -1;
+	if (strspn(in->query, " \t\r\n") == strlen(in->query)) {
+		response_error(req, 400, "invalid_request", "query must not be empty");
+		return -1;
+	}
+	in->top_k = TOPK_DEFAULT < cfg->memox_topk_max ? TOPK_DEFAULT : (int)cfg->memox_topk_max;
+	if (json_object_object_get_ex(req->json, "topK", &v) && !json_object_is_type(v, json_type_null)) {
+		int64_t k = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || k < 1 || k > cfg->memox_topk_max) {
+			response_error(req, 400, "invalid_request", "topK must be an integer from 1 to %lld",
+				       cfg->memox_topk_max);
+			return -1;
+		}
+		in->top_k = (int)k;
+	}
+	in->min_score = -INFINITY;
+	if (json_object_object_get_ex(req->json, "minScore", &v) && !json_object_is_type(v, json_type_null)) {
+		double s = json_object_get_double(v);
+		if (!(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) ||
+		    !(s >= -1 && s <= 1)) {
+			response_error(req, 400, "invalid_request", "minScore must be a number from -1 to 1");
+			return -1;
+		}
+		in->min_score = s;
+	}
+	in->exact = 0;
+	if (json_object_object_get_ex(req->json, "exact", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			response_error(req, 400, "invalid_request", "exact must be true or false");
+			return -1;
+		}
+		in->exact = json_object_get_boolean(v);
+	}
+	json_object_object_get_ex(req->json, "filter", &v);
+	if (filter_compile(v, req->arena, &in->path, &in->vars, err, sizeof err) != 0) {
+		response_error(req, 400, "invalid_request", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fewer than limit vectors in the scope: the exact plan is cheap and exact. */
+static int scope_is_small(struct request *req, const struct search_input *in, int *small)
+{
+	const struct config *cfg = &req->ctx->cfg;
+	char limit[24];
+	snprintf(limit, sizeof limit, "%lld", cfg->memox_exact_scan_max + 1);
+	const char *params[] = { req->key->tenant_id, in->ns, in->user, cfg->embedding_model, limit };
+	PGresult *r = store_vector(req, &st_count, params);
+	if (r == NULL)
+		return -1;
+	*small = atoll(PQgetvalue(r, 0, 0)) <= cfg->memox_exact_scan_max;
+	PQclear(r);
+	return 0;
+}
+
+struct candidate {
+	const char *id, *version;
+	double score;
+};
+
+void search_memories(struct request *req)
+{
+	double started = clock_ms();
+	struct search_input in;
+	if (read_input(req, &in) != 0)
+		return;
+	int dims = (int)req->ctx->cfg.embedding_dims;
+	float *q = arena_alloc(req->arena, sizeof(float) * (size_t)dims);
+	char *qtext = arena_alloc(req->arena, EMBED_TEXT_MAX(dims));
+	if (query_vector(req, in.query, q) != 0)
+		return;
+	embed_vector_text(q, dims, qtext);
+
+	int small = 1;
+	if (!in.exact && scope_is_small(req, &in, &small) != 0)
+		return;
+	const char *mode = in.exact || small ? "exact" : "index";
+	struct json_object *results = json_object_new_array();
+	int limit = in.top_k + 8, found = 0;
+	for (int pass = 0; pass < FETCH_ROUNDS;) {
+		char lim[24];
+		snprintf(lim, sizeof lim, "%d", limit);
+		const char *params[] = { req->key->tenant_id, in.ns, in.user, qtext, req->ctx->cfg.embedding_model,
+					 in.path, in.vars, lim };
+		PGresult *r = store_vector(req, strcmp(mode, "exact") == 0 ? &st_exact : &st_index, params);
+		if (r == NULL) {
+			json_object_put(results);
+			return;
+		}
+		int n = PQntuples(r);
+		if (n < limit && strcmp(mode, "index") == 0) {
+			/* The index ran out before limit rows passed the filter:
+			 * only the exact plan can say whether more exist. */
+			PQclear(r);
+			mode = "exact";
+			continue;
+		}
+		struct candidate *c = arena_alloc(req->arena, sizeof *c * (size_t)(n ? n : 1));
+		char *ids = arena_strdup(req->arena, "{");
+		for (int i = 0; i < n; i++) {
+			c[i].id = arena_strdup(req->arena, PQgetvalue(r, i, 0));
+			c[i].score = atof(PQgetvalue(r, i, 1));
+			c[i].version = arena_strdup(req->arena, PQgetvalue(r, i, 2));
+			ids = arena_printf(req->arena, "%s%s%s", ids, i ? "," : "", c[i].id);
+		}
+		PQclear(r);
+		ids = arena_printf(req->arena, "%s}", ids);
+		const char *fp[] = { ids, req->key->tenant_id };
+		PGresult *m = store_main(req, &st_fetch, fp);
+		if (m == NULL) {
+			json_object_put(results);
+			return;
+		}
+		/* In score order, keeping only memories ready at that version. */
+		found = 0;
+		json_object_put(results);
+		results = json_object_new_array();
+		for (int i = 0; i < n && found < in.top_k; i++) {
+			if (!(c[i].score >= in.min_score))
+				break;
+			for (int j = 0; j < PQntuples(m); j++) {
+				if (strcmp(PQgetvalue(m, j, 0), c[i].id) != 0 || strcmp(PQgetvalue(m, j, 4), c[i].version) != 0)
+					continue;
+				struct json_object *o = json_object_new_object();
+				json_object_object_add(o, "id", json_object_new_string(c[i].id));
+				json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
+				struct json_object *meta = json_tokener_parse(PQgetvalue(m, j, 2));
+				json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
+				json_object_object_add(o, "score", json_object_new_double(round(c[i].score * 1e6) / 1e6));
+				json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
+				json_object_array_add(results, o);
+				found++;
+				break;
+			}
+		}
+		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in.min_score));
+		PQclear(m);
+		if (found >= in.top_k || exhausted)
+			break;
+		pass++;
+		limit *= 4;
+	}
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "results", results);
+	json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
+	json_object_object_add(body, "searchMode", json_object_new_string(mode));
+	json_object_object_add(body, "tookMs", json_object_new_double(round((clock_ms() - started) * 1000) / 1000));
+	response_json(req, 200, body);
+}
