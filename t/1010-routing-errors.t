@@ -12,6 +12,9 @@ Aiget::require_stack();
 # Routes that need a user are checked with one: the token comes before the body.
 my (undef, undef, $user) = register_user(tag => 'routing');
 my %credentials = (keys => bearer($user->{accessToken}), tenants => bearer($user->{accessToken}));
+# Memox routes take a tenant API key.
+my $memox_tenant = keys_tenant($user->{accessToken}, 'routing');
+$credentials{memox} = bearer(keys_make($user->{accessToken}, $memox_tenant)->{key});
 my $creds = {};
 sub post_json { my ($path, $body) = @_;
 	api(POST => $path, {headers => {'Content-Type' => 'application/json', %$creds}, content => $body}) }

@@ -296,7 +296,7 @@ sub mx {
 	my %opts = (headers => \%h);
 	if (defined $body) {
 		$h{'Content-Type'} //= 'application/json';
-		$opts{content} = ref $body ? JSON::PP->new->canonical->encode($body) : $body;
+		$opts{content} = ref $body ? JSON::PP->new->utf8->canonical->encode($body) : $body;
 	}
 	return api($method, "/api/v1/memox$path", \%opts);
 }

@@ -1,0 +1,107 @@
+#!/usr/bin/perl
+# No tenant ever sees another's data: randomised writes across three tenants,
+# two namespaces and three end users each, then searches and lists in every
+# scope return only that scope's memories; another tenant's memory or
+# erasure id is a 404 on every route, and tenantId in a request is refused.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use Aiget;
+
+Aiget::require_stack();
+srand(4010);
+
+my @tenants = map { memox_tenant(name => "isolation $_") } 1 .. 3;
+my @words = qw(apple river stone cloud piano garden rocket violet harbor candle meadow silver);
+my (%owner, %scope_of, %ids_in);   # memory id -> tenant index; id -> scope; scope -> ids
+for my $round (1 .. 4) {
+	for my $ti (0 .. $#tenants) {
+		my @batch;
+		for (1 .. 15) {
+			my %s = (namespace => 'ns' . int(rand(2)), externalUserId => 'user' . int(rand(3)));
+			my $text = join(' ', map { $words[rand @words] } 1 .. 5) . " r$round t$ti " . rand();
+			push @batch, {%s, content => $text, metadata => {tenant => $ti}};
+		}
+		my $res = mx(POST => '/memories/batch', $tenants[$ti]{key}, {memories => \@batch});
+		is($res->{status}, 202, "tenant $ti round $round: batch accepted") or diag $res->{content};
+		my $body = JSON::PP::decode_json($res->{content});
+		for my $i (0 .. $#batch) {
+			my $id = $body->{memories}[$i]{id};
+			my $sc = "$ti/$batch[$i]{namespace}/$batch[$i]{externalUserId}";
+			$owner{$id} = $ti;
+			$scope_of{$id} = $sc;
+			push @{$ids_in{$sc}}, $id;
+		}
+	}
+}
+for my $ti (0 .. $#tenants) {
+	my @mine = grep { $owner{$_} == $ti } keys %owner;
+	is(memox_wait($tenants[$ti]{key}, 60, @mine), scalar @mine, "tenant $ti: all ready");
+}
+
+my $leaks = 0;
+for my $ti (0 .. $#tenants) {
+	for my $ns ('ns0', 'ns1') {
+		for my $user ('user0', 'user1', 'user2') {
+			my $sc = "$ti/$ns/$user";
+			for my $q (1 .. 3) {
+				my $query = join(' ', map { $words[rand @words] } 1 .. 3);
+				my $res = mx(POST => '/search', $tenants[$ti]{key},
+					{namespace => $ns, externalUserId => $user, query => $query, topK => 50});
+				my $r = JSON::PP::decode_json($res->{content});
+				for (@{$r->{results}}) {
+					$leaks++, diag("leak: $_->{id} of $scope_of{$_->{id}} in $sc") if ($scope_of{$_->{id}} // '') ne $sc;
+				}
+				is(scalar @{$r->{results}}, scalar @{$ids_in{$sc} || []}, "search $sc: the whole scope, nothing else")
+					if $q == 1;
+			}
+			my $l = JSON::PP::decode_json(mx(GET => "/memories?namespace=$ns&externalUserId=$user&limit=100",
+				$tenants[$ti]{key})->{content});
+			is_deeply([sort map { $_->{id} } @{$l->{memories}}], [sort @{$ids_in{$sc} || []}], "list $sc: exactly the scope");
+		}
+	}
+}
+is($leaks, 0, 'no search result ever outside the caller\'s scope');
+
+# Another tenant's ids: 404 on every route, and nothing changes.
+my ($victim) = grep { $owner{$_} == 0 } sort keys %owner;
+my $intruder = $tenants[1]{key};
+error_is(mx(GET => "/memories/$victim", $intruder), 404, 'not_found', 'GET another tenant\'s memory');
+error_is(mx(PATCH => "/memories/$victim", $intruder, {content => 'overwritten'}), 404, 'not_found',
+	'PATCH another tenant\'s memory');
+error_is(mx(DELETE => "/memories/$victim", $intruder), 404, 'not_found', 'DELETE another tenant\'s memory');
+my $m = JSON::PP::decode_json(mx(GET => "/memories/$victim", $tenants[0]{key})->{content});
+isnt($m->{content}, 'overwritten', 'the memory is unchanged');
+is($m->{version}, 1, 'and still at version 1');
+my ($ns, $user) = (split m{/}, $scope_of{$victim})[1, 2];
+my $er = JSON::PP::decode_json(mx(DELETE => "/memories?namespace=$ns&externalUserId=$user", $tenants[2]{key})->{content});
+error_is(mx(GET => "/erasures/$er->{id}", $intruder), 404, 'not_found', 'another tenant\'s erasure');
+ok(wait_until(20, sub { JSON::PP::decode_json(mx(GET => "/erasures/$er->{id}", $tenants[2]{key})->{content})->{status} eq 'done' }),
+	'tenant 2 erased its own end user');
+is(mx(GET => "/memories/$victim", $tenants[0]{key})->{status}, 200,
+	'the same namespace and end user of another tenant are untouched');
+
+# The tenant comes from the key only.
+error_is(mx(POST => '/memories', $intruder, {tenantId => $tenants[0]{tenant}, namespace => 'a', externalUserId => 'b',
+	content => 'x'}), 400, 'invalid_request', 'tenantId in a write');
+error_is(mx(POST => '/search', $intruder, {tenantId => $tenants[0]{tenant}, namespace => 'a', externalUserId => 'b',
+	query => 'x'}), 400, 'invalid_request', 'tenantId in a search');
+error_is(mx(GET => "/memories?namespace=a&externalUserId=b&tenantId=$tenants[0]{tenant}", $intruder), 400,
+	'invalid_request', 'tenantId in a list query');
+error_is(mx(POST => '/memories/batch', $intruder, {memories => [{tenantId => $tenants[0]{tenant}, namespace => 'a',
+	externalUserId => 'b', content => 'x'}]}), 400, 'invalid_request', 'tenantId in a batch item');
+
+# A deleted tenant's keys stop, and its data is erased by the worker.
+my $gone = $tenants[2];
+my @its = grep { $owner{$_} == 2 } keys %owner;
+is(api(DELETE => "/api/v1/tenants/$gone->{tenant}", {headers => bearer($gone->{token})})->{status}, 204, 'tenant deleted');
+error_is(mx(GET => "/memories/$its[0]", $gone->{key}), 401, 'unauthorized', 'its key stops');
+ok(wait_until(30, sub { psql("SELECT count(*) FROM memories WHERE tenant_id = '$gone->{tenant}'") == 0 }),
+	'tenant.erase: its memories are erased');
+ok(wait_until(30, sub { psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$gone->{tenant}'") == 0 }),
+	'tenant.erase: and its vectors');
+is(psql("SELECT count(*) FROM memories WHERE tenant_id = '$tenants[0]{tenant}'"), scalar(grep { $owner{$_} == 0 } keys %owner),
+	'other tenants keep theirs');
+
+done_testing();
