@@ -139,9 +139,13 @@ struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, 
 		return NULL;
 	}
 	struct json_object *by_area = json_object_new_object();
-	long long total = 0;
+	long long total = 0, embedded = 0;
 	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
 		long long c = atoll(rep->element[i + 1]->str);
+		if (strcmp(rep->element[i]->str, QUOTA_EMBEDDING_CALLS) == 0) {
+			embedded = c;
+			continue;
+		}
 		total += c;
 		json_object_object_add(by_area, rep->element[i]->str, json_object_new_int64(c));
 	}
@@ -150,6 +154,7 @@ struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, 
 	json_object_object_add(o, "month", json_object_new_string(month));
 	json_object_object_add(o, "requests", by_area);
 	json_object_object_add(o, "total", json_object_new_int64(total));
+	json_object_object_add(o, QUOTA_EMBEDDING_CALLS, json_object_new_int64(embedded));
 	return o;
 }
 

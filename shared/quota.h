@@ -31,7 +31,13 @@ int quota_admit(struct app_context *ctx, const char *tenant_id, const struct ten
 /* Frees the concurrency slot taken by quota_admit(). */
 void quota_release(struct app_context *ctx, const char *tenant_id, const char *slot);
 
-/* The tenant's usage this month: {"month":"2026-11","requests":{"memox":12,...},"total":12}. */
+/* The field of the usage hash (usage:{tenantId}:YYYY-MM) where the memox
+ * worker counts the texts it has embedded for the tenant; every other field
+ * is an area's request count. */
+#define QUOTA_EMBEDDING_CALLS "embeddingCalls"
+
+/* The tenant's usage this month:
+ * {"month":"2026-11","requests":{"memox":12,...},"total":12,"embeddingCalls":40}. */
 struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, char *err, size_t errlen);
 
 /* Adds RateLimit-Limit/-Remaining/-Reset (and Retry-After on a refusal). */

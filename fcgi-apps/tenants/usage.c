@@ -2,7 +2,8 @@
  *
  * Cheap to read: the request counts are the Redis hash that the admission
  * script of shared/quota.c increments on every key-authenticated request, so
- * no request ever writes the database to be counted. */
+ * no request ever writes the database to be counted; the memox worker adds
+ * the texts it embeds to the same hash (embeddingCalls). */
 #include "tenants.h"
 
 #include "log.h"
@@ -20,8 +21,6 @@ static void answer(struct request *req, const char *tenant_id)
 	/* Memories live in the memox store, which does not exist yet; its
 	 * count (kept where memox writes, not counted per read) goes here. */
 	json_object_object_add(o, "memoriesStored", json_object_new_int64(0));
-	/* Embedding calls are counted by the memox worker once it embeds. */
-	json_object_object_add(o, "embeddingCalls", json_object_new_int64(0));
 	response_json(req, 200, o);
 }
 
