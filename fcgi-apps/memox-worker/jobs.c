@@ -16,6 +16,9 @@
 
 static const struct job_type job_types[] = {
 	{ "embed",          "id",       embed_jobs_run,          embed_jobs_record_failures },
+	{ "vectors.delete", "id",       vectors_delete_jobs_run, NULL },
+	{ "erase",          "id",       erase_jobs_run,          NULL },
+	{ "tenant.erase",   "tenantId", tenant_erase_jobs_run,   NULL },
 };
 #define NTYPES (sizeof job_types / sizeof job_types[0])
 

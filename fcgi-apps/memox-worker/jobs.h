@@ -29,4 +29,9 @@ void jobs_run_batch(struct worker *w, struct job *jobs, int n);
 void embed_jobs_run(struct worker *w, struct job **jobs, int n);
 void embed_jobs_record_failures(struct worker *w, struct job **jobs, int n);
 
+/* erase_job.c */
+void vectors_delete_jobs_run(struct worker *w, struct job **jobs, int n);
+void erase_jobs_run(struct worker *w, struct job **jobs, int n);
+void tenant_erase_jobs_run(struct worker *w, struct job **jobs, int n);
+
 #endif
