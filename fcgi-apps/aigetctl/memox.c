@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -250,6 +251,12 @@ static struct json_object *job_of(const char *entry, size_t len)
 		return NULL;
 	}
 	json_object_object_add(job, "attempt", json_object_new_int(0));
+	/* Queued anew: the queue's age is of the wait since now, not since the
+	 * job first came. */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object_object_add(job, "enqueuedAt",
+			       json_object_new_int64((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
 	return job;
 }
 
