@@ -94,6 +94,23 @@ sub stop_worker {
 	return $? & 127 ? -($? & 127) : $? >> 8;
 }
 
+# Freezes the worker (SIGSTOP) at a moment it holds jobs in its processing
+# list; returns true with the worker left stopped, false if that never came.
+sub freeze_busy {
+	my ($pid, $list, $seconds) = @_;
+	my $deadline = time + $seconds;
+	while (time < $deadline) {
+		if (llen($list) > 0) {
+			kill 'STOP', $pid;
+			wait_until(2, sub { (split ' ', (`cat /proc/$pid/stat` =~ s/^.*\) //r))[0] eq 'T' });
+			return 1 if llen($list) > 0;
+			kill 'CONT', $pid;
+		}
+		sleep 0.01;
+	}
+	return 0;
+}
+
 sub ctl_json {
 	my $out = `$ctl --env-file $env memox @_ --json`;
 	return eval { decode_json($out) } // {};
@@ -229,7 +246,8 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	queue_embeds(@ids);
 	my %fast = (MEMOX_WORKER_HEARTBEAT_SECONDS => 2, EMBEDDING_BATCH_SIZE => 32);
 	my $pid = start_worker('doomed', %fast);
-	my $busy = wait_until(20, sub { llen('{memox}:processing:doomed') > 0 && count_where("tenant_id = '$t' AND status = 'ready'") > 0 });
+	wait_until(20, sub { count_where("tenant_id = '$t' AND status = 'ready'") > 0 });
+	my $busy = freeze_busy($pid, '{memox}:processing:doomed', 20);
 	kill 'KILL', $pid;
 	waitpid($pid, 0);
 	my $held = llen('{memox}:processing:doomed');
@@ -284,8 +302,10 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	my @ids = new_memories($t, 600);
 	queue_embeds(@ids);
 	my $pid = start_worker('term', EMBEDDING_BATCH_SIZE => 32);
-	my $busy = wait_until(20, sub { llen('{memox}:processing:term') > 0 });
+	my $busy = freeze_busy($pid, '{memox}:processing:term', 20);
 	my $t0 = time;
+	kill 'TERM', $pid;
+	kill 'CONT', $pid;
 	my $rc = stop_worker($pid, 'TERM');
 	ok($busy, 'SIGTERM: sent while the worker held a batch');
 	is($rc, 0, 'SIGTERM: exit status 0');
