@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "auth_keys.h"
+#include "memox.h"
 #include "migrate.h"
 
 struct command {
@@ -34,6 +35,17 @@ static const struct command commands[] = {
 	  "responder knows it first.  Rotate at most once per access-token\n"
 	  "lifetime (AUTH_ACCESS_TTL_SECONDS) plus a minute.\n"
 	  "Exit status: 0 done, 1 database error, 64 usage, 78 invalid configuration.\n" },
+	{ "memox", memox_command, "memox queue|requeue-dead [--json]",
+	  "queue: the memox job queue at a glance: jobs queued (and how long the\n"
+	  "next one has waited), jobs in each worker's processing list (a worker\n"
+	  "without heartbeat is dead; the reaper returns its jobs), jobs delayed\n"
+	  "for a retry (and when the next is due), dead-lettered jobs.\n"
+	  "requeue-dead: returns every dead-lettered job to the queue with its\n"
+	  "attempts reset; the memory of an embed job becomes 'pending' again if it\n"
+	  "is still 'failed' at that version.  Run it once the cause is mended.\n"
+	  "--json prints one JSON object instead of text.\n"
+	  "Exit status: 0 done, 1 Redis or database error, 64 usage,\n"
+	  "78 invalid configuration.\n" },
 };
 
 static const struct app ctl_app = {

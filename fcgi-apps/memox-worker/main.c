@@ -1,11 +1,14 @@
 /* memox-worker - takes memox jobs from Redis and runs them.
  *
  * A long-running daemon (one of several that may run at once) or, with
- * --once, a drain of the queue for cron.  Each worker moves jobs with BLMOVE
- * into its own processing list ({memox}:processing:<id>), removes them when
- * done, and dead-letters the ones that fail.  SIGTERM ends the loop once the
- * job in hand is finished; the blocking wait is bounded by
- * WORKER_BLOCK_SECONDS, so the worker notices the signal that fast. */
+ * --once, a drain of the queue for cron.  Each turn of the loop does the
+ * upkeep that is due (upkeep.c: heartbeat, reaper, delayed jobs, sweeper),
+ * then takes a batch of up to EMBEDDING_BATCH_SIZE jobs into its own
+ * processing list ({memox}:processing:<id>), runs it (jobs.c) and takes the
+ * jobs out again by their outcome (joblist.c).  SIGTERM ends the loop once
+ * the batch in hand is finished; the blocking wait is bounded by
+ * WORKER_BLOCK_SECONDS and by the next upkeep step, so the worker notices
+ * the signal and its delayed jobs that fast. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +17,12 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "joblist.h"
 #include "jobs.h"
 #include "log.h"
 #include "pg.h"
 #include "queue.h"
-#include "redis.h"
+#include "upkeep.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -37,10 +41,11 @@ static void usage(FILE *f)
 	fputs("usage: memox-worker [--once] [--id ID] [--env-file FILE]\n"
 	      "\n"
 	      "Runs memox jobs from Redis: blocks on " QUEUE_JOBS " until SIGTERM, or with\n"
-	      "--once drains the queue and exits (for cron).  --id names this worker's\n"
-	      "processing list (default: host name and pid); a stable id lets a restarted\n"
-	      "worker take back the jobs it held.  Exit status: 0 done, 1 Redis\n"
-	      "unreachable in --once mode, 64 usage, 78 invalid configuration.\n", f);
+	      "--once drains the queue and exits (for cron; jobs delayed for a retry and\n"
+	      "not yet due stay for the next run).  --id names this worker's processing\n"
+	      "list (default: host name and pid); a stable id lets a restarted worker\n"
+	      "take back the jobs it held.  Exit status: 0 done, 1 Redis unreachable in\n"
+	      "--once mode, 64 usage, 78 invalid configuration.\n", f);
 }
 
 /* Sleeps up to ms, returning early on a stop signal. */
@@ -50,47 +55,10 @@ static void nap(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Returns jobs left in this worker's processing list by an earlier run with
- * the same id to the head of the queue (they are the oldest). */
-static void reclaim_own(struct app_context *ctx, const char *processing)
+static int valid_id(const char *id)
 {
-	char err[256];
-	for (;;) {
-		redisReply *rep = redis_command(ctx->redis, err, sizeof err, "LMOVE %s %s LEFT RIGHT",
-						processing, QUEUE_JOBS);
-		int moved = rep && rep->type == REDIS_REPLY_STRING;
-		freeReplyObject(rep);
-		if (!moved)
-			return;
-		log_info("returned a job left in %s to the queue", processing);
-	}
-}
-
-static void finish_job(struct app_context *ctx, const char *processing, redisReply *job,
-		       enum job_result result, const char *why)
-{
-	char err[256];
-	redisReply *rep;
-	if (result == JOB_DONE) {
-		rep = redis_command(ctx->redis, err, sizeof err, "LREM %s 1 %b", processing, job->str, job->len);
-		freeReplyObject(rep);
-		return;
-	}
-	struct json_object *dead = json_object_new_object();
-	json_object_object_add(dead, "job", json_object_new_string_len(job->str, (int)job->len));
-	json_object_object_add(dead, "error", json_object_new_string(why));
-	json_object_object_add(dead, "failedAt", json_object_new_int64((int64_t)time(NULL)));
-	const char *text = json_object_to_json_string_ext(dead, JSON_C_TO_STRING_PLAIN);
-	/* One transaction: the job is in exactly one list at every moment. */
-	freeReplyObject(redis_command(ctx->redis, err, sizeof err, "MULTI"));
-	freeReplyObject(redis_command(ctx->redis, err, sizeof err, "RPUSH %s %s", QUEUE_DEAD, text));
-	freeReplyObject(redis_command(ctx->redis, err, sizeof err, "LREM %s 1 %b", processing, job->str, job->len));
-	rep = redis_command(ctx->redis, err, sizeof err, "EXEC");
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
-		log_error("could not dead-letter a job: %s", rep ? "transaction refused" : err);
-	freeReplyObject(rep);
-	json_object_put(dead);
-	log_warn("job failed, moved to %s: %s", QUEUE_DEAD, why);
+	size_t n = strlen(id);
+	return n > 0 && n <= 128 && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == n;
 }
 
 int main(int argc, char **argv)
@@ -102,7 +70,7 @@ int main(int argc, char **argv)
 			once = 1;
 		else if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc)
 			env_file = argv[++i];
-		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc && valid_id(argv[i + 1]))
 			id = argv[++i];
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -122,33 +90,34 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 
-	char host[64] = "worker", processing[160], err[256];
+	char host[64] = "worker", own_id[128], err[256];
 	gethostname(host, sizeof host - 1);
-	if (id)
-		snprintf(processing, sizeof processing, "%s%s", QUEUE_PROCESSING_PREFIX, id);
-	else
-		snprintf(processing, sizeof processing, "%s%s:%ld", QUEUE_PROCESSING_PREFIX, host, (long)getpid());
+	if (id == NULL) {
+		snprintf(own_id, sizeof own_id, "%s:%ld", host, (long)getpid());
+		id = own_id;
+	}
+	struct worker w = { .ctx = &ctx, .id = id, .once = once };
+	snprintf(w.processing, sizeof w.processing, "%s%s", QUEUE_PROCESSING_PREFIX, id);
+	snprintf(w.heartbeat, sizeof w.heartbeat, "%s%s", QUEUE_HEARTBEAT_PREFIX, id);
 
 	if (pg_conn(ctx.db, err, sizeof err) == NULL)
 		log_warn("postgres unreachable at start: %s", err);
 	if (pg_conn(ctx.vector, err, sizeof err) == NULL)
 		log_warn("vector unreachable at start: %s", err);
-	reclaim_own(&ctx, processing);
-	log_info("ready%s, processing list %s", once ? " (draining once)" : "", processing);
+	upkeep_start(&w);
+	log_info("ready%s, processing list %s", once ? " (draining once)" : "", w.processing);
 
 	int status = 0;
-	long done = 0, failed = 0;
-	int block_ms = (int)ctx.cfg.worker_block_seconds * 1000;
+	int batch_size = (int)ctx.cfg.embedding_batch_size;
 	while (!stop_requested) {
-		redisReply *job = once
-			? redis_command(ctx.redis, err, sizeof err, "LMOVE %s %s RIGHT LEFT", QUEUE_JOBS, processing)
-			: redis_command_timeout(ctx.redis, block_ms + (int)ctx.cfg.redis_timeout_ms, err, sizeof err,
-						"BLMOVE %s %s RIGHT LEFT %d", QUEUE_JOBS, processing,
-						(int)ctx.cfg.worker_block_seconds);
-		if (job == NULL || job->type == REDIS_REPLY_ERROR) {
-			log_error("redis: %s", job ? job->str : err);
-			freeReplyObject(job);
+		upkeep_tick(&w);
+		struct batch b;
+		int n = joblist_take(&w, batch_size, once ? 0 : upkeep_wait_ms(&w), &b, err, sizeof err);
+		if (n < 0) {
+			log_error("redis: %s", err);
+			joblist_free(&b);
 			if (once) {
 				status = 1;
 				break;
@@ -156,22 +125,20 @@ int main(int argc, char **argv)
 			nap(1000);
 			continue;
 		}
-		if (job->type != REDIS_REPLY_STRING) { /* nil: nothing waiting */
-			freeReplyObject(job);
+		if (n == 0) {
+			joblist_free(&b);
 			if (once)
 				break;
 			continue;
 		}
-		char why[256];
-		enum job_result result = jobs_run(&ctx, job->str, job->len, why, sizeof why);
-		finish_job(&ctx, processing, job, result, why);
-		if (result == JOB_DONE)
-			done++;
-		else
-			failed++;
-		freeReplyObject(job);
+		jobs_run_batch(&w, b.jobs, n);
+		long long delay = joblist_finish(&w, &b);
+		if (delay >= 0)
+			upkeep_note_delayed(&w, delay);
+		joblist_free(&b);
 	}
-	log_info("stopping: %ld jobs done, %ld failed", done, failed);
+	upkeep_stop(&w);
+	log_info("stopping: %ld jobs done, %ld delayed for a retry, %ld dead", w.done, w.retried, w.dead);
 	app_context_free(&ctx);
 	return status;
 }
