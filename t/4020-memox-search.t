@@ -21,8 +21,8 @@ my @docs = (
 	['summer barbecue recipe with peppers',             {topic => 'food', year => 2024, draft => JSON::PP::true}],
 	['notes about the summer team offsite',             {}],
 );
-my $b = JSON::PP::decode_json(mx(POST => '/memories/batch', $key, {memories => [map { {%scope, content => $_->[0], metadata => $_->[1]} } @docs]})->{content});
-my @id = map { $_->{id} } @{$b->{memories}};
+my $written = JSON::PP::decode_json(mx(POST => "/memories/batch", $key, {memories => [map { {%scope, content => $_->[0], metadata => $_->[1]} } @docs]})->{content});
+my @id = map { $_->{id} } @{$written->{memories}};
 is(memox_wait($key, 30, @id), scalar @docs, 'all ready');
 
 sub found {
