@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	  "responder knows it first.  Rotate at most once per access-token\n"
 	  "lifetime (AUTH_ACCESS_TTL_SECONDS) plus a minute.\n"
 	  "Exit status: 0 done, 1 database error, 64 usage, 78 invalid configuration.\n" },
-	{ "memox", memox_command, "memox queue|requeue-dead [--json]",
+	{ "memox", memox_command, "memox queue|requeue-dead|reembed|drop-model MODEL [--json]",
 	  "queue: the memox job queue at a glance: jobs queued (and how long the\n"
 	  "next one has waited), jobs in each worker's processing list (a worker\n"
 	  "without heartbeat is dead; the reaper returns its jobs), jobs delayed\n"
@@ -43,6 +43,12 @@ static const struct command commands[] = {
 	  "requeue-dead: returns every dead-lettered job to the queue with its\n"
 	  "attempts reset; the memory of an embed job becomes 'pending' again if it\n"
 	  "is still 'failed' at that version.  Run it once the cause is mended.\n"
+	  "reembed: embeds every ready memory with the model of this command's\n"
+	  "EMBEDDING_* settings (set them in the environment to name a new model)\n"
+	  "beside the vectors in use, and makes the model's HNSW index; search\n"
+	  "keeps answering from the configured model meanwhile.  Idempotent: run it\n"
+	  "again after switching to catch memories written in between.\n"
+	  "drop-model MODEL: deletes an old model's vectors and its index.\n"
 	  "--json prints one JSON object instead of text.\n"
 	  "Exit status: 0 done, 1 Redis or database error, 64 usage,\n"
 	  "78 invalid configuration.\n" },

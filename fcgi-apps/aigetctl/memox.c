@@ -9,6 +9,7 @@
  * once never queue one twice.  Only a snapshot of the dead list is walked:
  * jobs that die again meanwhile stay dead. */
 #include "memox.h"
+#include "reembed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,13 +338,19 @@ static int requeue_dead(struct app_context *ctx, int json)
 
 int memox_command(struct app_context *ctx, int argc, char **argv)
 {
-	int json = argc == 3 && strcmp(argv[2], "--json") == 0;
-	if ((argc != 2 && !json) || (strcmp(argv[1], "queue") != 0 && strcmp(argv[1], "requeue-dead") != 0)) {
-		fprintf(stderr, "usage: aigetctl memox queue [--json]\n"
-				"       aigetctl memox requeue-dead [--json]\n");
-		return 64;
-	}
-	if (strcmp(argv[1], "queue") == 0)
+	int json = argc >= 3 && strcmp(argv[argc - 1], "--json") == 0;
+	int args = argc - json;
+	if (args == 2 && strcmp(argv[1], "queue") == 0)
 		return queue_status(ctx, json);
-	return requeue_dead(ctx, json);
+	if (args == 2 && strcmp(argv[1], "requeue-dead") == 0)
+		return requeue_dead(ctx, json);
+	if (args == 2 && strcmp(argv[1], "reembed") == 0)
+		return memox_reembed(ctx, json);
+	if (args == 3 && strcmp(argv[1], "drop-model") == 0)
+		return memox_drop_model(ctx, argv[2], json);
+	fprintf(stderr, "usage: aigetctl memox queue [--json]\n"
+			"       aigetctl memox requeue-dead [--json]\n"
+			"       aigetctl memox reembed [--json]\n"
+			"       aigetctl memox drop-model MODEL [--json]\n");
+	return 64;
 }
