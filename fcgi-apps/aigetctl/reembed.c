@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "embed.h"
+#include "memory_vectors.h"
 #include "pg.h"
 
 static const struct pg_statement st_page = {
@@ -35,20 +36,6 @@ static const struct pg_statement st_have = {
 	"ctl_reembed_have",
 	"SELECT memory_id::text || ':' || version FROM memory_vectors WHERE model = $1 AND memory_id = ANY($2::uuid[])",
 	2, 1,
-};
-
-static const struct pg_statement st_upsert = {
-	"ctl_reembed_upsert",
-	"INSERT INTO memory_vectors AS v (memory_id, model, tenant_id, namespace, external_user_id, metadata,"
-	"  dimensions, version, embedding, created_at, updated_at)"
-	" SELECT r.id, $1, r.tenant_id, r.namespace, r.external_user_id, r.metadata::jsonb, $2::integer,"
-	"  r.version, r.embedding::vector, r.created_at, now()"
-	" FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, tenant_id uuid, namespace text, external_user_id text,"
-	"  metadata text, version bigint, embedding text, created_at timestamptz)"
-	" ON CONFLICT (memory_id, model) DO UPDATE SET metadata = EXCLUDED.metadata, dimensions = EXCLUDED.dimensions,"
-	"  version = EXCLUDED.version, embedding = EXCLUDED.embedding, updated_at = now()"
-	" WHERE v.version <= EXCLUDED.version",
-	3, 1,
 };
 
 static const struct pg_statement st_drop_page = {
@@ -196,7 +183,7 @@ static int reembed_page(struct app_context *ctx, char *after, long long *embedde
 		char d[16];
 		snprintf(d, sizeof d, "%d", dims);
 		const char *up[] = { cfg->embedding_model, d, json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN) };
-		PGresult *u = pg_exec(ctx->vector, &st_upsert, up, err, sizeof err);
+		PGresult *u = pg_exec(ctx->vector, &memory_vectors_upsert, up, err, sizeof err);
 		if (u == NULL) {
 			fprintf(stderr, "aigetctl: vector database: %s\n", err);
 			rc = -1;

@@ -19,6 +19,7 @@
 
 #include "embed.h"
 #include "log.h"
+#include "memory_vectors.h"
 #include "pg.h"
 #include "quota.h"
 #include "redis.h"
@@ -29,22 +30,6 @@ static const struct pg_statement select_pending = {
 	"SELECT id, version, tenant_id, namespace, external_user_id, content, metadata, created_at"
 	" FROM memories WHERE id = ANY($1::uuid[]) AND status = 'pending'",
 	1, 1,
-};
-
-static const struct pg_statement upsert_vectors = {
-	"worker_embed_upsert",
-	"INSERT INTO memory_vectors AS v (memory_id, model, tenant_id, namespace, external_user_id, metadata,"
-	"  dimensions, version, embedding, created_at, updated_at)"
-	" SELECT r.id, $1, r.tenant_id, r.namespace, r.external_user_id, r.metadata::jsonb, $2::integer,"
-	"  r.version, r.embedding::vector, r.created_at, now()"
-	" FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, tenant_id uuid, namespace text, external_user_id text,"
-	"  metadata text, version bigint, embedding text, created_at timestamptz)"
-	" ON CONFLICT (memory_id, model) DO UPDATE SET tenant_id = EXCLUDED.tenant_id,"
-	"  namespace = EXCLUDED.namespace, external_user_id = EXCLUDED.external_user_id,"
-	"  metadata = EXCLUDED.metadata, dimensions = EXCLUDED.dimensions, version = EXCLUDED.version,"
-	"  embedding = EXCLUDED.embedding, updated_at = now()"
-	" WHERE v.version <= EXCLUDED.version",
-	3, 1,
 };
 
 static const struct pg_statement mark_ready = {
@@ -235,7 +220,7 @@ static void store_vectors(struct worker *w, PGresult *r, struct row *rows, int n
 		snprintf(dims_text, sizeof dims_text, "%d", dims);
 		const char *params[] = { cfg->embedding_model, dims_text,
 					 json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN) };
-		PGresult *u = pg_exec(w->ctx->vector, &upsert_vectors, params, err, sizeof err);
+		PGresult *u = pg_exec(w->ctx->vector, &memory_vectors_upsert, params, err, sizeof err);
 		if (u == NULL) {
 			snprintf(why, sizeof why, "vector database: %s", err);
 			rows_fail(rows, n, JOB_RETRY, why, "vector database unavailable");
