@@ -14,7 +14,8 @@ use strict;
 use warnings;
 use Getopt::Long;
 use Time::HiRes qw(time);
-use lib 't/lib';
+use lib "t/lib";
+use JSON::PP ();
 
 my %o = (url => 'http://127.0.0.1:8080', var => 'var', sizes => '1000,10000,100000', queries => 200);
 GetOptions(\%o, 'url=s', 'var=s', 'sizes=s', 'queries=i') or die "usage: see the header\n";
