@@ -209,6 +209,13 @@ static int scope_is_small(struct request *req, const struct search_input *in, in
 	return 0;
 }
 
+/* A number written with the given decimals: json-c would print a rounded
+ * double's binary tail (0.38197599999999998). */
+static struct json_object *number_json(struct request *req, double v, int decimals)
+{
+	return json_object_new_double_s(v, arena_printf(req->arena, "%.*f", decimals, v));
+}
+
 struct candidate {
 	const char *id, *version;
 	double score;
@@ -282,7 +289,7 @@ void search_memories(struct request *req)
 				json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
 				struct json_object *meta = json_tokener_parse(PQgetvalue(m, j, 2));
 				json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
-				json_object_object_add(o, "score", json_object_new_double(round(c[i].score * 1e6) / 1e6));
+				json_object_object_add(o, "score", number_json(req, c[i].score, 6));
 				json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
 				json_object_array_add(results, o);
 				found++;
@@ -300,6 +307,6 @@ void search_memories(struct request *req)
 	json_object_object_add(body, "results", results);
 	json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
 	json_object_object_add(body, "searchMode", json_object_new_string(mode));
-	json_object_object_add(body, "tookMs", json_object_new_double(round((clock_ms() - started) * 1000) / 1000));
+	json_object_object_add(body, "tookMs", number_json(req, clock_ms() - started, 3));
 	response_json(req, 200, body);
 }
