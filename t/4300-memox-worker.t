@@ -27,18 +27,6 @@ my $ctl = "$ENV{BUILD_DIR}/bin/aigetctl";
 my $json = JSON::PP->new->canonical;
 my $model = 'local-hash-v1';
 
-# Runs SQL on the vector database, as psql() does on the main one.
-sub vpsql {
-	my $sql = shift;
-	open(my $fh, '-|', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', stack_env('VECTOR_DATABASE_URL'),
-		'-c', $sql) or die "psql: $!";
-	local $/;
-	my $out = <$fh> // '';
-	close($fh) or die "psql failed on: $sql";
-	$out =~ s/\n\z//;
-	return $out;
-}
-
 my $serial = 0;
 sub new_tenant { psql("INSERT INTO tenants (name) VALUES ('worker test " . ++$serial . "') RETURNING id") }
 
@@ -127,12 +115,12 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	is(run_once('embed'), 0, 'embed: --once exits 0');
 	is(count_where(ids_in(@ids) . " AND status = 'ready' AND model = '$model' AND dimensions = 384"
 		. " AND embedded_at IS NOT NULL AND error IS NULL"), 3, 'embed: the memories are ready, with model and dimensions');
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE memory_id IN (" . join(',', map {"'$_'"} @ids) . ")"
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE memory_id IN (" . join(',', map {"'$_'"} @ids) . ")"
 		. " AND model = '$model' AND dimensions = 384 AND vector_dims(embedding) = 384 AND version = 1"
 		. " AND tenant_id = '$t' AND namespace = 'notes' AND external_user_id = 'user-1'"), 3,
 		'embed: one vector each, 384 dimensions, version 1, in the memory scope');
 	my ($main) = psql("SELECT metadata::text || '|' || created_at::text FROM memories WHERE id = '$ids[0]'");
-	is(vpsql("SELECT metadata::text || '|' || created_at::text FROM memory_vectors WHERE memory_id = '$ids[0]'"),
+	is(psql_vector("SELECT metadata::text || '|' || created_at::text FROM memory_vectors WHERE memory_id = '$ids[0]'"),
 		$main, 'embed: the vector carries the metadata and creation time');
 	is(llen('{memox}:jobs') + llen('{memox}:processing:embed'), 0, 'embed: queue and processing list are empty');
 	my $month = `date -u +%Y-%m`; chomp $month;
@@ -140,9 +128,9 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 
 	# A job for a memory gone or no longer pending is simply done.
 	queue_embeds($ids[0], '00000000-0000-4000-8000-000000000000');
-	my $before = vpsql("SELECT updated_at FROM memory_vectors WHERE memory_id = '$ids[0]'");
+	my $before = psql_vector("SELECT updated_at FROM memory_vectors WHERE memory_id = '$ids[0]'");
 	is(run_once('embed'), 0, 'embed: jobs of ready or missing memories');
-	is(vpsql("SELECT updated_at FROM memory_vectors WHERE memory_id = '$ids[0]'"), $before, 'embed: a ready memory is not embedded again');
+	is(psql_vector("SELECT updated_at FROM memory_vectors WHERE memory_id = '$ids[0]'"), $before, 'embed: a ready memory is not embedded again');
 	is(llen('{memox}:dead'), 0, 'embed: and neither job is dead');
 
 	# A change (the responder's PATCH): version 2, pending again.  The old
@@ -152,16 +140,16 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	queue_jobs(embed_job($ids[1], 1), embed_job($ids[1], 2));
 	is(run_once('embed'), 0, 'stale: old and new job run');
 	is(psql("SELECT status || ' ' || version FROM memories WHERE id = '$ids[1]'"), 'ready 2', 'stale: ready at version 2');
-	is(vpsql("SELECT version FROM memory_vectors WHERE memory_id = '$ids[1]'"), 2, 'stale: the vector is of version 2');
+	is(psql_vector("SELECT version FROM memory_vectors WHERE memory_id = '$ids[1]'"), 2, 'stale: the vector is of version 2');
 
 	# The upsert never lowers a vector's version: a worker holding an older
 	# version (read before a newer one was embedded) cannot overwrite it.
-	vpsql("UPDATE memory_vectors SET version = 9 WHERE memory_id = '$ids[2]'");
-	my $vec = vpsql("SELECT md5(embedding::text) FROM memory_vectors WHERE memory_id = '$ids[2]'");
+	psql_vector("UPDATE memory_vectors SET version = 9 WHERE memory_id = '$ids[2]'");
+	my $vec = psql_vector("SELECT md5(embedding::text) FROM memory_vectors WHERE memory_id = '$ids[2]'");
 	psql("UPDATE memories SET content = 'an older text', version = 3, status = 'pending' WHERE id = '$ids[2]'");
 	queue_jobs(embed_job($ids[2], 3));
 	is(run_once('embed'), 0, 'stale: the job of version 3 runs');
-	is(vpsql("SELECT version || ' ' || md5(embedding::text) FROM memory_vectors WHERE memory_id = '$ids[2]'"),
+	is(psql_vector("SELECT version || ' ' || md5(embedding::text) FROM memory_vectors WHERE memory_id = '$ids[2]'"),
 		"9 $vec", 'stale: the newer vector (version 9) is left as it was');
 }
 
@@ -173,7 +161,7 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	my $t0 = time;
 	is(run_once('batch', EMBEDDING_BATCH_SIZE => 64), 0, 'batch: --once exits 0');
 	is(count_where("tenant_id = '$t' AND status = 'ready'"), 200, 'batch: 200 jobs, all ready');
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 200, 'batch: 200 vectors');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 200, 'batch: 200 vectors');
 	is(llen('{memox}:jobs') + llen('{memox}:processing:batch'), 0, 'batch: nothing left in the queue');
 	diag(sprintf('200 embed jobs in %.2f s', time - $t0));
 }
@@ -290,7 +278,7 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	my @rc = map { waitpid($_, 0); $? >> 8 } @pids;
 	is("@rc", '0 0 0', 'three workers: each exits 0 once the queue is drained');
 	is(count_where("tenant_id = '$t' AND status = 'ready'"), 1000, 'three workers: all 1000 memories ready');
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 1000, 'three workers: 1000 vectors');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 1000, 'three workers: 1000 vectors');
 	is(llen('{memox}:jobs') + llen('{memox}:dead') + llen('{memox}:processing:many-1') + llen('{memox}:processing:many-2')
 		+ llen('{memox}:processing:many-3'), 0, 'three workers: no job left anywhere');
 }
@@ -325,11 +313,11 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	run_once('vectors');
 	queue_jobs($json->encode({type => 'vectors.delete', id => $id}));
 	is(run_once('vectors'), 0, 'vectors.delete: runs');
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE memory_id = '$id'"), 1, 'vectors.delete: kept while the memory exists');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE memory_id = '$id'"), 1, 'vectors.delete: kept while the memory exists');
 	psql("DELETE FROM memories WHERE id = '$id'");
 	queue_jobs($json->encode({type => 'vectors.delete', id => $id}));
 	is(run_once('vectors'), 0, 'vectors.delete: runs again');
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE memory_id = '$id'"), 0, 'vectors.delete: gone with the memory');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE memory_id = '$id'"), 0, 'vectors.delete: gone with the memory');
 }
 
 # ------------------------------------------------------------ erase one end user
@@ -350,10 +338,10 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	is(psql("SELECT status || ' ' || deleted || ' ' || (finished_at IS NOT NULL) FROM memox_erasures WHERE id = '$e'"),
 		'done 3 true', 'erase: done, three deleted, finished_at set');
 	is(count_where(ids_in(@u1)), 0, "erase: alice's memories in the namespace are gone");
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t' AND namespace = 'notes' AND external_user_id = 'alice'"),
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t' AND namespace = 'notes' AND external_user_id = 'alice'"),
 		1, 'erase: and their vectors (the one left is the later memory)');
 	is(count_where(ids_in(@u2, @ns2, $later)), 4, "erase: bob's, the other namespace's and the later memory stay");
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 4, 'erase: with their vectors');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 4, 'erase: with their vectors');
 	queue_jobs($json->encode({type => 'erase', id => $e}));
 	is(run_once('erase'), 0, 'erase: the same job again');
 	is(psql("SELECT status || ' ' || deleted FROM memox_erasures WHERE id = '$e'"), 'done 3', 'erase: again is harmless');
@@ -377,9 +365,9 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	queue_jobs($json->encode({type => 'tenant.erase', tenantId => $t}));
 	is(run_once('tenant'), 0, 'tenant.erase: runs');
 	is(count_where("tenant_id = '$t'"), 0, "tenant.erase: the deleted tenant's memories are gone");
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 0, 'tenant.erase: and its vectors');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t'"), 0, 'tenant.erase: and its vectors');
 	is(count_where("tenant_id = '$other' AND status = 'ready'"), 2, "tenant.erase: another tenant's memories stay");
-	is(vpsql("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$other'"), 2, 'tenant.erase: with their vectors');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$other'"), 2, 'tenant.erase: with their vectors');
 	is(llen('{memox}:dead'), 0, 'tenant.erase: nothing dead');
 }
 

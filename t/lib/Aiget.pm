@@ -119,9 +119,11 @@ sub stack_env {
 
 # Runs SQL on the main database (for checks the API does not show); returns
 # its output without the trailing newline, columns separated by '|'.
-sub psql {
-	my $sql = shift;
-	open(my $fh, '-|', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', stack_env('DATABASE_URL'),
+# SQL on the main database (psql) or the vector one (psql_vector): the
+# output of psql -qAt, without its last newline.
+sub run_psql {
+	my ($url_var, $sql) = @_;
+	open(my $fh, '-|', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', stack_env($url_var),
 		'-c', $sql) or die "psql: $!";
 	local $/;
 	my $out = <$fh> // '';
@@ -129,6 +131,7 @@ sub psql {
 	$out =~ s/\n\z//;
 	return $out;
 }
+sub psql { run_psql('DATABASE_URL', @_) }
 
 # Runs one Redis command on the stack's Redis; returns its raw output, chomped.
 sub redis_cli {
@@ -324,15 +327,6 @@ sub memox_wait {
 	});
 	return $ready;
 }
-sub psql_vector {
-	my $sql = shift;
-	open(my $fh, '-|', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', stack_env('VECTOR_DATABASE_URL'),
-		'-c', $sql) or die "psql: $!";
-	local $/;
-	my $out = <$fh> // '';
-	close($fh) or die "psql failed on: $sql";
-	$out =~ s/\n\z//;
-	return $out;
-}
+sub psql_vector { run_psql('VECTOR_DATABASE_URL', @_) }
 
 1;
