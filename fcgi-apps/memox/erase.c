@@ -17,8 +17,7 @@
 
 #define ERASURE_COLUMNS \
 	"id, namespace, external_user_id, status, deleted, " \
-	"to_char(requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
-	"to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+	MEMOX_SQL_TIME("requested_at") ", " MEMOX_SQL_TIME("finished_at")
 
 static const struct pg_statement st_create = {
 	"memox_erasure_create",

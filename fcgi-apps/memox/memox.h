@@ -46,12 +46,15 @@ const char *input_memory_id(struct request *req);
 /* A statement on the main or vector database; NULL answered 503. */
 PGresult *store_main(struct request *req, const struct pg_statement *st, const char *const *params);
 PGresult *store_vector(struct request *req, const struct pg_statement *st, const char *const *params);
+/* A timestamp column as RFC 3339 UTC with microseconds (a memory's createdAt
+ * orders its list, so seconds would not do). */
+#define MEMOX_SQL_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
 /* A memory row as the API shows it (columns of MEMORY_COLUMNS). */
 #define MEMORY_COLUMNS \
 	"id, namespace, external_user_id, content, metadata::text, status, error, version, " \
-	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
-	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
-	"to_char(embedded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), model, dimensions"
+	MEMOX_SQL_TIME("created_at") ", " MEMOX_SQL_TIME("updated_at") ", " \
+	MEMOX_SQL_TIME("embedded_at") ", model, dimensions"
 struct json_object *store_memory_json(PGresult *r, int row);
 
 /* ------------------------------------------------------------- enqueue.c */

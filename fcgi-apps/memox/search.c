@@ -42,7 +42,7 @@ static struct pg_statement st_count, st_exact, st_index;
 static const struct pg_statement st_fetch = {
 	"memox_search_fetch",
 	"SELECT id, content, metadata::text,"
-	" to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), version"
+	" " MEMOX_SQL_TIME("created_at") ", version"
 	"  FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND status = 'ready'",
 	2, 1,
 };
