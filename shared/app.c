@@ -78,12 +78,14 @@ void app_context_free(struct app_context *ctx)
 static void usage(const struct app *app, FILE *f)
 {
 	fprintf(f,
-		"usage: %s.fcgi [--env-file FILE]\n"
+		"usage: %s.fcgi [--env-file FILE] | --routes | --version\n"
 		"\n"
 		"The %s FastCGI responder.  Start it under spawn-fcgi (which hands it the\n"
 		"listening socket as fd 0), normally through spawn/spawn-area %s.\n"
 		"Configuration comes from the environment and the env file named by\n"
-		"--env-file or AIGET_ENV_FILE.  Exit status 78 means invalid configuration.\n",
+		"--env-file or AIGET_ENV_FILE.  Exit status 78 means invalid configuration.\n"
+		"--routes prints the route table (METHOD PATH per line) and exits; the\n"
+		"tests compare it with docs/openapi.yaml.\n",
 		app->area, app->area, app->area);
 }
 
@@ -122,6 +124,10 @@ int app_main(const struct app *app, int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("%s %s\n", app->area, AIGET_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--routes") == 0) {
+			for (size_t r = 0; r < app->nroutes; r++)
+				printf("%s %s\n", app->routes[r].method, app->routes[r].pattern);
 			return 0;
 		} else {
 			usage(app, stderr);
