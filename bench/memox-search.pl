@@ -9,16 +9,22 @@
 # and recall@10 of the default plan against exact: true.  Prints one JSON
 # object per scope on stdout.
 #
-#   perl bench/memox-search.pl [--url http://127.0.0.1:8080] [--var var] [--sizes 1000,10000] [--queries 200]
+# --corpus picks the synthetic texts (t/lib/MemoxCorpus.pm): topical, the
+# realistic default, or uniform, the worst case for an approximate index.
+#
+#   perl bench/memox-search.pl [--url http://127.0.0.1:8080] [--var var] [--sizes 1000,10000]
+#                              [--queries 200] [--corpus topical|uniform]
 use strict;
 use warnings;
 use Getopt::Long;
 use Time::HiRes qw(time);
 use lib "t/lib";
 use JSON::PP ();
+use MemoxCorpus;
 
-my %o = (url => 'http://127.0.0.1:8080', var => 'var', sizes => '1000,10000,100000', queries => 200);
-GetOptions(\%o, 'url=s', 'var=s', 'sizes=s', 'queries=i') or die "usage: see the header\n";
+my %o = (url => 'http://127.0.0.1:8080', var => 'var', sizes => '1000,10000,100000', queries => 200, corpus => 'topical');
+GetOptions(\%o, 'url=s', 'var=s', 'sizes=s', 'queries=i', 'corpus=s') or die "usage: see the header\n";
+$o{corpus} =~ /^(topical|uniform)$/ or die "--corpus is topical or uniform\n";
 $ENV{AIGET_TEST_URL} = $o{url};
 $ENV{VAR} = $o{var};
 require Aiget;
@@ -26,10 +32,7 @@ Aiget->import;
 require Test::More;
 Test::More->import(tests => 1);    # Aiget's helpers speak TAP; keep it quiet
 
-srand(7);
-my @syll = qw(ka lo mi ne ru sa te vo zi pa qu re ti ba do fe gu ha ji ko);
-my @vocab = map { join '', map { $syll[rand @syll] } 1 .. 2 + int(rand(3)) } 1 .. 3000;
-sub sentence { join ' ', map { $vocab[rand @vocab] } 1 .. $_[0] }
+my $corpus = MemoxCorpus->new(seed => 7, uniform => $o{corpus} eq 'uniform');
 
 my $t = memox_tenant(name => 'bench', limits => {qps => 1_000_000, burst => 1_000_000, concurrency => 1000,
 	maxMemories => 10_000_000});
@@ -40,7 +43,7 @@ for my $n (split /,/, $o{sizes}) {
 	for (my $i = 0; $i < $n; $i += 100) {
 		my $k = $n - $i < 100 ? $n - $i : 100;
 		my $res = mx(POST => '/memories/batch', $key,
-			{memories => [map { {%scope, content => sentence(8 + int(rand(7))) . " #$_", metadata => {b => $_ % 100}} } $i .. $i + $k - 1]});
+			{memories => [map { {%scope, content => $corpus->memory . " #$_", metadata => {b => $_ % 100}} } $i .. $i + $k - 1]});
 		die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
 	}
 	my $accepted = time - $t0;
@@ -50,7 +53,7 @@ for my $n (split /,/, $o{sizes}) {
 	my $ready = time - $t0;
 	my (@lat, @took, $hits, $total, $mode);
 	for my $q (1 .. $o{queries}) {
-		my $query = sentence(3);
+		my $query = $corpus->query;
 		my $s0 = time;
 		my $res = mx(POST => '/search', $key, {%scope, query => $query, topK => 10});
 		push @lat, (time - $s0) * 1000;
@@ -67,9 +70,9 @@ for my $n (split /,/, $o{sizes}) {
 	@lat = sort { $a <=> $b } @lat;
 	@took = sort { $a <=> $b } @took;
 	my $pct = sub { my ($a, $p) = @_; $a->[int($p * $#$a + 0.5)] };
-	printf "{\"scope\":%d,\"acceptedPerSecond\":%.0f,\"searchablePerSecond\":%.0f,\"searchMode\":\"%s\","
+	printf "{\"corpus\":\"%s\",\"scope\":%d,\"acceptedPerSecond\":%.0f,\"searchablePerSecond\":%.0f,\"searchMode\":\"%s\","
 		. "\"latencyMs\":{\"p50\":%.2f,\"p99\":%.2f},\"serverMs\":{\"p50\":%.2f,\"p99\":%.2f},\"recallAt10\":%.3f}\n",
-		$n, $n / $accepted, $n / $ready, $mode, $pct->(\@lat, 0.5), $pct->(\@lat, 0.99), $pct->(\@took, 0.5),
+		$o{corpus}, $n, $n / $accepted, $n / $ready, $mode, $pct->(\@lat, 0.5), $pct->(\@lat, 0.99), $pct->(\@took, 0.5),
 		$pct->(\@took, 0.99), $total ? $hits / $total : 0;
 }
 Test::More::pass('bench done');

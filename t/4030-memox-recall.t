@@ -1,33 +1,32 @@
 #!/usr/bin/perl
 # HNSW against exact search on one scope of 20,000 memories (more than
-# MEMOX_EXACT_SCAN_MAX, so search uses the index): recall@10 of the index
-# plan against the exact scan stays at or above 0.95, and a filter that
-# leaves few matches still gets every one of them (never fewer than topK).
+# MEMOX_EXACT_SCAN_MAX, which t/harness sets to 10000 for this, so search
+# uses the index): recall@10 of the index plan against the exact scan stays
+# at or above 0.95, and a filter that leaves few matches still gets every one
+# of them (never fewer than topK).
 use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
 use Time::HiRes qw(time);
 use Aiget;
+use MemoxCorpus;
 
 Aiget::require_stack();
-srand(4030);
 
 my $N = $ENV{AIGET_RECALL_N} // 20000;
 my $t = memox_tenant(name => 'recall', limits => {qps => 100000, burst => 100000, maxMemories => 1_000_000});
 my $key = $t->{key};
 my %scope = (namespace => 'recall', externalUserId => 'big');
 
-# Texts of 8-14 words from a vocabulary of 3,000 made-up words, so that
-# neighbourhoods are real but not trivial.
-my @syll = qw(ka lo mi ne ru sa te vo zi pa qu re ti ba do fe gu ha ji ko);
-my @vocab = map { join '', map { $syll[rand @syll] } 1 .. 2 + int(rand(3)) } 1 .. 3000;
-sub sentence { join ' ', map { $vocab[rand @vocab] } 1 .. $_[0] }
+# Memories about topics, as real ones are (t/lib/MemoxCorpus.pm); AIGET_RECALL_UNIFORM=1
+# takes the worst case instead, which bench/memox-search.pl --corpus uniform reports.
+my $corpus = MemoxCorpus->new(seed => 4030, uniform => $ENV{AIGET_RECALL_UNIFORM});
 
 my $started = time;
 my @ids;
 for (my $i = 0; $i < $N; $i += 100) {
-	my @batch = map { {%scope, content => sentence(8 + int(rand(7))) . " #$_", metadata => {bucket => $_ % 100}} } $i .. $i + 99;
+	my @batch = map { {%scope, content => $corpus->memory . " #$_", metadata => {bucket => $_ % 100}} } $i .. $i + 99;
 	my $res = mx(POST => '/memories/batch', $key, {memories => \@batch});
 	die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
 	push @ids, map { $_->{id} } @{JSON::PP::decode_json($res->{content})->{memories}};
@@ -41,7 +40,7 @@ diag(sprintf('%d memories accepted in %.1f s, searchable after %.1f s (%.0f/s en
 
 my ($hits, $total, @took) = (0, 0);
 for my $q (1 .. 40) {
-	my $query = sentence(3);
+	my $query = $corpus->query;
 	my $idx = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 10})->{content});
 	my $ex = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 10, exact => JSON::PP::true})->{content});
 	is($idx->{searchMode}, 'index', "query $q: the index plan") if $q == 1;
@@ -61,10 +60,10 @@ ok($recall >= 0.95, "recall\@10 >= 0.95 (got $recall)");
 
 # A filter that only 1% of the scope passes: the iterative scan or the
 # exact fallback must still find topK of them.
-my $f = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => sentence(3), topK => 10, filter => {bucket => 42}})->{content});
+my $f = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $corpus->query, topK => 10, filter => {bucket => 42}})->{content});
 is(scalar @{$f->{results}}, 10, 'a selective filter still gets topK results');
 ok(!grep({ $_->{metadata}{bucket} != 42 } @{$f->{results}}), 'all of them pass the filter');
-my $rare = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => sentence(3), topK => 10,
+my $rare = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $corpus->query, topK => 10,
 	filter => {bucket => 7, '$or' => [{bucket => 7}]}})->{content});
 is(scalar @{$rare->{results}}, 10, 'a filter in $or form too');
 

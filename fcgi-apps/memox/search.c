@@ -6,7 +6,8 @@
  * the metadata filter applied inside the same statement.  Two plans:
  *  - exact: every vector of the scope is compared (the btree on the scope
  *    finds them); the true nearest neighbours, used while the scope holds at
- *    most MEMOX_EXACT_SCAN_MAX vectors, where it is fast enough;
+ *    most MEMOX_EXACT_SCAN_MAX vectors, where it is cheaper than an index
+ *    walk wide enough for 95% recall (docs/operations.md has the figures);
  *  - index: the model's HNSW index with pgvector's iterative scan, so that
  *    the scope filter does not starve it, with ef_search MEMOX_HNSW_EF_SEARCH
  *    (at least topK); if it still finds fewer than asked while the scope has
@@ -67,11 +68,16 @@ void search_init(struct app_context *ctx)
 		       FILTER_SQL " ORDER BY score DESC, memory_id LIMIT $8::int"),
 		8, 1,
 	};
+	/* The scope is compared with IS NOT DISTINCT FROM, which the scope btree
+	 * cannot serve: when a scope has just grown and the statistics still think
+	 * it small, the planner would otherwise read it through that btree and
+	 * sort it, which is the slow exact plan that the count has ruled out. */
 	char *sql = NULL;
 	if (asprintf(&sql,
 		     "SELECT memory_id, 1 - (embedding::vector(%d) <=> $4::vector(%d)) AS score, version"
 		     " FROM memory_vectors"
-		     " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = '%s'"
+		     " WHERE (tenant_id, namespace, external_user_id) IS NOT DISTINCT FROM ($1::uuid, $2, $3)"
+		     " AND model = '%s'"
 		     " AND $5::text IS NOT NULL" FILTER_SQL
 		     " ORDER BY embedding::vector(%d) <=> $4::vector(%d) LIMIT $8::int",
 		     dims, dims, cfg->embedding_model, dims, dims) < 0)
