@@ -2,32 +2,47 @@
  *
  * Configuration is found the way every binary finds it (environment, then
  * --env-file or AIGET_ENV_FILE); run from a checkout while `make run` or
- * `make start` is up, it falls back to that stack's ./var/aiget.env. */
+ * `make start` is up, it falls back to that stack's ./var/aiget.env.
+ *
+ * A command runs with the app context (configuration loaded, connections
+ * opened lazily) unless it declares run_bare: `check` loads the
+ * configuration itself, so that an invalid one is a reported check rather
+ * than an exit before it runs.  `aigetctl COMMAND ... --help` prints the
+ * command's synopsis and help wherever --help stands. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "app.h"
 #include "auth_keys.h"
+#include "check.h"
+#include "ctl.h"
+#include "key.h"
 #include "memox.h"
 #include "migrate.h"
+#include "tenant.h"
 
 struct command {
 	const char *name;
-	int (*run)(struct app_context *ctx, int argc, char **argv);
-	const char *synopsis;
+	int (*run)(struct app_context *ctx, int argc, char **argv);  /* with the app context */
+	int (*run_bare)(const char *env_file, int argc, char **argv); /* or without: makes its own */
+	const char *synopsis;                                         /* lines without "aigetctl " */
 	const char *help;
 };
 
+#define EXITS "Exit status: 0 done, 1 runtime or database error (also: no such id),\n" \
+	"64 usage, 78 invalid configuration.\n"
+
 static const struct command commands[] = {
-	{ "migrate", migrate_command, "migrate [--status]",
+	{ "migrate", migrate_command, NULL, "migrate [--status]",
 	  "Applies the numbered SQL files under SQL_DIR/main to DATABASE_URL and\n"
 	  "SQL_DIR/vector to VECTOR_DATABASE_URL, each in a transaction, recording\n"
 	  "them in schema_migrations; an advisory lock keeps two runs from racing.\n"
 	  "--status lists applied and pending files without applying any.\n"
 	  "Exit status: 0 done, 1 a migration failed or an applied file changed,\n"
 	  "64 usage, 78 invalid configuration.\n" },
-	{ "auth", auth_command, "auth rotate-signing-key",
+	{ "auth", auth_command, NULL, "auth rotate-signing-key",
 	  "Makes a new ES256 signing key the current one for access tokens.  The\n"
 	  "previous key stays published in /api/v1/auth/jwks so that tokens it\n"
 	  "signed verify until they expire; older keys are retired.  The new key\n"
@@ -35,7 +50,7 @@ static const struct command commands[] = {
 	  "responder knows it first.  Rotate at most once per access-token\n"
 	  "lifetime (AUTH_ACCESS_TTL_SECONDS) plus a minute.\n"
 	  "Exit status: 0 done, 1 database error, 64 usage, 78 invalid configuration.\n" },
-	{ "memox", memox_command, "memox queue|requeue-dead|reembed|drop-model MODEL [--json]",
+	{ "memox", memox_command, NULL, "memox queue|requeue-dead|reembed|drop-model MODEL [--json]",
 	  "queue: the memox job queue at a glance: jobs queued (and how long the\n"
 	  "next one has waited), jobs in each worker's processing list (a worker\n"
 	  "without heartbeat is dead; the reaper returns its jobs), jobs delayed\n"
@@ -52,17 +67,75 @@ static const struct command commands[] = {
 	  "--json prints one JSON object instead of text.\n"
 	  "Exit status: 0 done, 1 Redis or database error, 64 usage,\n"
 	  "78 invalid configuration.\n" },
+	{ "admin", admin_command, NULL, admin_synopsis,
+	  "create EMAIL: a new account with the admin role (email already verified).\n"
+	  "An existing account is left alone (exit 1): reset its password instead.\n"
+	  "reset-password EMAIL: a new password for any account, admin or not; every\n"
+	  "session of the account ends and its access tokens stop at once.\n"
+	  "--password-stdin reads the password from the first line of stdin (never\n"
+	  "give it as an argument: other users can read those); without it a strong\n"
+	  "password (32 characters, 192 random bits) is generated and printed once.\n"
+	  "The password follows the sign-up policy (8 to 128 bytes, not a common\n"
+	  "one), is hashed with AUTH_SCRYPT_* as the auth area hashes it, and is\n"
+	  "never logged.  Both write an auth_audit row marked \"by\": \"aigetctl\".\n"
+	  "--json prints one JSON object instead of text.\n"
+	  EXITS },
+	{ "tenant", tenant_command, NULL, tenant_synopsis,
+	  "create NAME --owner EMAIL: a tenant owned by an existing account.\n"
+	  "list: every tenant (or those with --status), with members and owners.\n"
+	  "suspend ID: the tenant's keys are refused (403 forbidden) within a second,\n"
+	  "everywhere; members still manage the tenant.  resume ID: they work again.\n"
+	  "Asking for the state the tenant is in already changes nothing.\n"
+	  "limits ID: shows the tenant's limits and whether each is its own or the\n"
+	  "configured default (TENANT_DEFAULT_*); with options, sets the ones named\n"
+	  "(\"default\" returns one to the default).  Keys use new limits within a second.\n"
+	  "Changes are audited in the tenant's log (actor none, \"by\": \"aigetctl\");\n"
+	  "a deleted tenant cannot be changed (exit 1).\n"
+	  "--json prints one JSON object instead of text.\n"
+	  EXITS },
+	{ "key", key_command, NULL, key_synopsis,
+	  "create TENANT_ID --name NAME: a new API key; --scope (memox:read,\n"
+	  "memox:write; repeat it) narrows it (default both), --expires-in-days ends\n"
+	  "it.  The secret (agk_...) is printed this once and only its SHA-256 kept.\n"
+	  "list TENANT_ID: the tenant's keys (not deleted ones), without secrets.\n"
+	  "disable, enable, delete KEY_ID: as the API's; a disabled or deleted key is\n"
+	  "refused everywhere within a second.\n"
+	  "rotate KEY_ID: a new secret under a new key id, printed once; the old one\n"
+	  "stops at once, or --overlap-seconds S later (at most 86400).\n"
+	  "Changes are audited in the tenant's log (\"by\": \"aigetctl\").\n"
+	  "--json prints one JSON object instead of text.\n"
+	  EXITS },
+	{ "check", NULL, check_command, check_synopsis,
+	  "Checks the configuration and each dependency, with its latency: the main\n"
+	  "PostgreSQL, the vector PostgreSQL and its vector extension, Redis, the\n"
+	  "migrations (every file under SQL_DIR applied, none changed since), and\n"
+	  "the embedding settings (the local provider embeds a test text; --embed\n"
+	  "makes one call to an openai provider too).  Connections time out after\n"
+	  "PG_CONNECT_TIMEOUT (at most 3 s) and REDIS_TIMEOUT_MS.\n"
+	  "--json prints one JSON object instead of text.\n"
+	  "Exit status: 0 all healthy, 1 a check failed, 64 usage,\n"
+	  "78 invalid configuration.\n" },
 };
 
 static const struct app ctl_app = {
 	.area = "aigetctl", .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 };
 
+/* Prints a synopsis' lines, the first after first, the others after rest. */
+static void synopsis_lines(FILE *f, const char *synopsis, const char *first, const char *rest)
+{
+	for (const char *line = synopsis, *lead = first; *line; lead = rest) {
+		size_t n = strcspn(line, "\n");
+		fprintf(f, "%s%.*s\n", lead, (int)n, line);
+		line += n + (line[n] == '\n');
+	}
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: aigetctl [--env-file FILE] COMMAND [ARGS]\n\ncommands:\n", f);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %s\n", commands[i].synopsis);
+		synopsis_lines(f, commands[i].synopsis, "  ", "  ");
 	fputs("\n`aigetctl COMMAND --help` describes one command.\n", f);
 }
 
@@ -94,12 +167,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 64;
 	}
-	if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
-		printf("usage: aigetctl %s\n\n%s", cmd->synopsis, cmd->help);
-		return 0;
-	}
+	for (int h = i + 1; h < argc; h++)
+		if (strcmp(argv[h], "--help") == 0 || strcmp(argv[h], "-h") == 0) {
+			synopsis_lines(stdout, cmd->synopsis, "usage: aigetctl ", "       aigetctl ");
+			printf("\n%s", cmd->help);
+			return 0;
+		}
 	if (env_file == NULL && getenv("AIGET_ENV_FILE") == NULL && access("var/aiget.env", R_OK) == 0)
 		env_file = "var/aiget.env";
+	if (cmd->run_bare)
+		return cmd->run_bare(env_file, argc - i, argv + i);
 
 	struct app_context ctx;
 	app_context_init(&ctx, &ctl_app, CONFIG_NEEDS_VECTOR, env_file);

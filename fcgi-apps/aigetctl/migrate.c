@@ -234,6 +234,36 @@ static int migrate_db(struct pg *db, const char *label, const char *dir, int sta
 	return rc;
 }
 
+int migrate_count(struct pg *db, const char *dir, struct migrate_counts *c, char *err, size_t errlen)
+{
+	size_t n;
+	memset(c, 0, sizeof *c);
+	struct migration *list = load_dir(dir, &n);
+	if (list == NULL) {
+		snprintf(err, errlen, "cannot read %s (set SQL_DIR)", dir);
+		return -1;
+	}
+	int rc = 0;
+	c->files = (int)n;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *params[] = { list[i].name };
+		PGresult *r = pg_exec(db, &st_applied, params, err, errlen);
+		if (r == NULL) {
+			rc = -1;
+			break;
+		}
+		if (PQntuples(r) == 0)
+			c->pending++;
+		else if (strcmp(PQgetvalue(r, 0, 0), list[i].sha256) != 0)
+			c->changed++;
+		else
+			c->applied++;
+		PQclear(r);
+	}
+	free_list(list, n);
+	return rc;
+}
+
 int migrate_command(struct app_context *ctx, int argc, char **argv)
 {
 	int status_only = 0;

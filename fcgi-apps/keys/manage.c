@@ -135,7 +135,7 @@ static void not_found(struct request *req)
 
 /* The key named in the path, when the caller may do act on it; deleted keys
  * only when asked for.  0, or -1 when answered. */
-static int load_key(struct request *req, enum tenant_action act, int with_deleted, struct key_row *k)
+static int load_key(struct request *req, enum tenant_action act, int with_deleted, struct keystore_row *k)
 {
 	const char *id = request_param(req, "keyId");
 	if (!membership_is_uuid(id)) {
@@ -153,7 +153,7 @@ static int load_key(struct request *req, enum tenant_action act, int with_delete
 	return membership_require(req, k->tenant_id, act, &t);
 }
 
-static struct json_object *prefix_detail(const struct key_row *k)
+static struct json_object *prefix_detail(const struct keystore_row *k)
 {
 	struct json_object *d = json_object_new_object();
 	json_object_object_add(d, "prefix", json_object_new_string(k->prefix));
@@ -172,7 +172,7 @@ static void internal(struct request *req, const char *what)
 void manage_create(struct request *req)
 {
 	static const char *const allowed[] = { "tenantId", "name", "scopes", "expiresAt", NULL };
-	struct key_new n = { 0 };
+	struct keystore_new n = { 0 };
 	const char *expires_at;
 	if (fields_only(req, allowed) || field_string(req, "tenantId", 1, 36, &n.tenant_id) ||
 	    field_string(req, "name", 1, KEYS_NAME_MAX, &n.name) || field_scopes(req, &n.scopes) ||
@@ -208,7 +208,7 @@ void manage_create(struct request *req)
 	crypto_hex(hash, sizeof hash, hex);
 	n.prefix = prefix;
 	n.hash_hex = hex;
-	struct key_row k;
+	struct keystore_row k;
 	int made = store_insert(req, &n, &k);
 	if (made < 0)
 		return;
@@ -222,7 +222,7 @@ void manage_create(struct request *req)
 	json_object_object_add(d, "expiresAt", k.expires_at ? json_object_new_string(k.expires_at) : NULL);
 	audit_key(req, k.tenant_id, "key.create", k.id, d);
 	response_header(req, "Location", arena_printf(req->arena, "/api/v1/keys/%s", k.id));
-	response_json(req, 201, store_key_json(&k, secret));
+	response_json(req, 201, keystore_json(&k, secret));
 }
 
 void manage_list(struct request *req)
@@ -250,15 +250,15 @@ void manage_list(struct request *req)
 
 void manage_get(struct request *req)
 {
-	struct key_row k;
+	struct keystore_row k;
 	if (load_key(req, ACT_KEYS_READ, 0, &k) == 0)
-		response_json(req, 200, store_key_json(&k, NULL));
+		response_json(req, 200, keystore_json(&k, NULL));
 }
 
 /* Sets the status of the key in the path; the caller has checked the
  * transitions that are conflicts.  0, or -1 when answered. */
-static int set_status(struct request *req, const struct key_row *old, const char *status, const char *action,
-		      struct key_row *k)
+static int set_status(struct request *req, const struct keystore_row *old, const char *status, const char *action,
+		      struct keystore_row *k)
 {
 	int done = store_set_status(req, old, status, k);
 	if (done < 0)
@@ -274,14 +274,14 @@ static int set_status(struct request *req, const struct key_row *old, const char
 
 void manage_disable(struct request *req)
 {
-	struct key_row old, k;
+	struct keystore_row old, k;
 	if (load_key(req, ACT_KEYS_MANAGE, 0, &old) == 0 && set_status(req, &old, "disabled", "key.disable", &k) == 0)
-		response_json(req, 200, store_key_json(&k, NULL));
+		response_json(req, 200, keystore_json(&k, NULL));
 }
 
 void manage_enable(struct request *req)
 {
-	struct key_row old, k;
+	struct keystore_row old, k;
 	if (load_key(req, ACT_KEYS_MANAGE, 1, &old) != 0)
 		return;
 	if (strcmp(old.status, "deleted") == 0) {
@@ -294,12 +294,12 @@ void manage_enable(struct request *req)
 		return;
 	}
 	if (set_status(req, &old, "active", "key.enable", &k) == 0)
-		response_json(req, 200, store_key_json(&k, NULL));
+		response_json(req, 200, keystore_json(&k, NULL));
 }
 
 void manage_delete(struct request *req)
 {
-	struct key_row old, k;
+	struct keystore_row old, k;
 	if (load_key(req, ACT_KEYS_MANAGE, 0, &old) == 0 && set_status(req, &old, "deleted", "key.delete", &k) == 0)
 		response_no_content(req);
 }
@@ -331,7 +331,7 @@ static int field_overlap(struct request *req, long long *out)
 void manage_rotate(struct request *req)
 {
 	long long overlap;
-	struct key_row old, k;
+	struct keystore_row old, k;
 	if (field_overlap(req, &overlap) != 0 || load_key(req, ACT_KEYS_MANAGE, 0, &old) != 0)
 		return;
 	/* A disabled key may be rotated (a leaked key: disable it at once, then
@@ -364,5 +364,5 @@ void manage_rotate(struct request *req)
 	json_object_object_add(d, "newPrefix", json_object_new_string(k.prefix));
 	json_object_object_add(d, "overlapSeconds", json_object_new_int64(overlap));
 	audit_key(req, old.tenant_id, "key.rotate", old.id, d);
-	response_json(req, 200, store_key_json(&k, secret));
+	response_json(req, 200, keystore_json(&k, secret));
 }

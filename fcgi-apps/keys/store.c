@@ -1,214 +1,67 @@
-/* store.c - the api_keys statements and the JSON of a key.
- *
- * Every statement returns the same columns (KEY_COLUMNS), read by one
- * function.  Changes are single statements: a rotation inserts the new row
- * and points the old one at it in one statement, under a row lock on the
- * old one, so two rotations of one key cannot both succeed. */
+/* store.c - shared/keystore.c for a request: the caller is the actor, the
+ * request's arena holds the rows, and a database error is answered 503. */
 #include "keys.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "auth_token.h"
-#include "log.h"
 #include "pg.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define KEY_NCOLUMNS 14
-#define KEY_COLUMNS \
-	"k.id, k.tenant_id, k.name, k.prefix, array_to_string(k.scopes, ','), k.status, " \
-	TS("k.created_at") ", " TS("k.expires_at") ", " TS("k.last_used_at") ", " TS("k.revoke_at") ", " \
-	"k.rotated_to, coalesce(k.expires_at <= now(), false), coalesce(k.revoke_at <= now(), false), " \
-	"encode(k.key_hash, 'hex')"
-
-/* Keys that can still work: the ones KEYS_PER_TENANT_MAX counts.  Two
- * creations at the same moment may both pass the count; it is a bound on
- * what a tenant can pile up, not an exact quota. */
-#define WORKING \
-	"status <> 'deleted' AND (revoke_at IS NULL OR revoke_at > now()) AND (expires_at IS NULL OR expires_at > now())"
-
-static const struct pg_statement st_get = {
-	"keys_get", "SELECT " KEY_COLUMNS " FROM api_keys k WHERE k.id = $1::uuid", 1, 1,
-};
-static const struct pg_statement st_list = {
-	"keys_list",
-	"SELECT " KEY_COLUMNS ", " SQL_MICROS("k.created_at") " FROM api_keys k"
-	" WHERE k.tenant_id = $1::uuid AND k.status <> 'deleted'"
-	" AND ($3::bigint IS NULL OR (" SQL_MICROS("k.created_at") ", k.id) < ($3::bigint, $4::uuid))"
-	" ORDER BY k.created_at DESC, k.id DESC LIMIT $2::int",
-	4, 1,
-};
-static const struct pg_statement st_insert = {
-	"keys_insert",
-	"INSERT INTO api_keys AS k (tenant_id, name, prefix, key_hash, scopes, expires_at, created_by)"
-	" SELECT $1::uuid, $2, $3, decode($4, 'hex'), string_to_array($5, ','), to_timestamp($6::bigint), $7::uuid"
-	" WHERE (SELECT count(*) FROM api_keys WHERE tenant_id = $1::uuid AND " WORKING ") < $8::int"
-	" RETURNING " KEY_COLUMNS,
-	8, 0,
-};
-static const struct pg_statement st_set_status = {
-	"keys_set_status",
-	"UPDATE api_keys AS k SET status = $3, updated_at = now()"
-	" WHERE k.id = $1::uuid AND k.tenant_id = $2::uuid AND k.status <> 'deleted'"
-	" AND ($3 <> 'active' OR k.rotated_to IS NULL)"
-	" RETURNING " KEY_COLUMNS,
-	3, 1,
-};
-/* revoke_at is kept to the whole second, as expires_at, because the key
- * check compares whole seconds: without overlap it is now to the second
- * below (the old key stops at once; a fraction rounded up would let it work
- * on for up to half a second), with one it is now plus the overlap to the
- * second above (never shorter than asked for). */
-static const struct pg_statement st_rotate = {
-	"keys_rotate",
-	"WITH prev AS (SELECT id, tenant_id, name, scopes, expires_at FROM api_keys"
-	"  WHERE id = $1::uuid AND tenant_id = $2::uuid AND status <> 'deleted' AND rotated_to IS NULL FOR UPDATE),"
-	" fresh AS (INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, expires_at, created_by)"
-	"  SELECT tenant_id, name, $3, decode($4, 'hex'), scopes, expires_at, $5::uuid FROM prev RETURNING *),"
-	" upd AS (UPDATE api_keys SET revoke_at = CASE WHEN $6::int = 0 THEN date_trunc('second', now())"
-	"  ELSE date_trunc('second', now() + interval '999999 microseconds') + make_interval(secs => $6::int) END,"
-	"  rotated_to = (SELECT id FROM fresh), updated_at = now() WHERE id = (SELECT id FROM prev) RETURNING id)"
-	" SELECT " KEY_COLUMNS " FROM fresh k",
-	6, 0,
-};
-
-static unsigned scopes_of(const char *list)
+/* Maps keystore's -1 to the 503 every handler gives for an outage. */
+static int answered(struct request *req, int rc, const char *what, const char *err)
 {
-	unsigned bits = 0;
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", list);
-	for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save))
-		bits |= apikey_scope_parse(s);
-	return bits;
+	if (rc < 0)
+		response_unavailable(req, what, err);
+	return rc;
 }
 
-static int hex_nibble(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
-}
-
-static void read_row(struct request *req, PGresult *r, int i, struct key_row *k)
-{
-	struct arena *a = req->arena;
-	const char **text[] = { &k->id, &k->tenant_id, &k->name, &k->prefix };
-	for (int c = 0; c < 4; c++)
-		*text[c] = arena_strdup(a, PQgetvalue(r, i, c));
-	k->scopes = scopes_of(PQgetvalue(r, i, 4));
-	k->status = arena_strdup(a, PQgetvalue(r, i, 5));
-	const char **nullable[] = { &k->created_at, &k->expires_at, &k->last_used_at, &k->revoke_at, &k->rotated_to };
-	for (int c = 0; c < 5; c++)
-		*nullable[c] = PQgetisnull(r, i, 6 + c) ? NULL : arena_strdup(a, PQgetvalue(r, i, 6 + c));
-	k->expired = strcmp(PQgetvalue(r, i, 11), "t") == 0;
-	k->revoked = strcmp(PQgetvalue(r, i, 12), "t") == 0;
-	const char *hex = PQgetvalue(r, i, 13);
-	memset(k->hash, 0, sizeof k->hash);
-	for (size_t b = 0; b < sizeof k->hash && hex[2 * b] && hex[2 * b + 1]; b++)
-		k->hash[b] = (unsigned char)(hex_nibble(hex[2 * b]) << 4 | hex_nibble(hex[2 * b + 1]));
-}
-
-/* Runs a statement expected to return at most one key. */
-static int one(struct request *req, const struct pg_statement *st, const char *const *params, struct key_row *k)
+int store_get(struct request *req, const char *key_id, struct keystore_row *k)
 {
 	char err[256];
-	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, st->name, err);
-		return -1;
-	}
-	int found = PQntuples(r) == 1;
-	if (found)
-		read_row(req, r, 0, k);
-	PQclear(r);
-	return found;
+	return answered(req, keystore_get(req->ctx->db, req->arena, key_id, k, err, sizeof err), "keys_get", err);
 }
 
-int store_get(struct request *req, const char *key_id, struct key_row *k)
+int store_insert(struct request *req, const struct keystore_new *n, struct keystore_row *k)
 {
-	const char *params[] = { key_id };
-	return one(req, &st_get, params, k);
+	char err[256];
+	struct keystore_new by_caller = *n;
+	by_caller.created_by = req->user->id;
+	return answered(req, keystore_insert(req->ctx->db, req->arena, &by_caller, k, err, sizeof err),
+			"keys_insert", err);
 }
 
-int store_insert(struct request *req, const struct key_new *n, struct key_row *k)
+int store_set_status(struct request *req, const struct keystore_row *old, const char *status,
+		     struct keystore_row *k)
 {
-	char scopes[64] = "", expires[24], cap[16];
-	if (n->scopes & APIKEY_SCOPE_MEMOX_READ)
-		strcat(scopes, "memox:read,");
-	if (n->scopes & APIKEY_SCOPE_MEMOX_WRITE)
-		strcat(scopes, "memox:write,");
-	scopes[strlen(scopes) - 1] = '\0';
-	snprintf(expires, sizeof expires, "%lld", n->expires);
-	snprintf(cap, sizeof cap, "%d", KEYS_PER_TENANT_MAX);
-	const char *params[] = { n->tenant_id, n->name, n->prefix, n->hash_hex, scopes,
-				 n->expires ? expires : NULL, req->user->id, cap };
-	return one(req, &st_insert, params, k);
+	char err[256];
+	return answered(req, keystore_set_status(req->ctx->db, req->arena, old, status, k, err, sizeof err),
+			"keys_set_status", err);
 }
 
-int store_set_status(struct request *req, const struct key_row *old, const char *status, struct key_row *k)
+int store_rotate(struct request *req, const struct keystore_row *old, const char *prefix, const char *hash_hex,
+		 long long overlap_s, struct keystore_row *k)
 {
-	const char *params[] = { old->id, old->tenant_id, status };
-	return one(req, &st_set_status, params, k);
-}
-
-int store_rotate(struct request *req, const struct key_row *old, const char *prefix, const char *hash_hex,
-		 long long overlap_s, struct key_row *k)
-{
-	char overlap[24];
-	snprintf(overlap, sizeof overlap, "%lld", overlap_s);
-	const char *params[] = { old->id, old->tenant_id, prefix, hash_hex, req->user->id, overlap };
-	return one(req, &st_rotate, params, k);
+	char err[256];
+	return answered(req, keystore_rotate(req->ctx->db, req->arena, old, prefix, hash_hex, req->user->id,
+					     overlap_s, k, err, sizeof err), "keys_rotate", err);
 }
 
 int store_list(struct request *req, const char *tenant_id, const struct page *p, struct json_object *body)
 {
 	char err[256];
-	const char *params[] = { tenant_id, p->fetch, p->after_key, p->after_id };
-	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
+	PGresult *r = keystore_list(req->ctx->db, tenant_id, p->fetch, p->after_key, p->after_id, err, sizeof err);
 	if (r == NULL) {
-		response_unavailable(req, st_list.name, err);
+		response_unavailable(req, "keys_list", err);
 		return -1;
 	}
 	struct json_object *list = json_object_new_array();
-	int n = page_finish(req, p, r, KEY_NCOLUMNS, 0, body);
+	int n = page_finish(req, p, r, KEYSTORE_NCOLUMNS, 0, body);
 	for (int i = 0; i < n; i++) {
-		struct key_row k;
-		read_row(req, r, i, &k);
-		json_object_array_add(list, store_key_json(&k, NULL));
+		struct keystore_row k;
+		keystore_read_row(req->arena, r, i, &k);
+		json_object_array_add(list, keystore_json(&k, NULL));
 	}
 	PQclear(r);
 	json_object_object_add(body, "keys", list);
 	return 0;
-}
-
-/* The status a client cares about: whether the key works, and if not, why.
- * A rotated-away key within its overlap is still "active" (revokeAt says
- * until when). */
-static const char *effective_status(const struct key_row *k)
-{
-	if (strcmp(k->status, "active") != 0)
-		return k->status;
-	return k->revoked ? "revoked" : k->expired ? "expired" : "active";
-}
-
-static struct json_object *string_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-struct json_object *store_key_json(const struct key_row *k, const char *secret)
-{
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(k->id));
-	if (secret)
-		json_object_object_add(o, "key", json_object_new_string(secret));
-	json_object_object_add(o, "prefix", json_object_new_string(k->prefix));
-	json_object_object_add(o, "name", json_object_new_string(k->name));
-	json_object_object_add(o, "tenantId", json_object_new_string(k->tenant_id));
-	json_object_object_add(o, "scopes", apikey_scopes_json(k->scopes));
-	json_object_object_add(o, "status", json_object_new_string(effective_status(k)));
-	json_object_object_add(o, "createdAt", string_or_null(k->created_at));
-	json_object_object_add(o, "expiresAt", string_or_null(k->expires_at));
-	json_object_object_add(o, "lastUsedAt", string_or_null(k->last_used_at));
-	json_object_object_add(o, "revokeAt", string_or_null(k->revoke_at));
-	json_object_object_add(o, "rotatedTo", string_or_null(k->rotated_to));
-	return o;
 }

@@ -1,19 +1,15 @@
 /* audit.c - tenant_audit: writing a change's row, and reading a tenant's log.
  *
- * The keys responder writes its key.* rows into the same table; this file
- * writes tenant.*, member.*, invitation.* and limits.* rows, and shows all of
- * them, newest first, to the tenant's owners and admins and to site admins. */
+ * Rows are written through shared/tenant_audit.c, as the keys responder's
+ * key.* rows and aigetctl's are; this file writes tenant.*, member.*,
+ * invitation.* and limits.* rows, and shows all of them, newest first, to
+ * the tenant's owners and admins and to site admins. */
 #include "tenants.h"
 
 #include "auth_token.h"
 #include "log.h"
+#include "tenant_audit.h"
 
-static const struct pg_statement st_insert = {
-	"tenants_audit_insert",
-	"INSERT INTO tenant_audit (tenant_id, actor_id, action, target, request_id, detail)"
-	" VALUES ($1::uuid, $2::uuid, $3, nullif($4, ''), $5, $6::jsonb)",
-	6, 0,
-};
 /* Ordered by the serial id: it grows with the insertion order, as `at` does
  * (both are taken at insertion), and is unique, so it alone is the cursor. */
 static const struct pg_statement st_list = {
@@ -28,11 +24,11 @@ static const struct pg_statement st_list = {
 int audit_record(struct request *req, const char *tenant_id, const char *action, const char *target,
 		 struct json_object *detail)
 {
-	const char *params[] = {
-		tenant_id, req->user->id, action, target ? target : "", req->request_id,
-		detail ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN) : NULL,
-	};
-	int rc = db_run(req, &st_insert, params);
+	char err[256];
+	int rc = tenant_audit_insert(req->ctx->db, tenant_id, req->user->id, action, target, req->request_id, detail,
+				     err, sizeof err);
+	if (rc != 0)
+		response_unavailable(req, "tenant_audit_insert", err);
 	json_object_put(detail);
 	return rc;
 }

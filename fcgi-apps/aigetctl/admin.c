@@ -1,0 +1,228 @@
+/* admin.c - `aigetctl admin create|reset-password EMAIL`: site admins' accounts.
+ *
+ * The first admin can also come from ADMIN_EMAIL and ADMIN_PASSWORD at
+ * migration (bootstrap.c); these commands make more of them and mend a lost
+ * password without touching the env file.  Passwords are hashed with the
+ * shared scrypt code and the configured AUTH_SCRYPT_* parameters, exactly as
+ * the auth area hashes them.  A password comes from stdin
+ * (--password-stdin: never from argv, which other users can read in ps) or
+ * is generated (192 random bits, 32 characters) and printed once; it is never logged.
+ *
+ * A reset ends every session of the account, as the auth area's own reset
+ * does: the sessions are revoked in the database and marked revoked in
+ * Redis, so that access tokens already issued stop at once.  Both commands
+ * write an auth_audit row marked "by": "aigetctl". */
+#include "admin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth_token.h"
+#include "crypto.h"
+#include "ctl.h"
+#include "email.h"
+#include "password.h"
+#include "pg.h"
+#include "redis.h"
+
+#define GENERATED_BYTES 24            /* 32 base64url characters */
+#define STDIN_MAX 1024                /* longer than any password the policy allows */
+
+const char admin_synopsis[] =
+	"admin create EMAIL [--password-stdin] [--json]\n"
+	"admin reset-password EMAIL [--password-stdin] [--json]";
+
+static const struct pg_statement st_create = {
+	"ctl_admin_create",
+	"INSERT INTO users (email, password_hash, role, email_verified) VALUES ($1, $2, 'admin', true)"
+	" ON CONFLICT ((lower(email))) DO NOTHING RETURNING id, email, role",
+	2, 0,
+};
+static const struct pg_statement st_set_password = {
+	"ctl_admin_set_password",
+	"UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now()"
+	" WHERE lower(email) = lower($1) RETURNING id, email, role",
+	2, 0,
+};
+/* The auth area's revocation (fcgi-apps/auth/tokens.c), for every session. */
+static const struct pg_statement st_revoke = {
+	"ctl_admin_revoke_sessions",
+	"UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_reset'"
+	" WHERE user_id = $1::uuid AND revoked_at IS NULL RETURNING id",
+	1, 0,
+};
+static const struct pg_statement st_audit = {
+	"ctl_admin_audit",
+	"INSERT INTO auth_audit (event, user_id, email, request_id, detail)"
+	" VALUES ($1, $2::uuid, $3, $4, '{\"by\":\"aigetctl\"}'::jsonb)",
+	4, 0,
+};
+static const struct pg_statement st_begin = { "ctl_admin_begin", "BEGIN", 0, 0 };
+static const struct pg_statement st_commit = { "ctl_admin_commit", "COMMIT", 0, 0 };
+static const struct pg_statement st_rollback = { "ctl_admin_rollback", "ROLLBACK", 0, 0 };
+
+/* The new password: one line of stdin, or a generated one (*generated set).
+ * CTL_OK, or CTL_USAGE when the one given breaks the policy. */
+static int new_password(int from_stdin, char pw[STDIN_MAX + 2], int *generated)
+{
+	char why[128];
+	*generated = !from_stdin;
+	if (from_stdin) {
+		if (fgets(pw, STDIN_MAX + 2, stdin) == NULL)
+			pw[0] = '\0';
+		pw[strcspn(pw, "\r\n")] = '\0';
+	} else {
+		struct arena *a = arena_create(256);
+		char *token = a ? crypto_random_token(a, GENERATED_BYTES) : NULL;
+		snprintf(pw, STDIN_MAX + 2, "%s", token ? token : "");
+		if (token)
+			explicit_bzero(token, strlen(token));
+		arena_destroy(a);
+		if (pw[0] == '\0')
+			return ctl_fail("admin", "no randomness for a password");
+	}
+	if (password_check_policy(pw, why, sizeof why) != 0)
+		return ctl_usage(admin_synopsis, "the password %s", why);
+	return CTL_OK;
+}
+
+static int run(struct pg *db, const struct pg_statement *st, const char *const *params, PGresult **out)
+{
+	char err[256];
+	PGresult *r = pg_exec(db, st, params, err, sizeof err);
+	if (r == NULL)
+		return ctl_fail("admin", "database: %s", err);
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return CTL_OK;
+}
+
+/* Marks the revoked sessions in Redis, as the auth area does, so their
+ * access tokens stop now rather than at their expiry. */
+static void revoked_in_redis(struct app_context *ctx, PGresult *sessions)
+{
+	char err[256];
+	for (int i = 0; i < PQntuples(sessions); i++) {
+		redisReply *rep = redis_command(ctx->redis, err, sizeof err, "SET %s%s 1 EX %lld",
+						AUTH_SESSION_REVOKED_PREFIX, PQgetvalue(sessions, i, 0),
+						ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S);
+		if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
+			fprintf(stderr, "aigetctl admin: warning: session %s revoked, but not marked in Redis (%s); "
+				"its access tokens work until they expire\n", PQgetvalue(sessions, i, 0),
+				rep ? rep->str : err);
+		freeReplyObject(rep);
+	}
+}
+
+/* create: the account with its hash; reset: the hash, the sessions ended,
+ * in one transaction.  Fills *user (id, email, role) and *revoked. */
+static int store(struct app_context *ctx, int create, const char *email, const char *hash, PGresult **user,
+		 int *revoked)
+{
+	const char *params[] = { email, hash };
+	PGresult *sessions = NULL;
+	*revoked = 0;
+	if (run(ctx->db, &st_begin, NULL, NULL) != CTL_OK)
+		return CTL_FAILED;
+	if (run(ctx->db, create ? &st_create : &st_set_password, params, user) != CTL_OK)
+		goto fail;
+	if (PQntuples(*user) != 1) {
+		run(ctx->db, &st_rollback, NULL, NULL);
+		PQclear(*user);
+		*user = NULL;
+		return create ? ctl_fail("admin", "an account with the email %s exists already; "
+					 "`aigetctl admin reset-password` sets its password", email)
+			      : ctl_fail("admin", "no account with the email %s", email);
+	}
+	const char *id = PQgetvalue(*user, 0, 0);
+	const char *p2[] = { id };
+	const char *p3[] = { create ? "admin_create" : "password_reset", id, PQgetvalue(*user, 0, 1),
+			     ctl_request_id() };
+	if ((!create && run(ctx->db, &st_revoke, p2, &sessions) != CTL_OK) ||
+	    run(ctx->db, &st_audit, p3, NULL) != CTL_OK || run(ctx->db, &st_commit, NULL, NULL) != CTL_OK)
+		goto fail;
+	if (sessions) {
+		*revoked = PQntuples(sessions);
+		revoked_in_redis(ctx, sessions);
+		PQclear(sessions);
+	}
+	return CTL_OK;
+fail:
+	PQclear(sessions);
+	PQclear(*user);
+	*user = NULL;
+	run(ctx->db, &st_rollback, NULL, NULL);
+	return CTL_FAILED;
+}
+
+int admin_command(struct app_context *ctx, int argc, char **argv)
+{
+	int json = 0, from_stdin = 0, create;
+	const char *raw = NULL;
+	if (argc < 2)
+		return ctl_usage(admin_synopsis, "admin needs a subcommand");
+	if (strcmp(argv[1], "create") == 0)
+		create = 1;
+	else if (strcmp(argv[1], "reset-password") == 0)
+		create = 0;
+	else
+		return ctl_usage(admin_synopsis, "unknown admin subcommand %s", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--password-stdin") == 0)
+			from_stdin = 1;
+		else if (argv[i][0] == '-' || raw)
+			return ctl_usage(admin_synopsis, "unexpected argument %s", argv[i]);
+		else
+			raw = argv[i];
+	}
+	char email[EMAIL_MAX + 1];
+	if (raw == NULL)
+		return ctl_usage(admin_synopsis, "admin %s needs an EMAIL", argv[1]);
+	if (email_normalize(raw, email) != 0)
+		return ctl_usage(admin_synopsis, "%s is not a valid email address", raw);
+
+	char pw[STDIN_MAX + 2], hash[PASSWORD_HASH_MAX];
+	int generated, rc = new_password(from_stdin, pw, &generated);
+	struct password_params params = {
+		(uint32_t)ctx->cfg.auth_scrypt_n, (uint8_t)ctx->cfg.auth_scrypt_r, (uint8_t)ctx->cfg.auth_scrypt_p,
+	};
+	if (rc == CTL_OK && password_hash(pw, &params, hash) != 0)
+		rc = ctl_fail("admin", "could not hash the password");
+	PGresult *user = NULL;
+	int revoked = 0;
+	if (rc == CTL_OK)
+		rc = store(ctx, create, email, hash, &user, &revoked);
+	if (rc == CTL_OK) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(PQgetvalue(user, 0, 0)));
+		json_object_object_add(o, "email", json_object_new_string(PQgetvalue(user, 0, 1)));
+		json_object_object_add(o, "role", json_object_new_string(PQgetvalue(user, 0, 2)));
+		if (create)
+			json_object_object_add(o, "created", json_object_new_boolean(1));
+		else
+			json_object_object_add(o, "sessionsRevoked", json_object_new_int(revoked));
+		if (generated)
+			json_object_object_add(o, "password", json_object_new_string(pw));
+		static const char *const fields[] = { "id", "email", "role", "sessionsRevoked", "password", NULL };
+		if (json) {
+			ctl_print_json(o);
+		} else {
+			printf("%s %s\n", create ? "created admin" : "password reset for", email);
+			ctl_print_fields(o, fields);
+		}
+		if (generated)
+			fprintf(stderr, "aigetctl admin: the generated password is shown this once; store it now\n");
+		/* json-c keeps its own copy of the password: wipe it too. */
+		struct json_object *p;
+		if (json_object_object_get_ex(o, "password", &p))
+			explicit_bzero((char *)json_object_get_string(p), (size_t)json_object_get_string_len(p));
+		json_object_put(o);
+	}
+	PQclear(user);
+	explicit_bzero(pw, sizeof pw);
+	return rc;
+}
