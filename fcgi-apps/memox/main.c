@@ -31,6 +31,7 @@ static const struct app memox_app = {
 	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 	.config_needs = CONFIG_NEEDS_VECTOR,
 	.init = search_init,
+	.metrics = memox_metrics,
 };
 
 int main(int argc, char **argv)
