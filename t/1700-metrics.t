@@ -256,6 +256,12 @@ for my $area (areas()) {
 	my $res = api(GET => "/api/v1/$area/metrics", $outside);
 	error_is($res, 403, 'forbidden', "$area: metrics refused to a client not on the allow list");
 	unlike($res->{content}, qr/aiget_/, "$area: and nothing of them leaks");
+	# The responder drops a trailing slash; the guard must cover that spelling too.
+	for my $path ("/api/v1/$area/metrics/", "/api/v1/$area//metrics", "/api/v1/$area/%6detrics") {
+		my $r = api(GET => $path, $outside);
+		ok($r->{status} == 403 || ($r->{status} == 404 && $r->{content} !~ /aiget_/),
+			"$area: $path is refused too ($r->{status})");
+	}
 	is(api(GET => "/api/v1/$area/health", $outside)->{status}, 200, "$area: the same client reaches health");
 	my $inside = {headers => {'X-Forwarded-For' => '127.0.0.1'}};
 	is(api(GET => "/api/v1/$area/metrics", $inside)->{status}, 200, "$area: a loopback client reaches metrics");
@@ -269,7 +275,11 @@ for my $area (areas()) {
 	my $res = api(GET => '/api/v1/tenants/health');
 	is($res->{status}, 503, 'tenants health: 503 without Redis');
 	ok(dev_service(redis => 'start'), 'Redis started again');
-	my $after = wait_until(10, sub { my $v = eval { scrape('tenants') }; $v && $v->{$dep} > $before ? $v->{$dep} : 0 });
+	my $after = wait_until(10, sub {
+		my $v = eval { scrape('tenants') };
+		diag("scrape: $@") if $@;
+		$v && $v->{$dep} > $before ? $v->{$dep} : 0;
+	});
 	ok($after > $before, "a failed Redis command counts as a redis dependency error ($before -> $after)");
 	# Every child of every area reconnected, for the scripts after this one.
 	for my $area (areas()) {
