@@ -18,6 +18,7 @@
 
 #include "keyring.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "pg.h"
 #include "redis.h"
@@ -145,6 +146,13 @@ int app_main(const struct app *app, int argc, char **argv)
 		app_context_free(&ctx);
 		return 1;
 	}
+	/* spawn-area names the file the area's children share; without it
+	 * (a responder started by hand) each child counts for itself. */
+	if (metrics_open(app->area, app->routes, app->nroutes, app->deps, getenv("AIGET_METRICS_FILE")) < 0) {
+		log_error("out of memory for metrics");
+		app_context_free(&ctx);
+		return 1;
+	}
 	FCGX_Request fcgx;
 	FCGX_InitRequest(&fcgx, 0, FCGI_FAIL_ACCEPT_ON_INTR);
 	struct arena *arena = arena_create(16384);
@@ -173,6 +181,7 @@ int app_main(const struct app *app, int argc, char **argv)
 		log_set_request_id(req.request_id);
 		router_dispatch(&req, app->routes, app->nroutes, (unsigned long long)ctx.cfg.max_body_bytes);
 		log_access(&req);
+		metrics_observe(req.route, req.method, req.status, (clock_ms() - req.started_ms) / 1000.0);
 		FCGX_Finish_r(&fcgx);
 		for (struct request_deferred *d = req.deferred; d; d = d->next)
 			d->fn(&ctx, d->arg);
@@ -185,6 +194,7 @@ int app_main(const struct app *app, int argc, char **argv)
 	log_info("stopping");
 	FCGX_Free(&fcgx, 0);
 	arena_destroy(arena);
+	metrics_close();
 	app_context_free(&ctx);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #define AIGET_APP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "config.h"
@@ -28,6 +29,9 @@ struct app {
 	unsigned config_needs;       /* enum config_needs beyond what deps imply */
 	/* Runs once the context is ready, before the first request. */
 	void (*init)(struct app_context *ctx);
+	/* Appends the area's own metrics to a scrape (memox: its queue);
+	 * NULL when it has none. */
+	void (*metrics)(struct app_context *ctx, FILE *out);
 };
 
 struct app_context {

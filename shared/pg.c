@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 
 #define PG_MAX_PREPARED 128
@@ -76,6 +77,19 @@ static void notice_to_log(void *arg, const char *message)
 	log_debug("%s notice: %s", (const char *)arg, line);
 }
 
+/* A failure that is the database's, not the query's: a lost connection or
+ * the server out of resources, shutting down or broken (SQLSTATE classes
+ * 08, 53, 57, 58, XX).  Constraint violations and the like are answers. */
+static void count_failure(struct pg *db, const char *state)
+{
+	static const char server_classes[][3] = { "08", "53", "57", "58", "XX" };
+	int server = 0;
+	for (size_t i = 0; state && i < sizeof server_classes / sizeof server_classes[0]; i++)
+		server |= strncmp(state, server_classes[i], 2) == 0;
+	if (server || db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
+		metrics_dependency_error_named(db->label);
+}
+
 PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 {
 	if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
@@ -86,6 +100,7 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 	double now = clock_ms();
 	if (db->last_attempt_ms > 0 && now - db->last_attempt_ms < PG_RECONNECT_MS) {
 		snprintf(err, errlen, "%s", db->last_error);
+		metrics_dependency_error_named(db->label);
 		return NULL;
 	}
 	db->last_attempt_ms = now;
@@ -100,6 +115,7 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 		first_line(db->last_error, sizeof db->last_error, c ? PQerrorMessage(c) : "out of memory");
 		snprintf(err, errlen, "%s", db->last_error);
 		log_warn("%s: connection failed: %s", db->label, db->last_error);
+		metrics_dependency_error_named(db->label);
 		PQfinish(c);
 		return NULL;
 	}
@@ -130,6 +146,7 @@ static int prepare(struct pg *db, const struct pg_statement *st, char *err, size
 		snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
 		first_line(err, errlen, PQerrorMessage(db->conn));
 		log_error("%s: prepare %s failed: %s", db->label, st->name, err);
+		count_failure(db, state);
 	} else if (db->nprepared < PG_MAX_PREPARED) {
 		db->prepared[db->nprepared++] = st;
 	}
@@ -150,6 +167,7 @@ static PGresult *exec_once(struct pg *db, const struct pg_statement *st, const c
 		return r;
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+	count_failure(db, state);
 	first_line(err, errlen, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
 	if (*err == '\0')
 		first_line(err, errlen, PQerrorMessage(db->conn));

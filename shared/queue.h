@@ -14,6 +14,9 @@
 #define QUEUE_DELAYED          "{memox}:delayed"   /* sorted set: job -> due time in ms */
 #define QUEUE_WORKERS          "{memox}:workers"   /* set of live worker ids */
 #define QUEUE_HEARTBEAT_PREFIX "{memox}:heartbeat:" /* per worker id, expires when it dies */
+/* hash: "<job type>:<outcome>" -> jobs finished so (outcome ok, retried or
+ * dead), added to by every worker, read by memox's metrics route. */
+#define QUEUE_STATS            "{memox}:stats"
 
 /* Job types (each a JSON object with "type"):
  *   {"type":"embed","id":<memory id>,"version":<n>,"attempt":<k>}

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 
 #define REDIS_RECONNECT_MS 200.0
@@ -225,6 +226,8 @@ redisReply *redis_command(struct redis *r, char *err, size_t errlen, const char 
 	va_start(ap, fmt);
 	redisReply *rep = command_v(r, r->timeout_ms, err, errlen, fmt, ap);
 	va_end(ap);
+	if (rep == NULL)
+		metrics_dependency_error(METRICS_DEP_REDIS);
 	return rep;
 }
 
@@ -234,6 +237,8 @@ redisReply *redis_command_timeout(struct redis *r, int timeout_ms, char *err, si
 	va_start(ap, fmt);
 	redisReply *rep = command_v(r, timeout_ms, err, errlen, fmt, ap);
 	va_end(ap);
+	if (rep == NULL)
+		metrics_dependency_error(METRICS_DEP_REDIS);
 	return rep;
 }
 
@@ -244,7 +249,7 @@ redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, con
 		int had = r->ctx != NULL;
 		redisContext *c = connect_ctx(r, err, errlen);
 		if (c == NULL)
-			return NULL;
+			break;
 		redisReply *rep = redisCommandArgv(c, argc, argv, lens);
 		if (rep)
 			return rep;
@@ -255,6 +260,7 @@ redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, con
 			break;
 		r->last_attempt_ms = 0; /* once more on a fresh connection, as command_v */
 	}
+	metrics_dependency_error(METRICS_DEP_REDIS);
 	return NULL;
 }
 

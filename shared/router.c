@@ -14,6 +14,7 @@
 #include "body.h"
 #include "cors.h"
 #include "log.h"
+#include "metrics.h"
 #include "quota.h"
 
 int router_match(struct request *req, const char *pattern)
@@ -146,13 +147,16 @@ static int admit_key(struct request *req, unsigned flags)
 	quota_headers(req, &q);
 	switch (q.reason) {
 	case QUOTA_RATE:
+		metrics_rate_limited(METRICS_LIMIT_RATE);
 		response_error(req, 429, "rate_limited", "rate limit exceeded (%lld requests burst); retry in %lld s",
 			       q.limit, q.retry_after_s > 0 ? q.retry_after_s : 1);
 		return -1;
 	case QUOTA_CONCURRENCY:
+		metrics_rate_limited(METRICS_LIMIT_CONCURRENCY);
 		response_error(req, 429, "rate_limited", "concurrency limit exceeded (%lld requests in flight)", q.limit);
 		return -1;
 	case QUOTA_MONTHLY:
+		metrics_rate_limited(METRICS_LIMIT_MONTHLY);
 		response_error(req, 429, "rate_limited", "monthly request quota exceeded (%lld)", q.limit);
 		return -1;
 	case QUOTA_OK:
@@ -194,7 +198,7 @@ static int read_json(struct request *req, unsigned long long max_body)
 
 void router_dispatch(struct request *req, const struct route *routes, size_t nroutes, unsigned long long max_body)
 {
-	const struct route *found = NULL;
+	const struct route *found = NULL, *path_only = NULL;
 	char allow[128] = "";
 
 	/* An allowed Origin gets its CORS headers on every answer, errors
@@ -209,6 +213,8 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 			found = &routes[i];
 			break;
 		}
+		if (path_only == NULL)
+			path_only = &routes[i];
 		if (!strstr(allow, routes[i].method)) {
 			size_t n = strlen(allow);
 			snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
@@ -216,6 +222,10 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 	}
 	if (found == NULL) {
 		req->nparams = 0;
+		/* A 405 or a preflight is still about a known route: logs and
+		 * metrics name its pattern; only a path no route has is unmatched. */
+		if (path_only)
+			req->route = path_only->pattern;
 		if (allow[0] && strcmp(req->method, "OPTIONS") == 0) {
 			cors_preflight(req, allow);
 			return;

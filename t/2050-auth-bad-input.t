@@ -34,7 +34,9 @@ my $token = $reg->{accessToken};
 my $ORIGIN = (split /,/, stack_env('ALLOWED_ORIGINS') // '')[0];
 my $huge = '{"email":"' . ('x' x (1024 * 1024 + 10)) . '"}';
 
-for my $r (@routes) {
+# The metrics route answers only loopback clients through nginx's guard
+# (these requests come as client_ip()'s addresses); t/1700 tests it.
+for my $r (grep { $_->{pattern} !~ m{/metrics$} } @routes) {
 	my $name = "$r->{method} $r->{pattern}";
 	subtest $name => sub {
 		my $auth = $r->{user} ? bearer($token) : {};

@@ -12,6 +12,7 @@
 #include "cors.h"
 #include "crypto.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 static const struct {
@@ -58,6 +59,7 @@ int limits_hit(struct request *req, enum limit_rule rule, const char *subject)
 	case RATELIMIT_OK:
 		return 0;
 	case RATELIMIT_LIMITED:
+		metrics_rate_limited(METRICS_LIMIT_ABUSE);
 		response_header(req, "Retry-After", arena_printf(req->arena, "%d", retry_after));
 		response_error(req, 429, "rate_limited", "too many requests; retry in %d seconds", retry_after);
 		return -1;

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "health.h"
+#include "metrics.h"
 #include "keyring.h"
 #include "log.h"
 
@@ -15,6 +16,7 @@
 
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/auth/health",          health_handle, 0 },
+	{ "GET",    "/api/v1/auth/metrics",         metrics_handle, 0 },
 	{ "POST",   "/api/v1/auth/register",        accounts_register, JSON },
 	{ "POST",   "/api/v1/auth/login",           accounts_login, JSON },
 	{ "GET",    "/api/v1/auth/me",              accounts_me, USER },

@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "fields.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "redis.h"
 
@@ -153,6 +154,7 @@ void otp_send(struct request *req)
 		rep = redis_command(req->ctx->redis, err, sizeof err, "TTL %s", cooldown_key);
 		long long ttl = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? rep->integer : OTP_COOLDOWN_S;
 		freeReplyObject(rep);
+		metrics_rate_limited(METRICS_LIMIT_ABUSE);
 		response_header(req, "Retry-After", arena_printf(req->arena, "%lld", ttl));
 		response_error(req, 429, "rate_limited", "a code was sent recently; retry in %lld seconds", ttl);
 		return;

@@ -5,6 +5,7 @@
  * for a key id. */
 #include "app.h"
 #include "health.h"
+#include "metrics.h"
 #include "keys.h"
 
 #define JSON ROUTE_JSON
@@ -12,6 +13,7 @@
 
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/keys/health",          health_handle, 0 },
+	{ "GET",    "/api/v1/keys/metrics",         metrics_handle, 0 },
 	{ "POST",   "/api/v1/keys/verify",          verify_key, JSON },
 	{ "GET",    "/api/v1/keys/self",            verify_self, ROUTE_APIKEY },
 	{ "POST",   "/api/v1/keys",                 manage_create, USER | JSON },

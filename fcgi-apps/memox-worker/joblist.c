@@ -187,6 +187,30 @@ static int drop(struct worker *w, const char **texts, int n, char *err, size_t e
 	return rc;
 }
 
+/* Adds the batch's outcomes to QUEUE_STATS, one HINCRBY per job type and
+ * outcome that occurred.  Best effort: with Redis down the jobs stay in the
+ * processing list anyway, and run (and count) again. */
+static void count_outcomes(struct worker *w, const struct batch *b)
+{
+	static const char *const outcomes[] = { [JOB_DONE] = "ok", [JOB_RETRY] = "retried", [JOB_FAILED] = "dead" };
+	char err[256], field[64];
+	for (int i = 0; i < b->n; i++) {
+		const struct job *job = &b->jobs[i];
+		int first = 1;   /* counted already, with an earlier job of its type and outcome? */
+		for (int j = 0; j < i && first; j++)
+			first = !(b->jobs[j].type == job->type && b->jobs[j].result == job->result);
+		if (!first)
+			continue;
+		long long n = 0;
+		for (int j = i; j < b->n; j++)
+			n += b->jobs[j].type == job->type && b->jobs[j].result == job->result;
+		/* A job that did not parse has no type: "invalid", never its text. */
+		snprintf(field, sizeof field, "%s:%s", job->type ? job->type->name : "invalid",
+			 outcomes[job->result]);
+		freeReplyObject(redis_command(w->ctx->redis, err, sizeof err, "HINCRBY %s %s %lld", QUEUE_STATS, field, n));
+	}
+}
+
 long long joblist_finish(struct worker *w, struct batch *b)
 {
 	char err[256] = "";
@@ -220,6 +244,7 @@ long long joblist_finish(struct worker *w, struct batch *b)
 	}
 	if (ndone > 0 && drop(w, done, ndone, err, sizeof err) != 0)
 		failed = 1;
+	count_outcomes(w, b);
 	if (failed) {
 		/* What stays in the list runs again once Redis answers. */
 		log_error("redis: finishing jobs failed, they stay in %s: %s", w->processing, err);

@@ -6,6 +6,7 @@
  * memox:read scope, writes memox:write. */
 #include "app.h"
 #include "health.h"
+#include "metrics.h"
 #include "memox.h"
 
 #define READ  (ROUTE_APIKEY | ROUTE_SCOPE_READ)
@@ -13,6 +14,7 @@
 
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/memox/health",         health_handle, 0 },
+	{ "GET",    "/api/v1/memox/metrics",        metrics_handle, 0 },
 	{ "POST",   "/api/v1/memox/memories",       memories_create, WRITE | ROUTE_JSON },
 	{ "GET",    "/api/v1/memox/memories",       memories_list, READ },
 	{ "DELETE", "/api/v1/memox/memories",       erase_scope, WRITE },
@@ -29,6 +31,7 @@ static const struct app memox_app = {
 	.deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 	.config_needs = CONFIG_NEEDS_VECTOR,
 	.init = search_init,
+	.metrics = memox_metrics,
 };
 
 int main(int argc, char **argv)

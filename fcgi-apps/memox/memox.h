@@ -9,6 +9,7 @@
 #define AIGET_MEMOX_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
@@ -92,5 +93,10 @@ void search_init(struct app_context *ctx);
  * 0, or -1 with a reason for a 400 in err. */
 int filter_compile(struct json_object *filter, struct arena *a, const char **path, const char **vars,
 		   char *err, size_t errlen);
+
+/* ------------------------------------------------------ queue_metrics.c */
+
+/* The queue's depth and the workers' job counts, for GET /metrics. */
+void memox_metrics(struct app_context *ctx, FILE *out);
 
 #endif

@@ -6,6 +6,7 @@
  * never taken for a tenant id. */
 #include "app.h"
 #include "health.h"
+#include "metrics.h"
 #include "tenants.h"
 
 #define JSON ROUTE_JSON
@@ -14,6 +15,7 @@
 
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/tenants/health",                         health_handle, 0 },
+	{ "GET",    "/api/v1/tenants/metrics",                        metrics_handle, 0 },
 	{ "POST",   "/api/v1/tenants",                                tenants_create, USER | JSON },
 	{ "GET",    "/api/v1/tenants",                                tenants_list, USER },
 	{ "GET",    "/api/v1/tenants/invitations",                    invitations_mine, USER },
