@@ -99,8 +99,12 @@ static void install_signals(sigset_t *stop_set)
 	sigemptyset(stop_set);
 	/* Every signal multiwatch may pass on for a graceful stop: its -s
 	 * choices.  multiwatch 1.0.0 as packaged in Debian 12 was seen sending
-	 * SIGQUIT when told -s TERM; QUIT is also nginx's graceful stop. */
-	int stops[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP };
+	 * SIGQUIT when told -s TERM; QUIT is also nginx's graceful stop.  USR2
+	 * is the reload: multiwatch forwards it without stopping itself, so
+	 * each child finishes its request and exits, and multiwatch starts a
+	 * fresh one (the binary and env file as they are now) on the listening
+	 * socket it keeps open, where nginx's connections wait meanwhile. */
+	int stops[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP, SIGUSR2 };
 	for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
 		sigaction(stops[i], &sa, NULL);
 		sigaddset(stop_set, stops[i]);
