@@ -16,6 +16,7 @@
 
 #include <fcgiapp.h>
 
+#include "apikey.h"
 #include "keyring.h"
 #include "log.h"
 #include "metrics.h"
@@ -112,10 +113,22 @@ static void install_signals(sigset_t *stop_set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void log_access(const struct request *req)
+/* The tenant a request acted for, when known: its API key's, else the one
+ * its path names. */
+static const char *request_tenant(struct request *req)
 {
-	log_info("%s %s %d %.2fms route=%s", req->method, req->path, req->status,
-		 clock_ms() - req->started_ms, req->route ? req->route : "-");
+	if (req->key != NULL && req->key->tenant_id[0] != '\0')
+		return req->key->tenant_id;
+	const char *t = request_param(req, "tenantId");
+	return t != NULL ? t : "-";
+}
+
+/* One line per request: the request id is in every line's prefix; no body,
+ * query string or credential is ever logged. */
+static void log_access(struct request *req)
+{
+	log_info("%s %s %d %.2fms route=%s tenant=%s", req->method, req->path, req->status,
+		 clock_ms() - req->started_ms, req->route ? req->route : "-", request_tenant(req));
 }
 
 int app_main(const struct app *app, int argc, char **argv)

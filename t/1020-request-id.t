@@ -38,4 +38,22 @@ my $res = api(POST => '/api/v1/memox/search', {headers => {'Content-Type' => 'ap
 is($res->{status}, 413, 'oversized: 413');
 is($res->{headers}{'x-request-id'}, 'big-body', 'oversized: id echoed');
 
+# The area's log has one line for the request: its id, route, status,
+# latency and tenant, and never the credential or the body.
+my $t = memox_tenant(name => 'access log');
+my $rid = "log-line-$$";
+my $secret = "never-logged-$$";
+is(mx(POST => '/search', $t->{key}, {namespace => 'n', externalUserId => 'u', query => $secret},
+	{'X-Request-Id' => $rid})->{status}, 200, 'a key-authenticated search');
+my @lines;
+ok(wait_until(5, sub {
+	open(my $log, '<', var_dir() . '/log/memox.log') or return 0;
+	@lines = grep { /rid=\Q$rid\E / } <$log>;
+	return @lines;
+}), 'its line is in memox.log');
+is(scalar @lines, 1, 'exactly one line') or diag(@lines);
+like($lines[0] // '', qr{ memox\[\d+\] rid=\Q$rid\E POST /api/v1/memox/search 200 [\d.]+ms route=/api/v1/memox/search tenant=\Q$t->{tenant}\E$},
+	'request id, area, route, status, latency and tenant');
+unlike($lines[0] // '', qr/\Q$t->{key}\E|\Q$secret\E/, 'neither the key nor the query text');
+
 done_testing();
