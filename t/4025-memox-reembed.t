@@ -63,7 +63,10 @@ my $s = JSON::PP::decode_json(mx(POST => '/search', $t->{key}, {%scope, query =>
 is($s->{model}, 'local-hash-v1', 'search keeps answering from the configured model');
 is(scalar @{$s->{results}}, 10, 'with results');
 
-($rc, $out) = ctl(\%new, 'memox', 'reembed', '--json');
+# The second run names the model with options instead of EMBEDDING_* variables.
+($rc, $out) = ctl({EMBEDDING_API_KEY => $api_key}, 'memox', 'reembed', '--provider', 'openai', '--model', 'standin-64',
+	'--dimensions', 64, '--base-url', "http://127.0.0.1:$port/v1", '--json');
+is(eval { JSON::PP::decode_json($out)->{model} }, 'standin-64', 'reembed --model: that model');
 is(eval { JSON::PP::decode_json($out)->{embedded} }, 0, 'a second run embeds nothing: idempotent');
 is(mx(PATCH => "/memories/$ids[0]", $t->{key}, {content => 'changed lighthouse keeper'})->{status}, 202, 'a memory changes');
 is(memox_wait($t->{key}, 30, $ids[0]), 1, 'and is ready again');
@@ -84,6 +87,8 @@ unlike($err, qr/\Q$api_key\E/, 'never showing the API key');
 
 ($rc) = ctl({}, 'memox', 'reembed', 'extra');
 is($rc, 64, 'bad arguments: 64');
+($rc) = ctl({}, 'memox', 'reembed', '--model');
+is($rc, 64, 'an option without its value: 64');
 ($rc, undef, $err) = ctl({}, 'memox', 'drop-model', 'local-hash-v1');
 is($rc, 64, 'drop-model refuses the model in use');
 like($err, qr/in use/, 'and says why');

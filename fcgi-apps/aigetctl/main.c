@@ -10,6 +10,7 @@
  * than an exit before it runs.  `aigetctl COMMAND ... --help` prints the
  * command's synopsis and help wherever --help stands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "ctl.h"
 #include "key.h"
 #include "memox.h"
+#include "reembed.h"
 #include "migrate.h"
 #include "tenant.h"
 
@@ -50,7 +52,9 @@ static const struct command commands[] = {
 	  "responder knows it first.  Rotate at most once per access-token\n"
 	  "lifetime (AUTH_ACCESS_TTL_SECONDS) plus a minute.\n"
 	  "Exit status: 0 done, 1 database error, 64 usage, 78 invalid configuration.\n" },
-	{ "memox", memox_command, NULL, "memox queue|requeue-dead|reembed|drop-model MODEL [--json]",
+	{ "memox", memox_command, NULL,
+	  "memox queue|requeue-dead|drop-model MODEL [--json]\n"
+	  "memox reembed [--provider P] [--model M] [--dimensions D] [--base-url U] [--json]",
 	  "queue: the memox job queue at a glance: jobs queued (and how long the\n"
 	  "next one has waited), jobs in each worker's processing list (a worker\n"
 	  "without heartbeat is dead; the reaper returns its jobs), jobs delayed\n"
@@ -59,7 +63,8 @@ static const struct command commands[] = {
 	  "attempts reset; the memory of an embed job becomes 'pending' again if it\n"
 	  "is still 'failed' at that version.  Run it once the cause is mended.\n"
 	  "reembed: embeds every ready memory with the model of this command's\n"
-	  "EMBEDDING_* settings (set them in the environment to name a new model)\n"
+	  "EMBEDDING_* settings; --provider, --model, --dimensions and --base-url\n"
+	  "set those four for this run (the API key comes from EMBEDDING_API_KEY)\n"
 	  "beside the vectors in use, and makes the model's HNSW index; search\n"
 	  "keeps answering from the configured model meanwhile.  Idempotent: run it\n"
 	  "again after switching to catch memories written in between.\n"
@@ -178,9 +183,14 @@ int main(int argc, char **argv)
 	if (cmd->run_bare)
 		return cmd->run_bare(env_file, argc - i, argv + i);
 
+	int n = argc - i;
+	if (strcmp(cmd->name, "memox") == 0 && n >= 2 && strcmp(argv[i + 1], "reembed") == 0 &&
+	    reembed_options(&n, argv + i) != 0)
+		return 64;
+
 	struct app_context ctx;
 	app_context_init(&ctx, &ctl_app, CONFIG_NEEDS_VECTOR, env_file);
-	int rc = cmd->run(&ctx, argc - i, argv + i);
+	int rc = cmd->run(&ctx, n, argv + i);
 	app_context_free(&ctx);
 	return rc;
 }

@@ -350,7 +350,7 @@ int memox_command(struct app_context *ctx, int argc, char **argv)
 		return memox_drop_model(ctx, argv[2], json);
 	fprintf(stderr, "usage: aigetctl memox queue [--json]\n"
 			"       aigetctl memox requeue-dead [--json]\n"
-			"       aigetctl memox reembed [--json]\n"
+			"       aigetctl memox reembed [--provider P] [--model M] [--dimensions D] [--base-url U] [--json]\n"
 			"       aigetctl memox drop-model MODEL [--json]\n");
 	return 64;
 }

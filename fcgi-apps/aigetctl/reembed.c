@@ -25,6 +25,32 @@
 #include "memory_vectors.h"
 #include "pg.h"
 
+int reembed_options(int *argc, char **argv)
+{
+	static const char *const map[][2] = {
+		{ "--provider", "EMBEDDING_PROVIDER" }, { "--model", "EMBEDDING_MODEL" },
+		{ "--dimensions", "EMBEDDING_DIMENSIONS" }, { "--base-url", "EMBEDDING_BASE_URL" },
+	};
+	int out = 0;
+	for (int i = 0; i < *argc; i++) {
+		const char *var = NULL;
+		for (size_t m = 0; m < sizeof map / sizeof map[0]; m++)
+			if (strcmp(argv[i], map[m][0]) == 0)
+				var = map[m][1];
+		if (var == NULL) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= *argc || argv[i + 1][0] == '\0' || argv[i + 1][0] == '-') {
+			fprintf(stderr, "aigetctl: %s needs a value\n", argv[i]);
+			return -1;
+		}
+		setenv(var, argv[++i], 1);
+	}
+	*argc = out;
+	return 0;
+}
+
 static const struct pg_statement st_page = {
 	"ctl_reembed_page",
 	"SELECT id, version, tenant_id, namespace, external_user_id, content, metadata::text, created_at"
