@@ -2,7 +2,8 @@
  *
  * Configuration is found the way every binary finds it (environment, then
  * --env-file or AIGET_ENV_FILE); run from a checkout while `make run` or
- * `make start` is up, it falls back to that stack's ./var/aiget.env.
+ * `make start` is up, it falls back to that stack's ./var/aiget.env, and
+ * elsewhere to the installed /etc/aiget/aiget.env (what the units read).
  *
  * A command runs with the app context (configuration loaded, connections
  * opened lazily) unless it declares run_bare: `check` loads the
@@ -24,6 +25,9 @@
 #include "reembed.h"
 #include "migrate.h"
 #include "tenant.h"
+
+/* Where the systemd units read the configuration from. */
+#define INSTALLED_ENV_FILE "/etc/aiget/aiget.env"
 
 struct command {
 	const char *name;
@@ -178,8 +182,12 @@ int main(int argc, char **argv)
 			printf("\n%s", cmd->help);
 			return 0;
 		}
-	if (env_file == NULL && getenv("AIGET_ENV_FILE") == NULL && access("var/aiget.env", R_OK) == 0)
-		env_file = "var/aiget.env";
+	if (env_file == NULL && getenv("AIGET_ENV_FILE") == NULL) {
+		if (access("var/aiget.env", R_OK) == 0)
+			env_file = "var/aiget.env";
+		else if (access(INSTALLED_ENV_FILE, R_OK) == 0)
+			env_file = INSTALLED_ENV_FILE;
+	}
 	if (cmd->run_bare)
 		return cmd->run_bare(env_file, argc - i, argv + i);
 
