@@ -36,6 +36,12 @@ ok(-x "$root/$_", "executable: $_") for grep { m{^(bin|spawn)/} } @expected;
 my @sql = map { s{^\Q$src\E/sql/}{}r } glob("$src/sql/main/*.sql"), glob("$src/sql/vector/*.sql");
 ok(@sql >= 2, 'there are migrations to install');
 ok(-e "$root/share/sql/$_", "migration installed: $_") for @sql;
+# The example env file names every variable the configuration knows.
+my @vars = slurp("$src/shared/config.c") =~ /\{ "([A-Z][A-Z0-9_]+)",\s+VAR_/g;
+ok(@vars > 40, 'the configuration\'s variables: ' . scalar @vars);
+my $example = slurp("$root/share/aiget.env.example");
+my @absent = grep { $example !~ /^#?\Q$_\E=/m } @vars;
+is_deeply(\@absent, [], 'aiget.env.example has a line for every variable');
 opendir(my $d, "$tmp/dest") or die $!;
 is_deeply([sort grep { !/^\.\.?$/ } readdir $d], ['opt'], 'nothing outside PREFIX');
 
