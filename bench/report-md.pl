@@ -58,7 +58,7 @@ sub report_markdown {
 	$line->("Local embedder (`$c->{EMBEDDING_PROVIDER}`), $p->{workers} memox-worker process(es), worker batch "
 		. "$c->{EMBEDDING_BATCH_SIZE} jobs, exact plan up to $c->{MEMOX_EXACT_SCAN_MAX} vectors a scope. "
 		. "Ingestion: batches of 100 from one client; searchable = status ready, timed from the first batch. "
-		. "Sequential: one search at a time ($p->{queries} queries; recall@10 of the default plan against "
+		. "Sequential: one search at a time ($p->{queries} queries; recall\@10 of the default plan against "
 		. "`exact: true` over the first " . ($r->{search}[0]{recallQueries} // 50) . ').');
 	$line->('');
 	$line->('| Scope | accepted/s | searchable/s | plan | p50 ms | p99 ms | server p50 ms | server p99 ms | recall@10 |');
