@@ -41,6 +41,8 @@ require Aiget;
 Aiget->import;
 
 my $started = time;
+# Now, before anything changes in the tree during the run: the commit measured.
+chomp(my $describe = `git describe --always --dirty 2>/dev/null` || 'unknown');
 my $tmp = "$o{var}/bench";
 make_path($tmp, $o{out});
 sub say_ { printf STDERR "bench: %s\n", join '', @_ }
@@ -235,7 +237,7 @@ my $rss_after = rss_snapshot();
 
 my %cfg = map { $_ => config_value($_) } qw(AUTH_SCRYPT_N AUTH_SCRYPT_R AUTH_SCRYPT_P EMBEDDING_BATCH_SIZE
 	EMBEDDING_PROVIDER MEMOX_EXACT_SCAN_MAX MEMOX_HNSW_EF_SEARCH WORKER_BLOCK_SECONDS);
-chomp(my $describe = `git describe --always --dirty 2>/dev/null` || 'unknown');
+
 my ($wrk_version) = (`wrk -v 2>&1` // "") =~ /^(wrk \S+)/m;
 my ($cpu_model) = do { local @ARGV = '/proc/cpuinfo'; map { /^model name\s*:\s*(.*)/ ? $1 : () } <> };
 my $host = hostname();
