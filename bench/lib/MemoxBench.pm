@@ -1,0 +1,84 @@
+package MemoxBench;
+# MemoxBench.pm - memox ingestion and search quality, shared by
+# bench/memox-search.pl and the `make bench` driver (bench/bench.pl).
+#
+# ingest() writes one scope of synthetic memories (t/lib/MemoxCorpus.pm)
+# through POST /memories/batch from one sequential client and times two
+# moments from the first request: all accepted (202), and all searchable
+# (status ready in the main database: embedded and in pgvector).
+# search_quality() runs queries one at a time (unloaded latency, client side
+# and the server's own tookMs) and measures recall@10 of the default plan
+# against exact: true.  Both talk to the stack through t/lib/Aiget.pm, which
+# the caller has loaded with AIGET_TEST_URL and VAR set.
+use strict;
+use warnings;
+use Exporter 'import';
+use JSON::PP ();
+use Time::HiRes qw(time);
+
+our @EXPORT_OK = qw(ingest search_quality percentile);
+
+# percentile([sorted numbers], 0.99)
+sub percentile {
+	my ($a, $p) = @_;
+	return undef unless @$a;
+	return $a->[int($p * $#$a + 0.5)];
+}
+
+# ingest($tenant, \%scope, $n, $corpus) -> {accepted_s, searchable_s}
+sub ingest {
+	my ($t, $scope, $n, $corpus) = @_;
+	my $t0 = time;
+	for (my $i = 0; $i < $n; $i += 100) {
+		my $k = $n - $i < 100 ? $n - $i : 100;
+		my $res = Aiget::mx(POST => '/memories/batch', $t->{key},
+			{memories => [map { {%$scope, content => $corpus->memory . " #$_", metadata => {b => $_ % 100}} } $i .. $i + $k - 1]});
+		die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
+	}
+	my $accepted = time - $t0;
+	my $sql = "SELECT count(*) FROM memories WHERE tenant_id = '$t->{tenant}' AND external_user_id = '$scope->{externalUserId}'"
+		. " AND status = 'ready'";
+	# Polled four times a second, not ten: each poll is a psql process,
+	# which at ten a second took 13% of a 2-core machine's CPU (perf).
+	my $deadline = time + 3600;
+	until (Aiget::psql($sql) == $n) {
+		die "not all $n memories became ready" if time > $deadline;
+		select(undef, undef, undef, 0.25);
+	}
+	return {accepted_s => $accepted, searchable_s => time - $t0};
+}
+
+# search_quality($key, \%scope, $corpus, $queries, $recall_queries)
+#   -> {mode, latency_ms => {p50, p99}, server_ms => {p50, p99}, recall_at_10}
+# A result counts as a hit when the exact plan has it too, or when its score
+# ties the exact plan's tenth (equal scores may come in either order).
+sub search_quality {
+	my ($key, $scope, $corpus, $queries, $recall_queries) = @_;
+	$recall_queries //= 50;
+	my (@lat, @took, $hits, $total, $mode);
+	for my $q (1 .. $queries) {
+		my $query = $corpus->query;
+		my $s0 = time;
+		my $res = Aiget::mx(POST => '/search', $key, {%$scope, query => $query, topK => 10});
+		push @lat, (time - $s0) * 1000;
+		die "search: $res->{status} $res->{content}" unless $res->{status} == 200;
+		my $r = JSON::PP::decode_json($res->{content});
+		$mode = $r->{searchMode};
+		push @took, $r->{tookMs};
+		next if $q > $recall_queries;
+		my $ex = JSON::PP::decode_json(Aiget::mx(POST => '/search', $key,
+			{%$scope, query => $query, topK => 10, exact => JSON::PP::true})->{content});
+		my %truth = map { $_->{id} => 1 } @{$ex->{results}};
+		my $last = @{$ex->{results}} ? $ex->{results}[-1]{score} : 1;
+		$hits += grep { $truth{$_->{id}} || $_->{score} >= $last - 1e-6 } @{$r->{results}};
+		$total += @{$ex->{results}};
+	}
+	@lat = sort { $a <=> $b } @lat;
+	@took = sort { $a <=> $b } @took;
+	return {mode => $mode,
+		latency_ms => {p50 => percentile(\@lat, 0.5), p99 => percentile(\@lat, 0.99)},
+		server_ms => {p50 => percentile(\@took, 0.5), p99 => percentile(\@took, 0.99)},
+		recall_at_10 => $total ? $hits / $total : 0};
+}
+
+1;

@@ -1,0 +1,94 @@
+#!/usr/bin/perl
+# report-md.pl - the Markdown table of a `make bench` report.
+#
+# bench/bench.pl loads it for report_markdown($report); run on its own it
+# prints the table of a saved report:  perl bench/report-md.pl REPORT.json
+#
+# Ratios are to the baselines of the same run: "vs nginx" and "vs health"
+# are throughput shares (figure's req/s over the baseline's), "time vs
+# health" is how many health requests' time one request costs (health's
+# req/s over the figure's; issue 7's target for a key request is <= 1.5).
+use strict;
+use warnings;
+use JSON::PP ();
+
+sub report_markdown {
+	my ($r) = @_;
+	my $p = $r->{parameters};
+	my $c = $r->{config};
+	my $nginx = $r->{baselines}{nginx}{rps};
+	my @out;
+	my $line = sub { push @out, join('', @_) . "\n" };
+	my $ms = sub { defined $_[0] ? sprintf('%.2f', $_[0]) : '-' };
+	my $pct = sub { sprintf '%.0f%%', 100 * $_[0] };
+	$line->("# make bench: $r->{date} on $r->{host}");
+	$line->('');
+	$line->("Commit `$r->{gitDescribe}`, $r->{cpus} CPUs ($r->{cpuModel}), $r->{wrk}, $p->{build} build, "
+		. "$p->{childrenPerArea} children per area. wrk: $p->{seconds} s a figure, $p->{connections} connections, "
+		. "$p->{threads} thread(s), from the same machine. Errors are socket errors plus answers >= 400. "
+		. "Whole run: $r->{durationSeconds} s.");
+	$line->('');
+	$line->('| Figure | req/s | p50 ms | p99 ms | errors | vs nginx | vs health | time vs health |');
+	$line->('|---|---:|---:|---:|---:|---:|---:|---:|');
+	my $row = sub {
+		my ($label, $f, $health) = @_;
+		$line->("| $label | ", sprintf('%.0f', $f->{rps}), ' | ', $ms->($f->{p50Ms}), ' | ', $ms->($f->{p99Ms}), ' | ',
+			$f->{errors}, ' | ', $pct->($f->{rps} / $nginx), ' | ',
+			$health ? ($pct->($f->{rps} / $health->{rps}), ' | ', sprintf('%.2f×', $health->{rps} / $f->{rps}))
+			        : ('-', ' | ', '-'), ' |');
+	};
+	$row->('nginx `return 200` (baseline)', $r->{baselines}{nginx});
+	for my $a (qw(auth keys tenants memox)) {
+		$row->("GET /api/v1/$a/health (baseline)", $r->{baselines}{"health:$a"}) if $r->{baselines}{"health:$a"};
+	}
+	for my $k (qw(keys_self memox_get auth_me auth_refresh auth_login)) {
+		my $f = $r->{figures}{$k} or next;
+		$row->($f->{label}, $f, $r->{baselines}{"health:$f->{area}"});
+	}
+	for my $s (@{$r->{search}}) {
+		$row->("POST /api/v1/memox/search, $s->{scope} memories ($s->{searchMode})", $s->{wrk},
+			$r->{baselines}{'health:memox'});
+	}
+	$line->('');
+	$line->("Login hashes with scrypt N=$c->{AUTH_SCRYPT_N}, r=$c->{AUTH_SCRYPT_R}, p=$c->{AUTH_SCRYPT_P} "
+		. sprintf('(%d MiB a hash).', 128 * $c->{AUTH_SCRYPT_N} * $c->{AUTH_SCRYPT_R} / 1048576));
+	$line->('');
+	$line->("## memox: ingestion and search quality");
+	$line->('');
+	$line->("Local embedder (`$c->{EMBEDDING_PROVIDER}`), $p->{workers} memox-worker process(es), worker batch "
+		. "$c->{EMBEDDING_BATCH_SIZE} jobs, exact plan up to $c->{MEMOX_EXACT_SCAN_MAX} vectors a scope. "
+		. "Ingestion: batches of 100 from one client; searchable = status ready, timed from the first batch. "
+		. "Sequential: one search at a time ($p->{queries} queries; recall\@10 of the default plan against "
+		. "`exact: true` over the first " . ($r->{search}[0]{recallQueries} // 50) . ').');
+	$line->('');
+	$line->('| Scope | accepted/s | searchable/s | plan | p50 ms | p99 ms | server p50 ms | server p99 ms | recall@10 |');
+	$line->('|---:|---:|---:|---|---:|---:|---:|---:|---:|');
+	for my $s (@{$r->{search}}) {
+		my $q = $s->{sequential};
+		$line->("| $s->{scope} | ", sprintf('%.0f | %.0f', $s->{acceptedPerSecond}, $s->{searchablePerSecond}),
+			" | $s->{searchMode} | ", join(' | ', map { $ms->($q->{$_}) } qw(p50Ms p99Ms serverP50Ms serverP99Ms)),
+			' | ', sprintf('%.3f', $s->{recallAt10}), ' |');
+	}
+	$line->('');
+	$line->('## Resident memory (VmRSS, MiB)');
+	$line->('');
+	$line->('Idle: each process right after the stack started (it has answered the start-up health checks). '
+		. 'After: at the end of the run.');
+	$line->('');
+	$line->('| Process | idle | after the run |');
+	$line->('|---|---|---|');
+	my $mib = sub { join ', ', map { defined $_ ? sprintf('%.1f', $_ / 1024) : '?' } @{$_[0] || []} };
+	for my $a (qw(auth keys tenants memox worker)) {
+		$line->("| $a" . ($a eq 'worker' ? '' : ' children') . ' | ', $mib->($r->{rssKiB}{idle}{$a}), ' | ',
+			$mib->($r->{rssKiB}{after}{$a}), ' |');
+	}
+	return join '', @out;
+}
+
+unless (caller) {
+	my $file = shift or die "usage: $0 REPORT.json\n";
+	open(my $fh, '<', $file) or die "$file: $!";
+	print report_markdown(JSON::PP::decode_json(do { local $/; <$fh> }));
+}
+
+1;
