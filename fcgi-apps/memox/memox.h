@@ -88,6 +88,9 @@ void search_memories(struct request *req);
 /* Writes the vector statements for the configured model and sets the vector
  * connection's planner settings (app init). */
 void search_init(struct app_context *ctx);
+/* scope_size.c: whether the scope holds at most MEMOX_EXACT_SCAN_MAX
+ * vectors (remembered a few seconds).  0, or -1 answered. */
+int scope_is_small(struct request *req, const char *ns, const char *user, int *small);
 
 /* filter.c: a metadata filter as a jsonpath predicate and its variables.
  * 0, or -1 with a reason for a 400 in err. */

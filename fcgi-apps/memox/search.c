@@ -38,7 +38,7 @@
  * operator configuration held to [A-Za-z0-9._:/-] by config.c, never client
  * input; it is a literal so that the planner can match the model's partial
  * HNSW index even in a generic plan. */
-static struct pg_statement st_count, st_exact, st_index;
+static struct pg_statement st_exact, st_index;
 
 static const struct pg_statement st_fetch = {
 	"memox_search_fetch",
@@ -55,12 +55,6 @@ void search_init(struct app_context *ctx)
 {
 	const struct config *cfg = &ctx->cfg;
 	int dims = (int)cfg->embedding_dims;
-	st_count = (struct pg_statement){
-		"memox_search_count",
-		"SELECT count(*) FROM (SELECT 1 FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
-		" AND external_user_id = $3 AND model = $4 LIMIT $5::int) s",
-		5, 1,
-	};
 	st_exact = (struct pg_statement){
 		"memox_search_exact",
 		strdup("SELECT memory_id, 1 - (embedding <=> $4::vector) AS score, version FROM memory_vectors"
@@ -200,21 +194,6 @@ static int read_input(struct request *req, struct search_input *in)
 	return 0;
 }
 
-/* Fewer than limit vectors in the scope: the exact plan is cheap and exact. */
-static int scope_is_small(struct request *req, const struct search_input *in, int *small)
-{
-	const struct config *cfg = &req->ctx->cfg;
-	char limit[24];
-	snprintf(limit, sizeof limit, "%lld", cfg->memox_exact_scan_max + 1);
-	const char *params[] = { req->key->tenant_id, in->ns, in->user, cfg->embedding_model, limit };
-	PGresult *r = store_vector(req, &st_count, params);
-	if (r == NULL)
-		return -1;
-	*small = atoll(PQgetvalue(r, 0, 0)) <= cfg->memox_exact_scan_max;
-	PQclear(r);
-	return 0;
-}
-
 /* A number written with the given decimals: json-c would print a rounded
  * double's binary tail (0.38197599999999998). */
 static struct json_object *number_json(struct request *req, double v, int decimals)
@@ -241,7 +220,7 @@ void search_memories(struct request *req)
 	embed_vector_text(q, dims, qtext);
 
 	int small = 1;
-	if (!in.exact && scope_is_small(req, &in, &small) != 0)
+	if (!in.exact && scope_is_small(req, in.ns, in.user, &small) != 0)
 		return;
 	const char *mode = in.exact || small ? "exact" : "index";
 	struct json_object *results = json_object_new_array();
