@@ -92,7 +92,7 @@ struct json_object *apikey_scopes_json(unsigned scopes)
 	return a;
 }
 
-static unsigned scopes_from_list(const char *list)
+unsigned apikey_scopes_from_list(const char *list)
 {
 	unsigned bits = 0;
 	char buf[256];
@@ -287,7 +287,7 @@ static int from_database(struct app_context *ctx, const char *hex, struct record
 		memset(rec, 0, sizeof *rec);
 		snprintf(rec->info.key_id, sizeof rec->info.key_id, "%s", PQgetvalue(r, 0, 0));
 		snprintf(rec->info.tenant_id, sizeof rec->info.tenant_id, "%s", PQgetvalue(r, 0, 1));
-		rec->info.scopes = scopes_from_list(PQgetvalue(r, 0, 2));
+		rec->info.scopes = apikey_scopes_from_list(PQgetvalue(r, 0, 2));
 		snprintf(rec->key_status, sizeof rec->key_status, "%s", PQgetvalue(r, 0, 3));
 		rec->expires = atoll(PQgetvalue(r, 0, 4));
 		rec->revoke = atoll(PQgetvalue(r, 0, 5));

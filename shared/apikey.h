@@ -49,6 +49,8 @@ int apikey_generate(struct arena *a, char **secret, char prefix[APIKEY_PREFIX_LE
 
 /* "memox:read" -> bit; 0 when unknown. */
 unsigned apikey_scope_parse(const char *name);
+/* The bits of a comma-separated scope list, as api_keys.scopes::text gives it. */
+unsigned apikey_scopes_from_list(const char *list);
 /* Writes the scopes as a JSON array. */
 struct json_object *apikey_scopes_json(unsigned scopes);
 

@@ -70,16 +70,6 @@ static const struct pg_statement st_rotate = {
 	6, 0,
 };
 
-static unsigned scopes_of(const char *list)
-{
-	unsigned bits = 0;
-	char buf[256];
-	snprintf(buf, sizeof buf, "%s", list);
-	for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save))
-		bits |= apikey_scope_parse(s);
-	return bits;
-}
-
 static int hex_nibble(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
@@ -90,7 +80,7 @@ void keystore_read_row(struct arena *a, PGresult *r, int i, struct keystore_row 
 	const char **text[] = { &k->id, &k->tenant_id, &k->name, &k->prefix };
 	for (int c = 0; c < 4; c++)
 		*text[c] = arena_strdup(a, PQgetvalue(r, i, c));
-	k->scopes = scopes_of(PQgetvalue(r, i, 4));
+	k->scopes = apikey_scopes_from_list(PQgetvalue(r, i, 4));
 	k->status = arena_strdup(a, PQgetvalue(r, i, 5));
 	const char **nullable[] = { &k->created_at, &k->expires_at, &k->last_used_at, &k->revoke_at, &k->rotated_to };
 	for (int c = 0; c < 5; c++)
