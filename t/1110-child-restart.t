@@ -9,18 +9,6 @@ use Aiget;
 
 Aiget::require_stack();
 
-sub children_of {
-	my $ppid = shift;
-	my @kids;
-	for my $stat (glob '/proc/[0-9]*/stat') {
-		open(my $fh, '<', $stat) or next;
-		my $line = <$fh> // next;
-		my ($pid, $state, $parent) = $line =~ /^(\d+) \(.*\) (\S) (\d+)/ or next;
-		push @kids, $pid if $parent == $ppid && $state ne 'Z';
-	}
-	return sort { $a <=> $b } @kids;
-}
-
 open(my $fh, '<', var_dir() . '/run/memox.pid') or BAIL_OUT("no memox pid file: $!");
 chomp(my $supervisor = <$fh>);
 my @before = children_of($supervisor);

@@ -22,16 +22,6 @@ sub pairs {
 	my %p = @_;
 	return join '', map { pack('CC', length($_), length($p{$_})) . $_ . $p{$_} } sort keys %p;
 }
-sub children_of {
-	my $ppid = shift;
-	my @kids;
-	for my $stat (glob '/proc/[0-9]*/stat') {
-		open(my $fh, '<', $stat) or next;
-		my ($pid, $state, $parent) = (<$fh> // '') =~ /^(\d+) \(.*\) (\S) (\d+)/ or next;
-		push @kids, $pid if $parent == $ppid && $state ne 'Z';
-	}
-	return @kids;
-}
 
 open(my $fh, '<', var_dir() . '/run/auth.pid') or BAIL_OUT("no auth pid file: $!");
 chomp(my $supervisor = <$fh>);

@@ -19,16 +19,6 @@ my $url = base_url() . '/api/v1/keys/self';
 my %auth = (headers => {Authorization => "Bearer $t->{key}"});
 is(api(GET => '/api/v1/keys/self', \%auth)->{status}, 200, 'the route answers before the reload');
 
-sub children_of {
-	my $ppid = shift;
-	my @kids;
-	for my $stat (glob '/proc/[0-9]*/stat') {
-		open(my $fh, '<', $stat) or next;
-		my ($pid, $state, $parent) = (<$fh> // '') =~ /^(\d+) \(.*\) (\S) (\d+)/ or next;
-		push @kids, $pid if $parent == $ppid && $state ne 'Z';
-	}
-	return sort @kids;
-}
 open(my $fh, '<', var_dir() . '/run/keys.pid') or BAIL_OUT("no keys pid file: $!");
 chomp(my $supervisor = <$fh>);
 my @before = children_of($supervisor);

@@ -13,7 +13,7 @@ use Test::More;
 
 our @EXPORT = qw(base_url api decode_json_ok error_is var_dir dev_service wait_until areas
 	json_post unique_email client_ip register_user bearer mails_to last_code
-	stack_env psql redis_cli jwt_decode_unverified);
+	stack_env psql redis_cli jwt_decode_unverified children_of);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -166,6 +166,21 @@ sub dev_service {
 	my ($name, $action) = @_;
 	my $rc = system("$ENV{AIGET_SRC}/spawn/aiget-dev", 'service', $name, $action);
 	return $rc == 0;
+}
+
+# The live (not zombie) children of a process, e.g. an area's multiwatch,
+# sorted; in scalar context their number.
+sub children_of {
+	my $ppid = shift;
+	my @kids;
+	for my $stat (glob '/proc/[0-9]*/stat') {
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh> // next;
+		my ($pid, $state, $parent) = $line =~ /^(\d+) \(.*\) (\S) (\d+)/ or next;
+		push @kids, $pid if $parent == $ppid && $state ne 'Z';
+	}
+	@kids = sort { $a <=> $b } @kids;
+	return @kids;    # in scalar context, how many
 }
 
 # Polls code until it returns true or seconds pass; returns its last value.
