@@ -17,6 +17,7 @@ struct redis {
 	struct redis_url url;
 	int timeout_ms;
 	redisContext *ctx;
+	int unread;                /* replies to redis_send()'s commands not read yet */
 	double last_attempt_ms;
 	char last_error[256];
 };
@@ -103,6 +104,25 @@ static void drop(struct redis *r)
 	if (r->ctx)
 		redisFree(r->ctx);
 	r->ctx = NULL;
+	r->unread = 0;
+}
+
+/* Reads (and drops) the replies redis_send() left, so that the next reply
+ * read is the next command's.  0, or -1 with the connection dropped. */
+static int read_unread(struct redis *r)
+{
+	while (r->unread > 0) {
+		redisReply *rep = NULL;
+		if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK) {
+			log_warn("redis: connection lost under a sent command: %s",
+				 r->ctx->errstr[0] ? r->ctx->errstr : "no reply");
+			drop(r);
+			return -1;
+		}
+		freeReplyObject(rep);
+		r->unread--;
+	}
+	return 0;
 }
 
 void redis_close(struct redis *r)
@@ -136,7 +156,8 @@ static int reply_ok(redisReply *rep, char *err, size_t errlen, const char *what)
 
 static redisContext *connect_ctx(struct redis *r, char *err, size_t errlen)
 {
-	if (r->ctx)
+	/* A connection that broke under unread replies is remade at once. */
+	if (r->ctx && read_unread(r) == 0)
 		return r->ctx;
 	double now = clock_ms();
 	if (r->last_attempt_ms > 0 && now - r->last_attempt_ms < REDIS_RECONNECT_MS) {
@@ -218,6 +239,30 @@ static redisReply *command_once(struct redis *r, int timeout_ms, char *err, size
 		drop(r);
 	}
 	return rep;
+}
+
+void redis_send(struct redis *r, const char *fmt, ...)
+{
+	char err[256];
+	redisContext *c = connect_ctx(r, err, sizeof err);
+	int done = 0, rc = REDIS_ERR;
+	if (c != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		rc = redisvAppendCommand(c, fmt, ap);
+		va_end(ap);
+		while (rc == REDIS_OK && !done)
+			rc = redisBufferWrite(c, &done);
+	}
+	if (rc == REDIS_OK) {
+		r->unread++;
+		return;
+	}
+	if (c != NULL) {
+		log_warn("redis: send failed: %s", c->errstr[0] ? c->errstr : "out of memory");
+		drop(r);
+	}
+	metrics_dependency_error(METRICS_DEP_REDIS);
 }
 
 redisReply *redis_command(struct redis *r, char *err, size_t errlen, const char *fmt, ...)

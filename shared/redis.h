@@ -32,6 +32,13 @@ void redis_close(struct redis *r);
  * as a reply: it is an answer, not a broken connection. */
 redisReply *redis_command(struct redis *r, char *err, size_t errlen, const char *fmt, ...);
 
+/* Sends a command whose answer nobody waits for (freeing a rate-limit slot
+ * once a request is answered): it is written now, and its reply is read
+ * and dropped before the next command's, which Redis runs after it.  A
+ * failure is logged and counted; the command may then be lost, so use it
+ * only where that is harmless (the slot expires by itself). */
+void redis_send(struct redis *r, const char *fmt, ...);
+
 /* The same with a per-call read timeout, for blocking commands (BLMOVE). */
 redisReply *redis_command_timeout(struct redis *r, int timeout_ms, char *err, size_t errlen,
 				  const char *fmt, ...);
