@@ -50,9 +50,6 @@ static const struct pg_statement st_lock = {
 static const struct pg_statement st_count = {
 	"keyring_count", "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL", 0, 0,
 };
-static const struct pg_statement st_begin = { "keyring_begin", "BEGIN", 0, 0 };
-static const struct pg_statement st_commit = { "keyring_commit", "COMMIT", 0, 0 };
-static const struct pg_statement st_rollback = { "keyring_rollback", "ROLLBACK", 0, 0 };
 
 struct keyring *keyring_new(int with_private)
 {
@@ -188,7 +185,7 @@ static int add_key(struct pg *db, char kid[33], char *err, size_t errlen)
 
 static int in_transaction(struct pg *db, int only_if_none, char kid[33], char *err, size_t errlen)
 {
-	if (run(db, &st_begin, NULL, err, errlen) != 0)
+	if (run(db, &pg_begin, NULL, err, errlen) != 0)
 		return -1;
 	int rc = run(db, &st_lock, NULL, err, errlen);
 	int needed = 1;
@@ -200,10 +197,10 @@ static int in_transaction(struct pg *db, int only_if_none, char kid[33], char *e
 	}
 	if (rc == 0 && needed)
 		rc = add_key(db, kid, err, errlen);
-	if (rc == 0 && run(db, &st_commit, NULL, err, errlen) == 0)
+	if (rc == 0 && run(db, &pg_commit, NULL, err, errlen) == 0)
 		return 0;
 	char ignored[64];
-	run(db, &st_rollback, NULL, ignored, sizeof ignored);
+	run(db, &pg_rollback, NULL, ignored, sizeof ignored);
 	return -1;
 }
 

@@ -127,6 +127,10 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 	return c;
 }
 
+const struct pg_statement pg_begin = { "pg_begin", "BEGIN", 0, 0 };
+const struct pg_statement pg_commit = { "pg_commit", "COMMIT", 0, 0 };
+const struct pg_statement pg_rollback = { "pg_rollback", "ROLLBACK", 0, 0 };
+
 static int is_prepared(struct pg *db, const struct pg_statement *st)
 {
 	for (int i = 0; i < db->nprepared; i++)

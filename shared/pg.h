@@ -21,6 +21,10 @@ struct pg_statement {
 	int idempotent;     /* safe to run again on a fresh connection after a drop */
 };
 
+/* Transaction control: one statement each, prepared once per connection,
+ * for every caller. */
+extern const struct pg_statement pg_begin, pg_commit, pg_rollback;
+
 /* Does not connect; the first pg_exec() does.  label names it in logs
  * ("postgres", "vector"); the URL is never logged. */
 struct pg *pg_open(const char *url, const char *label, int connect_timeout_s);

@@ -57,9 +57,6 @@ static const struct pg_statement st_audit = {
 	" VALUES ($1, $2::uuid, $3, $4, '{\"by\":\"aigetctl\"}'::jsonb)",
 	4, 0,
 };
-static const struct pg_statement st_begin = { "ctl_admin_begin", "BEGIN", 0, 0 };
-static const struct pg_statement st_commit = { "ctl_admin_commit", "COMMIT", 0, 0 };
-static const struct pg_statement st_rollback = { "ctl_admin_rollback", "ROLLBACK", 0, 0 };
 
 /* The new password: one line of stdin, or a generated one (*generated set).
  * CTL_OK, or CTL_USAGE when the one given breaks the policy. */
@@ -124,12 +121,12 @@ static int store(struct app_context *ctx, int create, const char *email, const c
 	const char *params[] = { email, hash };
 	PGresult *sessions = NULL;
 	*revoked = 0;
-	if (run(ctx->db, &st_begin, NULL, NULL) != CTL_OK)
+	if (run(ctx->db, &pg_begin, NULL, NULL) != CTL_OK)
 		return CTL_FAILED;
 	if (run(ctx->db, create ? &st_create : &st_set_password, params, user) != CTL_OK)
 		goto fail;
 	if (PQntuples(*user) != 1) {
-		run(ctx->db, &st_rollback, NULL, NULL);
+		run(ctx->db, &pg_rollback, NULL, NULL);
 		PQclear(*user);
 		*user = NULL;
 		return create ? ctl_fail("admin", "an account with the email %s exists already; "
@@ -141,7 +138,7 @@ static int store(struct app_context *ctx, int create, const char *email, const c
 	const char *p3[] = { create ? "admin_create" : "password_reset", id, PQgetvalue(*user, 0, 1),
 			     ctl_request_id() };
 	if ((!create && run(ctx->db, &st_revoke, p2, &sessions) != CTL_OK) ||
-	    run(ctx->db, &st_audit, p3, NULL) != CTL_OK || run(ctx->db, &st_commit, NULL, NULL) != CTL_OK)
+	    run(ctx->db, &st_audit, p3, NULL) != CTL_OK || run(ctx->db, &pg_commit, NULL, NULL) != CTL_OK)
 		goto fail;
 	if (sessions) {
 		*revoked = PQntuples(sessions);
@@ -153,7 +150,7 @@ fail:
 	PQclear(sessions);
 	PQclear(*user);
 	*user = NULL;
-	run(ctx->db, &st_rollback, NULL, NULL);
+	run(ctx->db, &pg_rollback, NULL, NULL);
 	return CTL_FAILED;
 }
 

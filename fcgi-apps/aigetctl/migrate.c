@@ -45,9 +45,6 @@ static const struct pg_statement st_applied = {
 static const struct pg_statement st_record = {
 	"migrate_record", "INSERT INTO schema_migrations (filename, sha256) VALUES ($1, $2)", 2, 0,
 };
-static const struct pg_statement st_begin = { "migrate_begin", "BEGIN", 0, 0 };
-static const struct pg_statement st_commit = { "migrate_commit", "COMMIT", 0, 0 };
-static const struct pg_statement st_rollback = { "migrate_rollback", "ROLLBACK", 0, 0 };
 
 struct migration {
 	char name[256];
@@ -157,7 +154,7 @@ static int apply_one(struct pg *db, const char *label, const struct migration *m
 {
 	char err[512];
 	PGconn *conn = pg_conn(db, err, sizeof err);
-	if (conn == NULL || simple(db, &st_begin, NULL, "BEGIN") != 0)
+	if (conn == NULL || simple(db, &pg_begin, NULL, "BEGIN") != 0)
 		return -1;
 	/* The file is the project's own, trusted SQL: it is the one place where
 	 * a text runs unprepared, because migrations hold several statements. */
@@ -166,13 +163,13 @@ static int apply_one(struct pg *db, const char *label, const struct migration *m
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		fprintf(stderr, "aigetctl migrate: %s/%s failed: %s", label, m->name, PQerrorMessage(conn));
 		PQclear(r);
-		simple(db, &st_rollback, NULL, "ROLLBACK");
+		simple(db, &pg_rollback, NULL, "ROLLBACK");
 		return -1;
 	}
 	PQclear(r);
 	const char *params[] = { m->name, m->sha256 };
-	if (simple(db, &st_record, params, "record") != 0 || simple(db, &st_commit, NULL, "COMMIT") != 0) {
-		simple(db, &st_rollback, NULL, "ROLLBACK");
+	if (simple(db, &st_record, params, "record") != 0 || simple(db, &pg_commit, NULL, "COMMIT") != 0) {
+		simple(db, &pg_rollback, NULL, "ROLLBACK");
 		return -1;
 	}
 	printf("%-7s %-40s applied\n", label, m->name);

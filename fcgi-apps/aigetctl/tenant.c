@@ -65,9 +65,6 @@ static const struct pg_statement st_set_status = {
 	" updated_at = now() WHERE id = $1::uuid",
 	2, 0,
 };
-static const struct pg_statement st_begin = { "ctl_tenant_begin", "BEGIN", 0, 0 };
-static const struct pg_statement st_commit = { "ctl_tenant_commit", "COMMIT", 0, 0 };
-static const struct pg_statement st_rollback = { "ctl_tenant_rollback", "ROLLBACK", 0, 0 };
 
 static const char *const table_cols[] = { "id", "name", "status", "members", "owners", "createdAt", NULL };
 static const char *const fields[] = { "id", "name", "status", "members", "owners", "createdAt", "suspendedAt", NULL };
@@ -125,7 +122,7 @@ static int simple(struct pg *db, const struct pg_statement *st, const char *cons
 static void rollback(struct pg *db)
 {
 	char err[256];
-	PQclear(pg_exec(db, &st_rollback, NULL, err, sizeof err));
+	PQclear(pg_exec(db, &pg_rollback, NULL, err, sizeof err));
 }
 
 /* The audit row, then COMMIT; rolled back when either fails.  0 or -1. */
@@ -137,7 +134,7 @@ static int audit_and_commit(struct app_context *ctx, const char *id, const char 
 	json_object_put(detail);
 	if (rc != 0)
 		ctl_fail("tenant", "audit: %s", err);
-	if (rc != 0 || simple(ctx->db, &st_commit, NULL) != 0) {
+	if (rc != 0 || simple(ctx->db, &pg_commit, NULL) != 0) {
 		rollback(ctx->db);
 		return -1;
 	}
@@ -191,7 +188,7 @@ static int create(struct app_context *ctx, const char *raw_name, const char *own
 	char uid[37];
 	snprintf(uid, sizeof uid, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (simple(ctx->db, &st_begin, NULL) != 0)
+	if (simple(ctx->db, &pg_begin, NULL) != 0)
 		return CTL_FAILED;
 	const char *p2[] = { name, uid, email };
 	r = exec(ctx->db, &st_create, p2);
@@ -254,7 +251,7 @@ static struct json_object *get(struct app_context *ctx, const char *id)
 static int begin_change(struct app_context *ctx, const char *id, char status[16])
 {
 	const char *params[] = { id };
-	if (simple(ctx->db, &st_begin, NULL) != 0)
+	if (simple(ctx->db, &pg_begin, NULL) != 0)
 		return -1;
 	PGresult *r = exec(ctx->db, &st_lock, params);
 	int found = r && PQntuples(r) == 1;

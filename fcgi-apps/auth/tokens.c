@@ -64,9 +64,6 @@ static const struct pg_statement st_revoke = {
 	" AND (nullif($3, '') IS NULL OR id <> nullif($3, '')::uuid) RETURNING id",
 	4, 0,
 };
-static const struct pg_statement st_begin = { "tokens_begin", "BEGIN", 0, 0 };
-static const struct pg_statement st_commit = { "tokens_commit", "COMMIT", 0, 0 };
-static const struct pg_statement st_rollback = { "tokens_rollback", "ROLLBACK", 0, 0 };
 
 /* ------------------------------------------------------------- helpers */
 
@@ -89,7 +86,7 @@ static int exec_ok(struct request *req, const struct pg_statement *st, const cha
 static void rollback(struct request *req)
 {
 	char err[128];
-	PQclear(pg_exec(req->ctx->db, &st_rollback, NULL, err, sizeof err));
+	PQclear(pg_exec(req->ctx->db, &pg_rollback, NULL, err, sizeof err));
 }
 
 void tokens_hash_hex(const char *token, char out[2 * CRYPTO_SHA256_LEN + 1])
@@ -326,7 +323,7 @@ void tokens_refresh(struct request *req)
 	char hash[2 * CRYPTO_SHA256_LEN + 1];
 	tokens_hash_hex(old, hash);
 
-	if (exec_ok(req, &st_begin, NULL) != 0)
+	if (exec_ok(req, &pg_begin, NULL) != 0)
 		return;
 	const char *p1[] = { hash };
 	PGresult *r = exec(req, &st_find, p1);
@@ -398,7 +395,7 @@ void tokens_refresh(struct request *req)
 	}
 	if (req->ctx->cfg.auth_refresh_grace_s > 0 && grace_store(req, old, hash, access, next, u.id) != 0)
 		log_warn("grace copy not stored; a retry of this refresh will be refused");
-	if (exec_ok(req, &st_commit, NULL) != 0) {
+	if (exec_ok(req, &pg_commit, NULL) != 0) {
 		rollback(req);
 		return;
 	}

@@ -11,9 +11,6 @@
 
 #include "log.h"
 
-static const struct pg_statement st_begin = { "tenants_begin", "BEGIN", 0, 0 };
-static const struct pg_statement st_commit = { "tenants_commit", "COMMIT", 0, 0 };
-static const struct pg_statement st_rollback = { "tenants_rollback", "ROLLBACK", 0, 0 };
 static const struct pg_statement st_lock = {
 	"tenants_lock", "SELECT status FROM tenants WHERE id = $1::uuid FOR NO KEY UPDATE", 1, 0,
 };
@@ -36,18 +33,18 @@ int db_run(struct request *req, const struct pg_statement *st, const char *const
 
 int db_begin(struct request *req)
 {
-	return db_run(req, &st_begin, NULL);
+	return db_run(req, &pg_begin, NULL);
 }
 
 void db_rollback(struct request *req)
 {
 	char err[256];
-	PQclear(pg_exec(req->ctx->db, &st_rollback, NULL, err, sizeof err));
+	PQclear(pg_exec(req->ctx->db, &pg_rollback, NULL, err, sizeof err));
 }
 
 int db_commit(struct request *req)
 {
-	if (db_run(req, &st_commit, NULL) == 0)
+	if (db_run(req, &pg_commit, NULL) == 0)
 		return 0;
 	db_rollback(req);
 	return -1;
