@@ -58,6 +58,26 @@ diag(sprintf('recall@10 %.3f over 40 queries; index plan p50 %.1f ms, max %.1f m
 	$recall, $took[@took / 2], $took[-1]));
 ok($recall >= 0.95, "recall\@10 >= 0.95 (got $recall)");
 
+# Only large scopes are indexed (sql/vector/0003): this one was listed when
+# it passed 5,000 vectors, and the workers index its older vectors.
+my $scope_sql = "tenant_id = '$t->{tenant}' AND namespace = 'recall' AND external_user_id = 'big'";
+ok(wait_until(600, sub { psql_vector("SELECT count(*) FROM indexed_scopes WHERE $scope_sql AND complete") == 1 }),
+	'the large scope is listed and its older vectors indexed');
+is(psql_vector("SELECT count(*) FROM memory_vectors WHERE $scope_sql AND NOT in_index"), 0, 'every vector of it is in the index');
+
+# A vector not in the index yet (as while the workers index a scope) is
+# still found: the index plan merges in the scope's unindexed vectors.
+{
+	my $query = $corpus->query;
+	my $ex = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 3, exact => JSON::PP::true})->{content});
+	my $best = $ex->{results}[0]{id};
+	psql_vector("UPDATE memory_vectors SET in_index = false WHERE memory_id = '$best'");
+	my $idx = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 3})->{content});
+	is($idx->{searchMode}, 'index', 'a vector out of the index: the index plan');
+	is($idx->{results}[0]{id}, $best, 'a vector out of the index: still found, first');
+	psql_vector("UPDATE memory_vectors SET in_index = true WHERE memory_id = '$best'");
+}
+
 # A filter that only 1% of the scope passes: the iterative scan or the
 # exact fallback must still find topK of them.
 my $f = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $corpus->query, topK => 10, filter => {bucket => 42}})->{content});

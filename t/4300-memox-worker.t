@@ -348,6 +348,48 @@ redis_cli('DEL', '{memox}:jobs', '{memox}:delayed', '{memox}:dead');
 	is(count_where(ids_in(@u2, @ns2, $later)), 4, 'erase: and deletes nothing more');
 }
 
+# ------------------------------------------------------------ large scopes into the HNSW index
+# With MEMOX_EXACT_SCAN_MAX 20, a scope is large from 10 vectors: it is
+# listed, its older vectors are indexed by --once before it exits, its new
+# ones go in straight away; a small scope never enters the index; erasing
+# the end user, or the tenant, takes the scope's entry with it.
+{
+	my %small = (MEMOX_EXACT_SCAN_MAX => 20);
+	my $t = new_tenant();
+	my @big = new_memories($t, 25, user => 'big');
+	my @few = new_memories($t, 8, user => 'few');
+	queue_embeds(@big, @few);
+	is(run_once('index', %small), 0, 'index: runs');
+	my $in_index = sub { psql_vector("SELECT count(*) FILTER (WHERE in_index) || '/' || count(*) FROM memory_vectors"
+		. " WHERE tenant_id = '$t' AND external_user_id = '$_[0]'") };
+	my $entry = sub { psql_vector("SELECT coalesce(string_agg(model || ' ' || complete, ','), 'none') FROM indexed_scopes"
+		. " WHERE tenant_id = '$t' AND namespace = 'notes' AND external_user_id = '$_[0]'") };
+	is($entry->('big'), "$model true", 'index: the large scope is listed, and complete');
+	is($in_index->('big'), '25/25', 'index: all its vectors are in the index');
+	is($entry->('few'), 'none', 'index: a small scope is not listed');
+	is($in_index->('few'), '0/8', 'index: and none of its vectors is in the index');
+	my @more = new_memories($t, 3, user => 'big');
+	queue_embeds(@more);
+	is(run_once('index', %small), 0, 'index: runs again');
+	is(psql_vector("SELECT count(*) FROM memory_vectors WHERE in_index AND memory_id IN ("
+		. join(',', map {"'$_'"} @more) . ")"), 3, 'index: new vectors of a listed scope go in straight away');
+	is(run_once('index'), 0, 'index: with the default line (12,500)');
+	is($entry->('few'), 'none', 'index: the small scope is still not listed');
+
+	my $e = psql("INSERT INTO memox_erasures (tenant_id, namespace, external_user_id) VALUES ('$t', 'notes', 'big') RETURNING id");
+	queue_jobs($json->encode({type => 'erase', id => $e}));
+	is(run_once('index', %small), 0, 'index: the erasure runs');
+	is($entry->('big'), 'none', "index: the erased end user's scope is no longer listed");
+
+	queue_embeds(new_memories($t, 12, user => 'big2'));
+	is(run_once('index', %small), 0, 'index: another large scope');
+	is($entry->('big2'), "$model true", 'index: listed');
+	psql("UPDATE tenants SET status = 'deleted', deleted_at = now() WHERE id = '$t'");
+	queue_jobs($json->encode({type => 'tenant.erase', tenantId => $t}));
+	is(run_once('index'), 0, 'index: the tenant erasure runs');
+	is(psql_vector("SELECT count(*) FROM indexed_scopes WHERE tenant_id = '$t'"), 0, "index: the tenant's entries are gone");
+}
+
 # ------------------------------------------------------------ tenant.erase
 {
 	my $t = new_tenant();

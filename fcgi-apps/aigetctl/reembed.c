@@ -70,6 +70,12 @@ static const struct pg_statement st_drop_page = {
 	1, 1,
 };
 
+static const struct pg_statement st_drop_scopes = {
+	"ctl_drop_model_scopes",
+	"DELETE FROM indexed_scopes WHERE model = $1",
+	1, 1,
+};
+
 /* memory_vectors_hnsw_<model with every other character as '_'>, as
  * sql/vector/0002 names the local model's index. */
 static void index_name(const char *model, char *out, size_t len)
@@ -119,7 +125,7 @@ static int ensure_index(struct app_context *ctx)
 	int rc = -1;
 	if (ident && literal &&
 	    asprintf(&sql, "CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON memory_vectors"
-		     " USING hnsw ((embedding::vector(%lld)) vector_cosine_ops) WHERE model = %s",
+		     " USING hnsw ((embedding::vector(%lld)) vector_cosine_ops) WHERE model = %s AND in_index",
 		     ident, cfg->embedding_dims, literal) >= 0)
 		rc = run_ddl(ctx, sql);
 	free(sql);
@@ -206,15 +212,11 @@ static int reembed_page(struct app_context *ctx, char *after, long long *embedde
 			json_object_object_add(o, "embedding", json_object_new_string(vtext));
 			json_object_array_add(list, o);
 		}
-		char d[16];
-		snprintf(d, sizeof d, "%d", dims);
-		const char *up[] = { cfg->embedding_model, d, json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN) };
-		PGresult *u = pg_exec(ctx->vector, &memory_vectors_upsert, up, err, sizeof err);
-		if (u == NULL) {
+		if (memory_vectors_store(ctx->vector, cfg, cfg->embedding_model, dims,
+					 json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN), err, sizeof err) != 0) {
 			fprintf(stderr, "aigetctl: vector database: %s\n", err);
 			rc = -1;
 		}
-		PQclear(u);
 		json_object_put(list);
 		*embedded += todo;
 	}
@@ -275,6 +277,13 @@ int memox_drop_model(struct app_context *ctx, const char *model, int json)
 		if (n == 0)
 			break;
 	}
+	const char *params[] = { model };
+	PGresult *r = pg_exec(ctx->vector, &st_drop_scopes, params, err, sizeof err);
+	if (r == NULL) {
+		fprintf(stderr, "aigetctl: vector database: %s\n", err);
+		return 1;
+	}
+	PQclear(r);
 	index_name(model, name, sizeof name);
 	PGconn *c = pg_conn(ctx->vector, err, sizeof err);
 	char *ident = c ? PQescapeIdentifier(c, name, strlen(name)) : NULL, *sql = NULL;

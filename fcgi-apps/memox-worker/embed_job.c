@@ -216,16 +216,12 @@ static void store_vectors(struct worker *w, PGresult *r, struct row *rows, int n
 	if (buf == NULL) {
 		rows_fail(rows, n, JOB_RETRY, "out of memory", "worker out of memory");
 	} else if (k > 0) {
-		char dims_text[16], err[256], why[300];
-		snprintf(dims_text, sizeof dims_text, "%d", dims);
-		const char *params[] = { cfg->embedding_model, dims_text,
-					 json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN) };
-		PGresult *u = pg_exec(w->ctx->vector, &memory_vectors_upsert, params, err, sizeof err);
-		if (u == NULL) {
+		char err[256], why[300];
+		if (memory_vectors_store(w->ctx->vector, cfg, cfg->embedding_model, dims,
+					 json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN), err, sizeof err) != 0) {
 			snprintf(why, sizeof why, "vector database: %s", err);
 			rows_fail(rows, n, JOB_RETRY, why, "vector database unavailable");
 		}
-		PQclear(u);
 	}
 	json_object_put(list);
 	free(buf);

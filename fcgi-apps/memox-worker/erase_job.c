@@ -53,6 +53,15 @@ static const struct pg_statement delete_scope_vectors = {
 	4, 1,
 };
 
+/* The scope's entry among the large ones (sql/vector/0003) names the end
+ * user too; should memories made since the erasure keep the scope large,
+ * the next write lists it again. */
+static const struct pg_statement delete_scope_entry = {
+	"worker_erase_scope_entry",
+	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3",
+	3, 1,
+};
+
 /* One page of the scope's memories, counted on the erasure in the same
  * statement, so the count stays right whenever the worker stops. */
 static const struct pg_statement delete_scope_memories = {
@@ -83,6 +92,12 @@ static const struct pg_statement delete_tenant_vectors = {
 	"worker_erase_tenant_vectors",
 	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
 	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid LIMIT " PAGE ")",
+	1, 1,
+};
+
+static const struct pg_statement delete_tenant_entries = {
+	"worker_erase_tenant_entries",
+	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid",
 	1, 1,
 };
 
@@ -152,7 +167,7 @@ static void erase_one(struct worker *w, struct job *job)
 		PQclear(e);
 		return;
 	}
-	long long vectors = 0, memories = 0;
+	long long vectors = 0, memories = 0, entries = 0;
 	const char *scope[] = { PQgetvalue(e, 0, 0), PQgetvalue(e, 0, 1), PQgetvalue(e, 0, 2), PQgetvalue(e, 0, 3) };
 	PGresult *r = pg_exec(w->ctx->db, &erasure_running, id, err, sizeof err);
 	if (r == NULL) {
@@ -162,6 +177,8 @@ static void erase_one(struct worker *w, struct job *job)
 	} else if (delete_pages(w, w->ctx->db, &delete_scope_memories, id, 1, &memories, err, sizeof err) != 0) {
 		job_set(job, JOB_RETRY, "postgres: %s", err);
 	} else if (delete_pages(w, w->ctx->vector, &delete_scope_vectors, scope, 0, &vectors, err, sizeof err) != 0) {
+		job_set(job, JOB_RETRY, "vector database: %s", err);
+	} else if (delete_pages(w, w->ctx->vector, &delete_scope_entry, scope, 0, &entries, err, sizeof err) != 0) {
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	} else {
 		PQclear(r);
@@ -199,12 +216,14 @@ static void erase_tenant(struct worker *w, struct job *job)
 		job_set(job, JOB_FAILED, "tenant %s is not deleted: refusing to erase it", job->id);
 		return;
 	}
-	long long vectors = 0, memories = 0;
+	long long vectors = 0, memories = 0, entries = 0;
 	if (delete_pages(w, w->ctx->vector, &delete_tenant_vectors, id, 0, &vectors, err, sizeof err) != 0)
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	else if (delete_pages(w, w->ctx->db, &delete_tenant_memories, id, 0, &memories, err, sizeof err) != 0)
 		job_set(job, JOB_RETRY, "postgres: %s", err);
 	else if (delete_pages(w, w->ctx->vector, &delete_tenant_vectors, id, 0, &vectors, err, sizeof err) != 0)
+		job_set(job, JOB_RETRY, "vector database: %s", err);
+	else if (delete_pages(w, w->ctx->vector, &delete_tenant_entries, id, 0, &entries, err, sizeof err) != 0)
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	else
 		log_info("tenant %s erased: %lld memories, %lld vectors", job->id, memories, vectors);

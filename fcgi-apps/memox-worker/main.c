@@ -2,7 +2,8 @@
  *
  * A long-running daemon (one of several that may run at once) or, with
  * --once, a drain of the queue for cron.  Each turn of the loop does the
- * upkeep that is due (upkeep.c: heartbeat, reaper, delayed jobs, sweeper),
+ * upkeep that is due (upkeep.c: heartbeat, reaper, delayed jobs, sweeper,
+ * indexing of large scopes),
  * then takes a batch of up to EMBEDDING_BATCH_SIZE jobs into its own
  * processing list ({memox}:processing:<id>), runs it (jobs.c) and takes the
  * jobs out again by their outcome (joblist.c).  SIGTERM ends the loop once
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "index_scopes.h"
 #include "joblist.h"
 #include "jobs.h"
 #include "log.h"
@@ -41,8 +43,8 @@ static void usage(FILE *f)
 	fputs("usage: memox-worker [--once] [--id ID] [--env-file FILE]\n"
 	      "\n"
 	      "Runs memox jobs from Redis: blocks on " QUEUE_JOBS " until SIGTERM, or with\n"
-	      "--once drains the queue and exits (for cron; jobs delayed for a retry and\n"
-	      "not yet due stay for the next run).  --id names this worker's processing\n"
+	      "--once drains the queue, indexes the scopes that became large, and exits\n"
+	      "(for cron; jobs delayed for a retry and not yet due stay for the next run).  --id names this worker's processing\n"
 	      "list (default: host name and pid); a stable id lets a restarted worker\n"
 	      "take back the jobs it held.  Exit status: 0 done, 1 Redis unreachable in\n"
 	      "--once mode, 64 usage, 78 invalid configuration.\n", f);
@@ -127,8 +129,10 @@ int main(int argc, char **argv)
 		}
 		if (n == 0) {
 			joblist_free(&b);
-			if (once)
+			if (once) {
+				index_scopes_drain(&w, &stop_requested);
 				break;
+			}
 			continue;
 		}
 		jobs_run_batch(&w, b.jobs, n);

@@ -1,4 +1,4 @@
-/* upkeep.c - heartbeat, reaper, promotion of delayed jobs and the pending sweeper.
+/* upkeep.c - heartbeat, reaper, promotion of delayed jobs, the pending sweeper, indexing.
  *
  * Each step is one Lua script or a guarded statement, safe to run by every
  * worker at once: the reaper's check-and-move is atomic, so two reapers never
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index_scopes.h"
 #include "joblist.h"
 #include "log.h"
 #include "pg.h"
@@ -212,6 +213,7 @@ void upkeep_start(struct worker *w)
 	double now = clock_ms();
 	w->next_reap_ms = now;
 	w->next_sweep_ms = now;
+	w->next_index_ms = now;
 }
 
 void upkeep_tick(struct worker *w)
@@ -230,13 +232,15 @@ void upkeep_tick(struct worker *w)
 		sweep(w);
 		w->next_sweep_ms = now + (double)sweep_period_s(w) * 1000;
 	}
+	if (now >= w->next_index_ms)
+		index_scopes_step(w);
 }
 
 int upkeep_wait_ms(const struct worker *w)
 {
 	double now = clock_ms();
 	double until = now + (double)w->ctx->cfg.worker_block_seconds * 1000;
-	double next[] = { w->next_heartbeat_ms, w->next_reap_ms, w->next_sweep_ms, w->next_due_ms };
+	double next[] = { w->next_heartbeat_ms, w->next_reap_ms, w->next_sweep_ms, w->next_due_ms, w->next_index_ms };
 	for (size_t i = 0; i < sizeof next / sizeof next[0]; i++)
 		if (next[i] > 0 && next[i] < until)
 			until = next[i];

@@ -10,9 +10,11 @@
  *    walk wide enough for 95% recall (docs/operations.md has the figures);
  *  - index: the model's HNSW index with pgvector's iterative scan, so that
  *    the scope filter does not starve it, with ef_search MEMOX_HNSW_EF_SEARCH
- *    (at least topK); if it still finds fewer than asked while the scope has
- *    more, the exact plan answers instead, so a search never returns fewer
- *    than topK results when that many match.
+ *    (at least topK), merged with the scope's vectors not in the index yet
+ *    (only large scopes are indexed, sql/vector/0003); if it still finds
+ *    fewer than asked while the scope has more, the exact plan answers
+ *    instead, so a search never returns fewer than topK results when that
+ *    many match.
  * Candidates are then read from the main database, which keeps only
  * memories that exist and are ready at the version that was embedded: a
  * deleted, pending or failed memory never appears. */
@@ -62,18 +64,28 @@ void search_init(struct app_context *ctx)
 		       FILTER_SQL " ORDER BY score DESC, memory_id LIMIT $8::int"),
 		8, 1,
 	};
-	/* The scope is compared with IS NOT DISTINCT FROM, which the scope btree
-	 * cannot serve: when a scope has just grown and the statistics still think
-	 * it small, the planner would otherwise read it through that btree and
-	 * sort it, which is the slow exact plan that the count has ruled out. */
+	/* The index holds a large scope's vectors once the worker has indexed
+	 * them (sql/vector/0003): those not in it yet, a page or a freshly
+	 * listed scope's older ones, are compared one by one and merged in, so
+	 * the answer never misses them.  The indexed part compares the scope
+	 * with IS NOT DISTINCT FROM, which the scope btree cannot serve: when a
+	 * scope has just grown and the statistics still think it small, the
+	 * planner would otherwise read it through that btree and sort it, the
+	 * slow exact plan that the count has ruled out. */
 	char *sql = NULL;
 	if (asprintf(&sql,
-		     "SELECT memory_id, 1 - (embedding::vector(%d) <=> $4::vector(%d)) AS score, version"
+		     "SELECT memory_id, 1 - distance AS score, version FROM ("
+		     "(SELECT memory_id, embedding::vector(%d) <=> $4::vector(%d) AS distance, version"
 		     " FROM memory_vectors"
 		     " WHERE (tenant_id, namespace, external_user_id) IS NOT DISTINCT FROM ($1::uuid, $2, $3)"
-		     " AND model = '%s'"
+		     " AND model = '%s' AND in_index"
 		     " AND $5::text IS NOT NULL" FILTER_SQL
-		     " ORDER BY embedding::vector(%d) <=> $4::vector(%d) LIMIT $8::int",
+		     " ORDER BY embedding::vector(%d) <=> $4::vector(%d) LIMIT $8::int)"
+		     " UNION ALL "
+		     "(SELECT memory_id, embedding <=> $4::vector AS distance, version FROM memory_vectors"
+		     " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
+		     " AND NOT in_index" FILTER_SQL " ORDER BY 2 LIMIT $8::int)"
+		     ") candidates ORDER BY distance, memory_id LIMIT $8::int",
 		     dims, dims, cfg->embedding_model, dims, dims) < 0)
 		sql = NULL;
 	st_index = (struct pg_statement){ "memox_search_index", sql, 8, 1 };
