@@ -20,7 +20,6 @@
 #include "keyring.h"
 #include "log.h"
 #include "metrics.h"
-#include "outbox.h"
 #include "pg.h"
 #include "redis.h"
 
@@ -73,7 +72,8 @@ void app_context_free(struct app_context *ctx)
 	pg_close(ctx->vector);
 	redis_close(ctx->redis);
 	keyring_free(ctx->keyring);
-	outbox_close(ctx->outbox);
+	if (ctx->outbox_close)
+		ctx->outbox_close(ctx->outbox);
 	config_free(&ctx->cfg);
 }
 

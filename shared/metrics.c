@@ -96,10 +96,10 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 
 /* ------------------------------------------------------------------- setup */
 
-static int header_matches(const struct block *b, uint64_t layout, size_t size)
+static int header_matches(const struct header *h, uint64_t layout, size_t size)
 {
-	return __atomic_load_n(&b->h.magic, __ATOMIC_ACQUIRE) == METRICS_MAGIC && b->h.version == METRICS_VERSION &&
-	       b->h.nslots == M.nslots && b->h.layout == layout && b->h.size == size;
+	return h->magic == METRICS_MAGIC && h->version == METRICS_VERSION && h->nslots == M.nslots &&
+	       h->layout == layout && h->size == size;
 }
 
 /* The file mapped and ready, or NULL with why (for the one warning). */
@@ -122,8 +122,14 @@ static struct block *map_file(const char *path, uint64_t layout, size_t size, co
 		close(fd);
 		return NULL;
 	}
-	if (alone && (size_t)st.st_size != size) {
-		/* Shrinking to zero first zeroes every counter of an old layout. */
+	/* Read, not mapped: the initialiser writes the header last, and under
+	 * its exclusive lock, which this child holds or has waited for. */
+	struct header h;
+	int ready = pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && header_matches(&h, layout, size);
+	if (alone && !ready) {
+		/* Shrinking to zero zeroes every counter of an old layout without
+		 * touching a page: a memset would make the whole file (32 KiB a
+		 * route) resident in this child. */
 		if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)size) != 0) {
 			*why = strerror(errno);
 			close(fd);
@@ -142,14 +148,13 @@ static struct block *map_file(const char *path, uint64_t layout, size_t size, co
 		close(fd);
 		return NULL;
 	}
-	if (!header_matches(b, layout, size)) {
+	if (!ready) {
 		if (!alone) {
 			*why = "it belongs to another build of this area, still running";
 			munmap(b, size);
 			close(fd);
 			return NULL;
 		}
-		memset(b, 0, size);
 		b->h.version = METRICS_VERSION;
 		b->h.nslots = (uint32_t)M.nslots;
 		b->h.layout = layout;

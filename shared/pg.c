@@ -105,11 +105,15 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 	}
 	db->last_attempt_ms = now;
 
-	/* expand_dbname: the URL is expanded first and the later keywords
-	 * override it, so connect_timeout here wins over the URL's. */
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", db->options[0] ? "options" : NULL,
-			       NULL };
-	const char *vals[] = { db->url, db->connect_timeout, "aiget", db->options, NULL };
+	/* expand_dbname: the URL is expanded where dbname stands, so keywords
+	 * after it override the URL (connect_timeout here wins over the URL's)
+	 * and keywords before it are defaults the URL may override.
+	 * gssencmode: libpq's "prefer" initialises Kerberos on every connect
+	 * to look for a credential (0.7 MiB of each process's memory, and
+	 * time); a URL with gssencmode=prefer or require still uses it. */
+	const char *keys[] = { "gssencmode", "dbname", "connect_timeout", "application_name",
+			       db->options[0] ? "options" : NULL, NULL };
+	const char *vals[] = { "disable", db->url, db->connect_timeout, "aiget", db->options, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
 		first_line(db->last_error, sizeof db->last_error, c ? PQerrorMessage(c) : "out of memory");

@@ -106,6 +106,7 @@ static void send_mail(struct app_context *ctx, void *arg)
 			.smtp_require_tls = (int)ctx->cfg.smtp_require_tls,
 		};
 		ctx->outbox = outbox_open(&oc, err, sizeof err);
+		ctx->outbox_close = outbox_close;
 		if (ctx->outbox == NULL) {
 			log_error("mail outbox unusable: %s", err);
 			return;
