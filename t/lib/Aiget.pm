@@ -344,4 +344,30 @@ sub memox_wait {
 }
 sub psql_vector { run_psql('VECTOR_DATABASE_URL', @_) }
 
+# ------------------------------------------------------------ FastCGI straight to an area's socket
+# For tests that must control the bytes nginx would send: one record of
+# request 1, name-value pairs (short names and values only), and the answer
+# read up to END_REQUEST (its stdout text).
+push @EXPORT, qw(fcgi_record fcgi_pairs fcgi_answer);
+sub fcgi_record {
+	my ($type, $content) = @_;
+	return pack('CCnnCC', 1, $type, 1, length($content), 0, 0) . $content;
+}
+sub fcgi_pairs {
+	my %p = @_;
+	return join '', map { pack('CC', length($_), length($p{$_})) . $_ . $p{$_} } sort keys %p;
+}
+sub fcgi_answer {
+	my ($sock) = @_;
+	my $out = '';
+	while (sysread($sock, my $hdr, 8) == 8) {
+		my ($v, $type, $id, $len, $pad) = unpack('CCnnC', $hdr);
+		my $content = '';
+		sysread($sock, $content, $len + $pad) if $len + $pad;
+		$out .= substr($content, 0, $len) if $type == 6;
+		last if $type == 3;
+	}
+	return $out;
+}
+
 1;
