@@ -59,15 +59,19 @@ sub report_markdown {
 		. "$c->{EMBEDDING_BATCH_SIZE} jobs, exact plan up to $c->{MEMOX_EXACT_SCAN_MAX} vectors a scope. "
 		. "Ingestion: batches of 100 from one client; searchable = status ready, timed from the first batch. "
 		. "Sequential: one search at a time ($p->{queries} queries; recall\@10 of the default plan against "
-		. "`exact: true` over the first " . ($r->{search}[0]{recallQueries} // 50) . ').');
+		. "`exact: true` over the first " . ($r->{search}[0]{recallQueries} // 50) . '), after `VACUUM (ANALYZE) '
+		. 'memory_vectors`; *just ingested*: the same number of searches before it, right after the writes.');
 	$line->('');
-	$line->('| Scope | accepted/s | searchable/s | plan | p50 ms | p99 ms | server p50 ms | server p99 ms | recall@10 |');
-	$line->('|---:|---:|---:|---|---:|---:|---:|---:|---:|');
+	$line->('| Scope | accepted/s | searchable/s | plan | p50 ms | p99 ms | server p50 ms | server p99 ms | recall@10 '
+		. '| just ingested: server p50 / p99 ms |');
+	$line->('|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|');
 	for my $s (@{$r->{search}}) {
 		my $q = $s->{sequential};
+		my $f = $s->{justIngested} // {};
 		$line->("| $s->{scope} | ", sprintf('%.0f | %.0f', $s->{acceptedPerSecond}, $s->{searchablePerSecond}),
 			" | $s->{searchMode} | ", join(' | ', map { $ms->($q->{$_}) } qw(p50Ms p99Ms serverP50Ms serverP99Ms)),
-			' | ', sprintf('%.3f', $s->{recallAt10}), ' |');
+			' | ', sprintf('%.3f', $s->{recallAt10}), ' | ', $ms->($f->{serverP50Ms}), ' / ',
+			$ms->($f->{serverP99Ms}), ' |');
 	}
 	$line->('');
 	$line->('## Resident memory (VmRSS, MiB)');

@@ -42,6 +42,7 @@ my ($s) = @{$r->{search} || []};
 is($s->{scope}, 50, 'a search scope of 50');
 is($s->{recallAt10}, 1, 'recall@10 of the exact plan is 1');
 ok($s->{searchablePerSecond} > 0 && $s->{wrk}{requests} > 0 && $s->{wrk}{errors} == 0, 'ingestion and loaded search measured');
+ok($s->{justIngested}{serverP50Ms} > 0 && $s->{sequential}{serverP50Ms} > 0, 'search measured just after the writes and settled');
 for my $a (areas(), 'worker') {
 	ok(@{$r->{rssKiB}{after}{$a} || []} && !grep({ !defined } @{$r->{rssKiB}{after}{$a}}), "resident memory of $a");
 }
