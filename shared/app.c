@@ -8,6 +8,7 @@
 #include "app.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,12 @@ void app_context_init(struct app_context *ctx, const struct app *app, unsigned n
 		fprintf(stderr, "%s: out of memory\n", app->area);
 		exit(1);
 	}
+	long long limit = app->kind == APP_WORKER ? ctx->cfg.pg_worker_statement_timeout_ms
+			: app->kind == APP_TOOL	  ? ctx->cfg.pg_tool_statement_timeout_ms
+						  : ctx->cfg.pg_statement_timeout_ms;
+	pg_set_statement_timeout(ctx->db, limit);
+	if (ctx->vector)
+		pg_set_statement_timeout(ctx->vector, limit);
 }
 
 void app_context_free(struct app_context *ctx)
@@ -97,6 +104,29 @@ static int input_finished(const struct request *req)
 	if (!bodyless && req->body == NULL)
 		return 0;
 	return FCGX_GetChar(in) == EOF;
+}
+
+/* glibc keeps what a process frees for its next allocations, so one
+ * unusually large request would leave a child at its peak size for good.
+ * Buffers above APP_MMAP_BYTES are mapped on their own and unmapped when
+ * freed (a fixed threshold: glibc's default one rises after each large
+ * free, so that the next 1 MiB body would come from the heap).  After a
+ * request whose body was large enough to have cost much (only the
+ * document routes take more than MAX_SMALL_BODY_BYTES), the heap is
+ * trimmed back when more than APP_HEAP_SLACK_BYTES of it lies free: json-c
+ * allocates many small objects, which no threshold maps.  Small requests,
+ * nearly all of them, never pay for the check. */
+#define APP_MMAP_BYTES (128 * 1024)
+#define APP_TRIM_CHECK_BODY_BYTES 8192
+#define APP_HEAP_SLACK_BYTES (1024 * 1024)
+
+static void release_after(const struct request *req)
+{
+	if (req->body_len <= APP_TRIM_CHECK_BODY_BYTES)
+		return;
+	struct mallinfo2 mi = mallinfo2();
+	if (mi.fordblks > APP_HEAP_SLACK_BYTES)
+		malloc_trim(0);
 }
 
 static void usage(const struct app *app, FILE *f)
@@ -175,6 +205,7 @@ int app_main(const struct app *app, int argc, char **argv)
 		}
 	}
 
+	mallopt(M_MMAP_THRESHOLD, APP_MMAP_BYTES);
 	struct app_context ctx;
 	app_context_init(&ctx, app, 0, env_file);
 
@@ -218,7 +249,7 @@ int app_main(const struct app *app, int argc, char **argv)
 		struct request req;
 		request_begin(&req, &fcgx, arena, &ctx);
 		log_set_request_id(req.request_id);
-		router_dispatch(&req, app->routes, app->nroutes, (unsigned long long)ctx.cfg.max_body_bytes);
+		router_dispatch(&req, app->routes, app->nroutes);
 		log_access(&req);
 		metrics_observe(req.route, req.method, req.status, (clock_ms() - req.started_ms) / 1000.0);
 		fcgx.detached = input_finished(&req);
@@ -227,6 +258,7 @@ int app_main(const struct app *app, int argc, char **argv)
 		for (struct request_deferred *d = req.deferred; d; d = d->next)
 			d->fn(&ctx, d->arg);
 		arena_reset(arena);
+		release_after(&req);
 		log_set_request_id(NULL);
 		/* A stop signal that came in during the request is delivered
 		 * here, before the next accept, and ends the loop. */

@@ -21,8 +21,16 @@ enum app_deps {
 	APP_DEP_VECTOR   = 1 << 2,
 };
 
+/* What runs: it decides how long a statement may take. */
+enum app_kind {
+	APP_RESPONDER = 0,           /* PG_STATEMENT_TIMEOUT_MS: a client is waiting */
+	APP_WORKER,                  /* PG_WORKER_STATEMENT_TIMEOUT_MS */
+	APP_TOOL,                    /* PG_TOOL_STATEMENT_TIMEOUT_MS: migrations, re-embedding */
+};
+
 struct app {
 	const char *area;            /* "auth", "keys", "tenants", "memox" */
+	enum app_kind kind;
 	const struct route *routes;
 	size_t nroutes;
 	unsigned deps;               /* enum app_deps */

@@ -1,6 +1,7 @@
 /* body.c - request bodies: checked length, capped reads, strict JSON. */
 #include "body.h"
 
+#include "app.h"
 #include "json_check.h"
 
 #include <stdio.h>
@@ -68,8 +69,15 @@ enum body_status body_read(struct request *req, unsigned long long cap)
 
 struct json_object *body_json_parse(const char *text, size_t len, char *errmsg, size_t errlen)
 {
-	char why[160];
-	if (json_check(text, len, JSON_MAX_DEPTH, why, sizeof why) != 0) {
+	static const struct json_limits trusted = { JSON_MAX_DEPTH, 0, 0, 0 };
+	return body_json_parse_limited(text, len, &trusted, errmsg, errlen);
+}
+
+struct json_object *body_json_parse_limited(const char *text, size_t len, const struct json_limits *lim,
+					    char *errmsg, size_t errlen)
+{
+	char why[320];
+	if (json_check(text, len, lim, why, sizeof why) != 0) {
 		snprintf(errmsg, errlen, "request body is not valid JSON: %s", why);
 		return NULL;
 	}
@@ -99,7 +107,9 @@ enum body_status body_parse_json(struct request *req, char *errmsg, size_t errle
 		snprintf(errmsg, errlen, "request body is required");
 		return BODY_EMPTY;
 	}
-	struct json_object *obj = body_json_parse(req->body, req->body_len, errmsg, errlen);
+	const struct config *cfg = &req->ctx->cfg;
+	const struct json_limits lim = { JSON_MAX_DEPTH, (long)cfg->json_max_values, (long)cfg->json_max_containers, 1 };
+	struct json_object *obj = body_json_parse_limited(req->body, req->body_len, &lim, errmsg, errlen);
 	if (obj == NULL)
 		return BODY_BAD_JSON;
 	arena_on_reset(req->arena, free_json, obj);

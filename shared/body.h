@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "json_check.h"
 #include "request.h"
 
 enum body_status {
@@ -26,12 +27,20 @@ int body_parse_length(const char *s, unsigned long long *out);
 /* Reads the body into req->body/body_len (NUL-terminated). */
 enum body_status body_read(struct request *req, unsigned long long cap);
 
-/* Parses req->body as one JSON object into req->json; errmsg gets a short
- * English reason for a 400. */
+/* Parses req->body as one JSON object into req->json, within the limits
+ * of the configuration (JSON_MAX_VALUES, JSON_MAX_CONTAINERS) and with
+ * numbers that cannot be kept exactly refused; errmsg gets a short English
+ * reason for a 400. */
 enum body_status body_parse_json(struct request *req, char *errmsg, size_t errlen);
 
 /* Parses text as strict JSON (UTF-8 checked, depth bounded, nothing trailing).
- * Returns the object or NULL with a reason in errmsg.  Exposed for tests. */
+ * Returns the object or NULL with a reason in errmsg.  For text from our
+ * own stores and providers: no cap on the number of values (an embedding
+ * answer holds hundreds of thousands). */
 struct json_object *body_json_parse(const char *text, size_t len, char *errmsg, size_t errlen);
+
+/* The same within explicit limits (json_check.h). */
+struct json_object *body_json_parse_limited(const char *text, size_t len, const struct json_limits *lim,
+					    char *errmsg, size_t errlen);
 
 #endif

@@ -34,9 +34,14 @@ struct config {
 	char *redis_url;
 	enum log_level log_level;
 	int log_targets;               /* enum log_target bits */
-	long long max_body_bytes;
+	long long max_body_bytes;       /* routes that take documents (memox writes and search) */
+	long long max_small_body_bytes; /* every other JSON route: a login is under 1 KiB */
+	long long json_max_values, json_max_containers; /* what one body may cost json-c */
 	long long redis_timeout_ms;
 	long long pg_connect_timeout_s;
+	long long pg_statement_timeout_ms;        /* responders: a client waits */
+	long long pg_worker_statement_timeout_ms; /* the memox worker */
+	long long pg_tool_statement_timeout_ms;   /* aigetctl; 0: none */
 	char *sql_dir;
 	long long worker_block_seconds;
 	char *mail_transport;          /* "dir", "smtp" or "sendmail" */

@@ -1,13 +1,28 @@
 /* json_check.c - recursive-descent JSON grammar and UTF-8 check, no allocation. */
 #include "json_check.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Where the scan is, level by level, so that an error can name the field. */
+struct frame {
+	const unsigned char *key; /* an object's current key, quotes excluded */
+	size_t key_len;
+	long index;               /* an array's current element; -1 in objects */
+};
 
 struct scan {
 	const unsigned char *p, *end;
-	int depth, max_depth;
+	const struct json_limits *lim;
+	int depth;
+	long values, containers;
 	const char *why;
+	char field[JSON_CHECK_FIELD_MAX]; /* the path of a number refused, "" otherwise */
+	struct frame frames[JSON_CHECK_DEPTH_MAX];
 };
 
 static int fail(struct scan *s, const char *why)
@@ -77,6 +92,25 @@ static int hex4(struct scan *s, unsigned *out)
 	return 0;
 }
 
+/* The path of the value being scanned, as a client wrote it: a.b[3].c. */
+static void name_field(struct scan *s)
+{
+	size_t n = 0;
+	s->field[0] = '\0';
+	for (int i = 0; i < s->depth && n < sizeof s->field - 1; i++) {
+		const struct frame *f = &s->frames[i];
+		int w = f->index >= 0 ? snprintf(s->field + n, sizeof s->field - n, "[%ld]", f->index)
+				      : snprintf(s->field + n, sizeof s->field - n, "%s%.*s", n ? "." : "",
+						 f->key_len > 64 ? 64 : (int)f->key_len, (const char *)f->key);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (n >= sizeof s->field)
+		n = sizeof s->field - 1;
+	s->field[n] = '\0';
+}
+
 static int string(struct scan *s)
 {
 	s->p++; /* the opening quote */
@@ -132,8 +166,33 @@ static int digits(struct scan *s)
 	return s->p > start ? 0 : fail(s, "bad number");
 }
 
+/* A number json-c and PostgreSQL keep as written: an integer within 64
+ * bits (json-c saturates others without a word), anything else finite and,
+ * unless zero, not so small that it becomes zero. */
+static int number_is_exact(const unsigned char *start, const unsigned char *end, int integer)
+{
+	char text[400];
+	size_t len = (size_t)(end - start);
+	if (len >= sizeof text)
+		return 0; /* more digits than a double or an int64 can carry */
+	memcpy(text, start, len);
+	text[len] = '\0';
+	char *stop;
+	errno = 0;
+	if (integer) {
+		(void)strtoimax(text, &stop, 10);
+		return errno == 0;
+	}
+	double d = strtod(text, &stop);
+	if (errno == ERANGE || !isfinite(d))
+		return 0;
+	return 1;
+}
+
 static int number(struct scan *s)
 {
+	const unsigned char *start = s->p;
+	int integer = 1;
 	if (*s->p == '-')
 		s->p++;
 	if (s->p < s->end && *s->p == '0')
@@ -142,15 +201,22 @@ static int number(struct scan *s)
 		return -1;
 	if (s->p < s->end && *s->p == '.') {
 		s->p++;
+		integer = 0;
 		if (digits(s) != 0)
 			return -1;
 	}
 	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
 		s->p++;
+		integer = 0;
 		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
 			s->p++;
 		if (digits(s) != 0)
 			return -1;
+	}
+	if (s->lim->exact_numbers && !number_is_exact(start, s->p, integer)) {
+		name_field(s);
+		s->p = start;
+		return fail(s, integer ? "integer outside the 64-bit range" : "number out of range");
 	}
 	return 0;
 }
@@ -159,8 +225,14 @@ static int value(struct scan *s);
 
 static int container(struct scan *s, unsigned char close, int is_object)
 {
-	if (++s->depth > s->max_depth)
+	if (++s->depth > s->lim->max_depth || s->depth > JSON_CHECK_DEPTH_MAX)
 		return fail(s, "nested too deeply");
+	if (s->lim->max_containers > 0 && ++s->containers > s->lim->max_containers)
+		return fail(s, "too many objects and arrays");
+	struct frame *f = &s->frames[s->depth - 1];
+	f->key = NULL;
+	f->key_len = 0;
+	f->index = is_object ? -1 : 0;
 	s->p++;
 	skip_ws(s);
 	if (s->p < s->end && *s->p == close) {
@@ -173,8 +245,10 @@ static int container(struct scan *s, unsigned char close, int is_object)
 		if (is_object) {
 			if (s->p >= s->end || *s->p != '"')
 				return fail(s, "expected a string key");
+			f->key = s->p + 1;
 			if (string(s) != 0)
 				return -1;
+			f->key_len = (size_t)(s->p - 1 - f->key);
 			skip_ws(s);
 			if (s->p >= s->end || *s->p != ':')
 				return fail(s, "expected ':'");
@@ -185,6 +259,8 @@ static int container(struct scan *s, unsigned char close, int is_object)
 		skip_ws(s);
 		if (s->p < s->end && *s->p == ',') {
 			s->p++;
+			if (!is_object)
+				f->index++;
 			continue;
 		}
 		if (s->p < s->end && *s->p == close) {
@@ -201,6 +277,8 @@ static int value(struct scan *s)
 	skip_ws(s);
 	if (s->p >= s->end)
 		return fail(s, "unexpected end of input");
+	if (s->lim->max_values > 0 && ++s->values > s->lim->max_values)
+		return fail(s, "too many values");
 	switch (*s->p) {
 	case '{': return container(s, '}', 1);
 	case '[': return container(s, ']', 0);
@@ -215,15 +293,29 @@ static int value(struct scan *s)
 	}
 }
 
-int json_check(const char *text, size_t len, int max_depth, char *err, size_t errlen)
+int json_check(const char *text, size_t len, const struct json_limits *lim, char *err, size_t errlen)
 {
-	struct scan s = { (const unsigned char *)text, (const unsigned char *)text + len, 0, max_depth, NULL };
+	/* The scan is on the stack and large only by its frames (1.5 KiB). */
+	struct scan s;
+	s.p = (const unsigned char *)text;
+	s.end = s.p + len;
+	s.lim = lim;
+	s.depth = 0;
+	s.values = s.containers = 0;
+	s.why = NULL;
+	s.field[0] = '\0';
 	if (value(&s) == 0) {
 		skip_ws(&s);
 		if (s.p == s.end)
 			return 0;
 		fail(&s, "trailing characters");
 	}
-	snprintf(err, errlen, "%s at byte %zu", s.why, (size_t)(s.p - (const unsigned char *)text));
+	if (s.field[0])
+		snprintf(err, errlen, "%s cannot be kept exactly: %s", s.field, s.why);
+	else if (s.why && strncmp(s.why, "too many", 8) == 0)
+		snprintf(err, errlen, "%s (the limits are %ld values and %ld objects and arrays)", s.why,
+			 lim->max_values, lim->max_containers);
+	else
+		snprintf(err, errlen, "%s at byte %zu", s.why, (size_t)(s.p - (const unsigned char *)text));
 	return -1;
 }

@@ -17,6 +17,7 @@ struct pg {
 	char label[32];
 	char connect_timeout[16];
 	char options[256];         /* the "options" keyword: -c settings, "" when none */
+	long long statement_timeout_ms; /* 0: the server's own (none by default) */
 	PGconn *conn;
 	double last_attempt_ms;
 	char last_error[256];
@@ -34,6 +35,20 @@ struct pg *pg_open(const char *url, const char *label, int connect_timeout_s)
 	snprintf(db->label, sizeof db->label, "%s", label);
 	snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d", connect_timeout_s);
 	return db;
+}
+
+/* Statements that ran out of time in this process (SQLSTATE 57014). */
+static unsigned long timeouts;
+
+unsigned long pg_timeouts(void)
+{
+	return timeouts;
+}
+
+void pg_set_statement_timeout(struct pg *db, long long ms)
+{
+	db->statement_timeout_ms = ms;
+	pg_reset(db);
 }
 
 void pg_set_options(struct pg *db, const char *options)
@@ -84,6 +99,11 @@ static void count_failure(struct pg *db, const char *state)
 {
 	static const char server_classes[][3] = { "08", "53", "57", "58", "XX" };
 	int server = 0;
+	/* A statement that ran out of its time is the query's failure. */
+	if (state && strcmp(state, "57014") == 0) {
+		timeouts++;
+		return;
+	}
 	for (size_t i = 0; state && i < sizeof server_classes / sizeof server_classes[0]; i++)
 		server |= strncmp(state, server_classes[i], 2) == 0;
 	if (server || db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
@@ -111,9 +131,14 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 	 * gssencmode: libpq's "prefer" initialises Kerberos on every connect
 	 * to look for a credential (0.7 MiB of each process's memory, and
 	 * time); a URL with gssencmode=prefer or require still uses it. */
+	char options[sizeof db->options + 48];
+	if (db->statement_timeout_ms > 0)
+		snprintf(options, sizeof options, "-c statement_timeout=%lld %s", db->statement_timeout_ms, db->options);
+	else
+		snprintf(options, sizeof options, "%s", db->options);
 	const char *keys[] = { "gssencmode", "dbname", "connect_timeout", "application_name",
-			       db->options[0] ? "options" : NULL, NULL };
-	const char *vals[] = { "disable", db->url, db->connect_timeout, "aiget", db->options, NULL };
+			       options[0] ? "options" : NULL, NULL };
+	const char *vals[] = { "disable", db->url, db->connect_timeout, "aiget", options, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
 		first_line(db->last_error, sizeof db->last_error, c ? PQerrorMessage(c) : "out of memory");

@@ -48,6 +48,17 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen);
  * settings.  Drops the current connection. */
 void pg_set_options(struct pg *db, const char *options);
 
+/* Every statement on connections made from now on is cancelled by the
+ * server after ms (statement_timeout; 0 leaves the server's setting), so
+ * that no request keeps a child, or a lock, longer than its client waits.
+ * Drops the current connection. */
+void pg_set_statement_timeout(struct pg *db, long long ms);
+
+/* How many statements of this process ran out of time so far (SQLSTATE
+ * 57014): a request compares it before and after to tell a timeout from a
+ * database that is down. */
+unsigned long pg_timeouts(void);
+
 /* Drops the connection so the next use reconnects. */
 void pg_reset(struct pg *db);
 

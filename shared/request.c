@@ -8,7 +8,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "app.h"
 #include "log.h"
+#include "pg.h"
 
 double clock_ms(void)
 {
@@ -63,6 +65,7 @@ void request_begin(struct request *req, FCGX_Request *fcgx, struct arena *arena,
 	req->arena = arena;
 	req->ctx = ctx;
 	req->started_ms = clock_ms();
+	req->pg_timeouts_before = pg_timeouts();
 
 	/* nginx passes its own vetted id as REQUEST_ID (see nginx-snippets);
 	 * a client's X-Request-Id is used only when sane. */
@@ -277,6 +280,13 @@ void response_unavailable(struct request *req, const char *what, const char *err
 {
 	log_error("%s: %s", what, err);
 	response_header(req, "Retry-After", "5");
+	if (pg_timeouts() != req->pg_timeouts_before) {
+		response_error(req, 503, "unavailable",
+			       "the request ran longer than the database allows (%lld ms); retry later,"
+			       " or ask for less (a narrower filter, a smaller batch)",
+			       req->ctx->cfg.pg_statement_timeout_ms);
+		return;
+	}
 	response_error(req, 503, "unavailable", "the service is temporarily unavailable");
 }
 

@@ -64,6 +64,7 @@ struct request {
 	int status;                /* 0 until a response is sent */
 	struct request_header *headers;
 	double started_ms;
+	unsigned long pg_timeouts_before; /* pg_timeouts() when it began */
 };
 
 /* Fills req from the accepted FastCGI request.  Never fails: a request that

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "apikey.h"
+#include "app.h"
 #include "auth_token.h"
 #include "body.h"
 #include "cors.h"
@@ -196,7 +197,7 @@ static int read_json(struct request *req, unsigned long long max_body)
 	return 0;
 }
 
-void router_dispatch(struct request *req, const struct route *routes, size_t nroutes, unsigned long long max_body)
+void router_dispatch(struct request *req, const struct route *routes, size_t nroutes)
 {
 	const struct route *found = NULL, *path_only = NULL;
 	char allow[128] = "";
@@ -264,6 +265,9 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 	}
 	if ((found->flags & ROUTE_APIKEY) && admit_key(req, found->flags) != 0)
 		return;
+	const struct config *cfg = &req->ctx->cfg;
+	unsigned long long max_body = (unsigned long long)((found->flags & ROUTE_LARGE_BODY) ? cfg->max_body_bytes
+											: cfg->max_small_body_bytes);
 	if (!((found->flags & ROUTE_JSON) || ((found->flags & ROUTE_JSON_OPTIONAL) && has_body(req))) ||
 	    read_json(req, max_body) == 0)
 		found->handler(req);

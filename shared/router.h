@@ -21,6 +21,10 @@ enum route_flags {
 	ROUTE_APIKEY = 1 << 4, /* a tenant API key, admitted by its tenant's limits (req->key) */
 	ROUTE_SCOPE_READ  = 1 << 5, /* ROUTE_APIKEY whose key has memox:read */
 	ROUTE_SCOPE_WRITE = 1 << 6, /* ROUTE_APIKEY whose key has memox:write */
+	/* The body may be as large as MAX_BODY_BYTES (memories, batches,
+	 * searches); without it a JSON route takes MAX_SMALL_BODY_BYTES, so
+	 * that a route that takes a login cannot be made to parse a MiB. */
+	ROUTE_LARGE_BODY = 1 << 7,
 };
 
 typedef void (*route_handler)(struct request *req);
@@ -36,9 +40,9 @@ struct route {
 int router_match(struct request *req, const char *pattern);
 
 /* Answers the request: through the matching route's handler or with the
- * error that says why not.  Always leaves a response written. */
-void router_dispatch(struct request *req, const struct route *routes, size_t nroutes,
-		     unsigned long long max_body);
+ * error that says why not.  Always leaves a response written.  The body
+ * caps come from req->ctx's configuration. */
+void router_dispatch(struct request *req, const struct route *routes, size_t nroutes);
 
 /* The handler of a contract route whose issue has not landed yet: 501 in
  * the contract's error format.  Routes are declared early so that 404, 405

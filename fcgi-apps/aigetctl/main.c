@@ -127,7 +127,7 @@ static const struct command commands[] = {
 };
 
 static const struct app ctl_app = {
-	.area = "aigetctl", .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+	.area = "aigetctl", .kind = APP_TOOL, .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 };
 
 /* Prints a synopsis' lines, the first after first, the others after rest. */

@@ -35,7 +35,7 @@ static void on_stop_signal(int sig)
 }
 
 static const struct app worker_app = {
-	.area = "memox-worker", .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
+	.area = "memox-worker", .kind = APP_WORKER, .deps = APP_DEP_POSTGRES | APP_DEP_REDIS | APP_DEP_VECTOR,
 };
 
 static void usage(FILE *f)

@@ -15,14 +15,14 @@
 static const struct route routes[] = {
 	{ "GET",    "/api/v1/memox/health",         health_handle, 0 },
 	{ "GET",    "/api/v1/memox/metrics",        metrics_handle, 0 },
-	{ "POST",   "/api/v1/memox/memories",       memories_create, WRITE | ROUTE_JSON },
+	{ "POST",   "/api/v1/memox/memories",       memories_create, WRITE | ROUTE_JSON | ROUTE_LARGE_BODY },
 	{ "GET",    "/api/v1/memox/memories",       memories_list, READ },
 	{ "DELETE", "/api/v1/memox/memories",       erase_scope, WRITE },
-	{ "POST",   "/api/v1/memox/memories/batch", memories_batch, WRITE | ROUTE_JSON },
+	{ "POST",   "/api/v1/memox/memories/batch", memories_batch, WRITE | ROUTE_JSON | ROUTE_LARGE_BODY },
 	{ "GET",    "/api/v1/memox/memories/{id}",  memories_get, READ },
-	{ "PATCH",  "/api/v1/memox/memories/{id}",  memories_patch, WRITE | ROUTE_JSON },
+	{ "PATCH",  "/api/v1/memox/memories/{id}",  memories_patch, WRITE | ROUTE_JSON | ROUTE_LARGE_BODY },
 	{ "DELETE", "/api/v1/memox/memories/{id}",  memories_delete, WRITE },
-	{ "POST",   "/api/v1/memox/search",         search_memories, READ | ROUTE_JSON },
+	{ "POST",   "/api/v1/memox/search",         search_memories, READ | ROUTE_JSON | ROUTE_LARGE_BODY },
 	{ "GET",    "/api/v1/memox/erasures/{id}",  erase_get, READ },
 };
 

@@ -1,5 +1,7 @@
 /* body.c - unit tests of CONTENT_LENGTH parsing and strict JSON parsing. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "body.h"
 #include "tap.h"
@@ -10,6 +12,22 @@ static int parses(const char *text)
 	struct json_object *o = body_json_parse(text, strlen(text), err, sizeof err);
 	json_object_put(o);
 	return o != NULL;
+}
+
+static char last_err[320];
+
+/* 1 when text is refused with want in its message, or accepted when want is NULL. */
+static int refused(const struct json_limits *lim, const char *text, const char *want)
+{
+	struct json_object *o = body_json_parse_limited(text, strlen(text), lim, last_err, sizeof last_err);
+	json_object_put(o);
+	if (want == NULL)
+		return o != NULL;
+	if (o != NULL || strstr(last_err, want) == NULL) {
+		printf("# got: %s\n", o ? "accepted" : last_err);
+		return 0;
+	}
+	return 1;
 }
 
 int main(void)
@@ -49,5 +67,27 @@ int main(void)
 	deep[20000] = '\0';
 	ok(!parses(deep), "nesting 10000 deep refused");
 	free(deep);
+
+	/* The cost of a parse is bounded before it happens. */
+	const struct json_limits lim = { 32, 10, 3, 1 };
+	ok(refused(&lim, "{\"a\":[1,2,3,4,5,6,7,8,9]}", "too many values"), "values over the cap refused");
+	ok(refused(&lim, "{\"a\":1,\"b\":2}", NULL), "values under the cap accepted");
+	ok(refused(&lim, "{\"a\":[{},{}]}", "too many objects and arrays"), "containers over the cap refused");
+	ok(refused(&lim, "{\"a\":[{}]}", NULL), "containers at the cap accepted");
+
+	/* Numbers json-c or PostgreSQL would change are refused by their path. */
+	const struct json_limits exact = { 32, 0, 0, 1 };
+	ok(refused(&exact, "{\"m\":{\"n\":123456789012345678901234567890}}",
+		   "m.n cannot be kept exactly: integer outside the 64-bit range"), "a 30-digit integer refused, named");
+	ok(refused(&exact, "{\"a\":[1,{\"b\":[0,18446744073709551615]}]}", "a[1].b[1] cannot be kept exactly"),
+	   "2^64-1 refused, its path through arrays named");
+	ok(refused(&exact, "{\"x\":9223372036854775807,\"y\":-9223372036854775808}", NULL),
+	   "the int64 extremes accepted");
+	ok(refused(&exact, "{\"x\":9223372036854775808}", "x cannot be kept exactly"), "INT64_MAX + 1 refused");
+	ok(refused(&exact, "{\"f\":1e1001}", "f cannot be kept exactly: number out of range"), "1e1001 refused");
+	ok(refused(&exact, "{\"f\":-1e-400}", "f cannot be kept exactly"), "an underflow refused");
+	ok(refused(&exact, "{\"f\":1.5e300,\"g\":0.1,\"h\":-0.0,\"i\":0e5000}", NULL),
+	   "ordinary and zero doubles accepted");
+	ok(parses("{\"f\":1e1001}"), "trusted text (providers, our stores) is not held to exact numbers");
 	return done_testing();
 }
