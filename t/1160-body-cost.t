@@ -13,8 +13,6 @@
 use strict;
 use warnings;
 use lib 't/lib';
-use IO::Socket::UNIX;
-use POSIX ();
 use Test::More;
 use Aiget;
 
@@ -94,28 +92,13 @@ my $src = $ENV{AIGET_SRC};
 my $build = system("make -s -C '$src' BUILD=release build/release/bin/memox.fcgi >/dev/null 2>&1");
 is($build, 0, 'the release memox.fcgi builds');
 my $sock = var_dir() . "/run/memox-release-$$.sock";
-my $pid = fork // BAIL_OUT("fork: $!");
-if ($pid == 0) {
-	open(STDERR, '>>', var_dir() . '/log/memox-release.log');
-	exec('spawn-fcgi', '-n', '-s', $sock, '--', "$src/build/release/bin/memox.fcgi", '--env-file',
-		var_dir() . '/aiget.env') or POSIX::_exit(127);
-}
-ok(wait_until(10, sub { -S $sock }), 'the release child listens');
-
+my $pid = fcgi_spawn("$src/build/release/bin/memox.fcgi", $sock, 'memox-release');
+ok(-S $sock, 'the release child listens');
 sub fcgi_post {
 	my ($path, $body) = @_;
-	my $s = IO::Socket::UNIX->new(Peer => $sock) or return '';
-	my %p = (REQUEST_METHOD => 'POST', REQUEST_URI => "/api/v1/memox$path", CONTENT_TYPE => 'application/json',
-		CONTENT_LENGTH => length($body), HTTP_AUTHORIZATION => "Bearer $m->{key}", REMOTE_ADDR => '127.0.0.1');
-	print $s fcgi_record(1, pack('nCx5', 1, 0)), fcgi_record(4, fcgi_pairs(%p)), fcgi_record(4, '');
-	for (my $off = 0; $off < length $body; $off += 60_000) {
-		print $s fcgi_record(5, substr($body, $off, 60_000));
-	}
-	print $s fcgi_record(5, '');
-	$s->flush;
-	my $answer = fcgi_answer($s);
-	close $s;
-	return $answer;
+	return fcgi_call($sock, {REQUEST_METHOD => 'POST', REQUEST_URI => "/api/v1/memox$path",
+		CONTENT_TYPE => 'application/json', HTTP_AUTHORIZATION => "Bearer $m->{key}", REMOTE_ADDR => '127.0.0.1'},
+		$body);
 }
 # Large, yet within every cap: 9,000 objects of a short string each, about
 # 0.9 MiB, which json-c turns into some 10 MB before the handler refuses

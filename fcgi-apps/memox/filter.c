@@ -16,7 +16,11 @@
  * is true or false, never unknown, so a field of another type simply does not
  * match (and $ne/$nin match a missing field, as in MongoDB).  An array field
  * matches when any element does (jsonpath's lax mode).  Complexity is
- * bounded: FILTER_MAX_CONDITIONS comparisons, FILTER_MAX_DEPTH nesting. */
+ * bounded, because the predicate runs once for every vector of the scope
+ * (up to MEMOX_EXACT_SCAN_MAX of them): FILTER_MAX_CONDITIONS operators,
+ * FILTER_MAX_DEPTH nesting, and in all FILTER_MAX_TERMS comparisons, each
+ * value of an $in or $nin list counting as one (32 lists of 100 values
+ * would otherwise be 3,200 comparisons a row). */
 #include "memox.h"
 
 #include <stdarg.h>
@@ -26,13 +30,14 @@
 #define FILTER_MAX_CONDITIONS 32
 #define FILTER_MAX_DEPTH 5
 #define FILTER_MAX_IN 100
+#define FILTER_MAX_TERMS 200
 #define FILTER_FIELD_MAX 64
 #define FILTER_FIELD_SEGMENTS 4
 
 struct compiler {
 	struct arena *a;
 	struct json_object *vars;
-	int nvars, conditions;
+	int nvars, conditions, terms;
 	char *err;
 	size_t errlen;
 };
@@ -97,6 +102,18 @@ static int count(struct compiler *c)
 	return 0;
 }
 
+/* Comparisons the predicate makes on each row: n more. */
+static int spend(struct compiler *c, size_t n)
+{
+	c->terms += (int)n;
+	if (c->terms > FILTER_MAX_TERMS) {
+		snprintf(c->err, c->errlen, "filter makes more than %d comparisons (each $in or $nin value counts)",
+			 FILTER_MAX_TERMS);
+		return -1;
+	}
+	return 0;
+}
+
 /* One operator on one field: the predicate, or NULL (c->err set). */
 static const char *operator(struct compiler *c, const char *path, const char *field, const char *op,
 			    struct json_object *v)
@@ -104,7 +121,9 @@ static const char *operator(struct compiler *c, const char *path, const char *fi
 	static const struct { const char *name, *sym; } order[] = {
 		{ "$gt", ">" }, { "$gte", ">=" }, { "$lt", "<" }, { "$lte", "<=" },
 	};
-	if (count(c) != 0)
+	size_t n_in = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+	int is_list = strcmp(op, "$in") == 0 || strcmp(op, "$nin") == 0;
+	if (count(c) != 0 || spend(c, is_list && n_in <= FILTER_MAX_IN ? n_in : 1) != 0)
 		return NULL;
 	if (strcmp(op, "$eq") == 0 || strcmp(op, "$ne") == 0) {
 		if (!is_scalar(v))

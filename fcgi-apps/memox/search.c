@@ -1,7 +1,7 @@
 /* search.c - POST /search: the caller's end user's memories nearest to a query.
  *
  * The query is embedded with the configured model (remote embeddings are
- * cached in Redis by the query's hash), then the vector database ranks that
+ * cached in Redis by tenant and the query's hash), then the vector database ranks that
  * one scope (tenant, namespace, external user) by cosine similarity, with
  * the metadata filter applied inside the same statement.  Two plans:
  *  - exact: every vector of the scope is compared (the btree on the scope
@@ -29,11 +29,13 @@
 #include "crypto.h"
 #include "embed.h"
 #include "fields.h"
+#include "json_text.h"
 #include "log.h"
 #include "redis.h"
 
 #define TOPK_DEFAULT 10
 #define FETCH_ROUNDS 3                /* over-fetch rounds when candidates were dropped */
+#define CANDIDATE_ID_MAX 36           /* a uuid's text */
 
 /* Vector statements depend on the model's dimensions and name, known at
  * start: search_init() writes them.  The model name in the SQL text is
@@ -42,11 +44,14 @@
  * HNSW index even in a generic plan. */
 static struct pg_statement st_exact, st_index;
 
+/* The candidates in the order given (ordinality), so that matching each
+ * row to its candidate is a lookup, not a search. */
 static const struct pg_statement st_fetch = {
 	"memox_search_fetch",
-	"SELECT id, content, metadata::text,"
-	" " MEMOX_SQL_TIME("created_at") ", version"
-	"  FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND status = 'ready'",
+	"SELECT c.ord, m.content, m.metadata::text, " MEMOX_SQL_TIME("m.created_at") ", m.version"
+	"  FROM unnest($1::uuid[]) WITH ORDINALITY AS c(id, ord)"
+	"  JOIN memories m ON m.id = c.id"
+	" WHERE m.tenant_id = $2::uuid AND m.status = 'ready' ORDER BY c.ord",
 	2, 1,
 };
 
@@ -110,7 +115,7 @@ static int query_vector(struct request *req, const char *query, float *out)
 {
 	const struct config *cfg = &req->ctx->cfg;
 	size_t len = strlen(query), bytes = sizeof(float) * (size_t)cfg->embedding_dims;
-	char err[256], key[160];
+	char err[256], key[256];
 	/* The built-in embedder takes microseconds, less than a Redis round trip. */
 	int cache = strcmp(cfg->embedding_provider, "local") != 0 && cfg->memox_query_cache_s > 0;
 	if (cache) {
@@ -118,7 +123,10 @@ static int query_vector(struct request *req, const char *query, float *out)
 		char hex[2 * CRYPTO_SHA256_LEN + 1];
 		crypto_sha256(query, len, d);
 		crypto_hex(d, sizeof d, hex);
-		snprintf(key, sizeof key, "{memox}:qcache:%.64s:%lld:%s", cfg->embedding_model, cfg->embedding_dims, hex);
+		/* Per tenant: a shared entry would tell one tenant, by the time a
+		 * search takes, whether another searched the same words. */
+		snprintf(key, sizeof key, "{memox}:qcache:%s:%.64s:%lld:%s", req->key->tenant_id, cfg->embedding_model,
+			 cfg->embedding_dims, hex);
 		redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "GET %s", key);
 		int hit = rep && rep->type == REDIS_REPLY_STRING && rep->len == bytes;
 		if (hit)
@@ -256,15 +264,22 @@ void search_memories(struct request *req)
 			continue;
 		}
 		struct candidate *c = arena_alloc(req->arena, sizeof *c * (size_t)(n ? n : 1));
-		char *ids = arena_strdup(req->arena, "{");
+		/* The id array in one buffer: "{id,id,...}", 37 bytes an id. */
+		char *ids = arena_alloc(req->arena, (size_t)n * (CANDIDATE_ID_MAX + 1) + 3), *w = ids;
+		*w++ = '{';
 		for (int i = 0; i < n; i++) {
 			c[i].id = arena_strdup(req->arena, PQgetvalue(r, i, 0));
 			c[i].score = atof(PQgetvalue(r, i, 1));
 			c[i].version = arena_strdup(req->arena, PQgetvalue(r, i, 2));
-			ids = arena_printf(req->arena, "%s%s%s", ids, i ? "," : "", c[i].id);
+			size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX);
+			if (i)
+				*w++ = ',';
+			memcpy(w, c[i].id, len);
+			w += len;
 		}
 		PQclear(r);
-		ids = arena_printf(req->arena, "%s}", ids);
+		*w++ = '}';
+		*w = '\0';
 		const char *fp[] = { ids, req->key->tenant_id };
 		PGresult *m = store_main(req, &st_fetch, fp);
 		if (m == NULL) {
@@ -275,23 +290,24 @@ void search_memories(struct request *req)
 		found = 0;
 		json_object_put(results);
 		results = json_object_new_array();
-		for (int i = 0; i < n && found < in.top_k; i++) {
-			if (!(c[i].score >= in.min_score))
+		for (int j = 0; j < PQntuples(m) && found < in.top_k; j++) {
+			long ord = atol(PQgetvalue(m, j, 0));
+			if (ord < 1 || ord > n)
+				continue;
+			const struct candidate *ci = &c[ord - 1];
+			if (!(ci->score >= in.min_score))
 				break;
-			for (int j = 0; j < PQntuples(m); j++) {
-				if (strcmp(PQgetvalue(m, j, 0), c[i].id) != 0 || strcmp(PQgetvalue(m, j, 4), c[i].version) != 0)
-					continue;
-				struct json_object *o = json_object_new_object();
-				json_object_object_add(o, "id", json_object_new_string(c[i].id));
-				json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
-				struct json_object *meta = json_tokener_parse(PQgetvalue(m, j, 2));
-				json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
-				json_object_object_add(o, "score", number_json(req, c[i].score, 6));
-				json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
-				json_object_array_add(results, o);
-				found++;
-				break;
-			}
+			if (strcmp(PQgetvalue(m, j, 4), ci->version) != 0)
+				continue;
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "id", json_object_new_string(ci->id));
+			json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
+			struct json_object *meta = json_text_object(PQgetvalue(m, j, 2));
+			json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
+			json_object_object_add(o, "score", number_json(req, ci->score, 6));
+			json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
+			json_object_array_add(results, o);
+			found++;
 		}
 		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in.min_score));
 		PQclear(m);

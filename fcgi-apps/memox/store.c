@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 
+#include "json_text.h"
+
 PGresult *store_main(struct request *req, const struct pg_statement *st, const char *const *params)
 {
 	char err[256];
@@ -37,8 +39,8 @@ struct json_object *store_memory_json(PGresult *r, int row)
 	json_object_object_add(o, "namespace", json_object_new_string(PQgetvalue(r, row, 1)));
 	json_object_object_add(o, "externalUserId", json_object_new_string(PQgetvalue(r, row, 2)));
 	json_object_object_add(o, "content", json_object_new_string(PQgetvalue(r, row, 3)));
-	/* jsonb's own text: valid JSON, parsed back into the answer as an object. */
-	struct json_object *meta = json_tokener_parse(PQgetvalue(r, row, 4));
+	/* jsonb's own text, copied into the answer as it is (json_text.h). */
+	struct json_object *meta = json_text_object(PQgetvalue(r, row, 4));
 	json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
 	json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, row, 5)));
 	json_object_object_add(o, "error", text_or_null(r, row, 6));

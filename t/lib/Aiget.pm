@@ -7,7 +7,9 @@ use strict;
 use warnings;
 use Exporter 'import';
 use HTTP::Tiny;
+use IO::Socket::UNIX;
 use JSON::PP;
+use POSIX ();
 use MIME::Base64 ();
 use Test::More;
 
@@ -348,7 +350,7 @@ sub psql_vector { run_psql('VECTOR_DATABASE_URL', @_) }
 # For tests that must control the bytes nginx would send: one record of
 # request 1, name-value pairs (short names and values only), and the answer
 # read up to END_REQUEST (its stdout text).
-push @EXPORT, qw(fcgi_record fcgi_pairs fcgi_answer);
+push @EXPORT, qw(fcgi_record fcgi_pairs fcgi_answer fcgi_call fcgi_spawn);
 sub fcgi_record {
 	my ($type, $content) = @_;
 	return pack('CCnnCC', 1, $type, 1, length($content), 0, 0) . $content;
@@ -368,6 +370,40 @@ sub fcgi_answer {
 		last if $type == 3;
 	}
 	return $out;
+}
+
+# One request over a new connection to a socket: params, then the body in
+# records of at most 60,000 bytes; returns the answer's stdout text.
+sub fcgi_call {
+	my ($sock, $params, $body) = @_;
+	$body //= '';
+	my $s = IO::Socket::UNIX->new(Peer => $sock) or return '';
+	my %p = (%$params, CONTENT_LENGTH => length $body);
+	print $s fcgi_record(1, pack('nCx5', 1, 0)), fcgi_record(4, fcgi_pairs(%p)), fcgi_record(4, '');
+	for (my $off = 0; $off < length $body; $off += 60_000) {
+		print $s fcgi_record(5, substr($body, $off, 60_000));
+	}
+	print $s fcgi_record(5, '');
+	$s->flush;
+	my $answer = fcgi_answer($s);
+	close $s;
+	return $answer;
+}
+# A responder of the test's own on a socket of its own, spawned by
+# spawn-fcgi -n (so the pid returned is the child's), with the stack's env
+# file and %env over it (the environment wins over the file); its log goes
+# to $VAR/log/<name>.log.  Waits until it listens; returns the pid.
+sub fcgi_spawn {
+	my ($binary, $sock, $name, %env) = @_;
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		open(STDERR, '>>', var_dir() . "/log/$name.log");
+		@ENV{keys %env} = values %env;
+		{ exec('spawn-fcgi', '-n', '-s', $sock, '--', $binary, '--env-file', var_dir() . '/aiget.env') }
+		POSIX::_exit(127);
+	}
+	wait_until(10, sub { -S $sock });
+	return $pid;
 }
 
 1;
