@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # One-time email codes: sending without telling which accounts exist, the
 # code working once per purpose, five wrong tries voiding it, the resend
-# cooldown, email verification, password reset, expiry, bad input.
+# cooldown, email verification and the claim of an unverified account by
+# whoever reads its mail, password reset, expiry, bad input.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -18,8 +19,9 @@ sub body { my $b = eval { JSON::PP->new->decode($_[0]{content}) }; $b || {} }
 sub me { api(GET => "$A/me", {headers => bearer($_[0])}) }
 sub send_code { my ($email, $purpose) = @_; json_post("$A/otp/send", {email => $email, purpose => $purpose // 'login'}, client_ip()) }
 sub verify {
-	my ($email, $code, $purpose) = @_;
-	json_post("$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'}, client_ip());
+	my ($email, $code, $purpose, $token) = @_;
+	json_post("$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'},
+		{%{client_ip()}, $token ? %{bearer($token)} : ()});
 }
 sub reset_pw {
 	my ($email, $code, $pw) = @_;
@@ -152,17 +154,72 @@ subtest 'hourly cap per address' => sub {
 	is(scalar(mails_to($email)), 5, 'five mails went out');
 };
 
-subtest 'verify_email' => sub {
+subtest 'verify_email from its own session keeps it' => sub {
+	# The registrant, signed in, confirms the address: they hold both the
+	# password and the mailbox, so nothing of theirs ends.
 	my ($email, $pw, $reg) = register_user(tag => 'otp-verify');
 	ok(!body(me($reg->{accessToken}))->{user}{emailVerified}, 'not verified at first');
 	my $code = code_for($email, 'verify_email');
 	ok($code, 'got a code') or return;
 	like((mails_to($email))[-1], qr/^Subject: Confirm your email/mi, 'the confirmation subject');
-	my $res = verify($email, $code, 'verify_email');
-	is($res->{status}, 200, 'verified: 200') or return diag($res->{content});
+	error_is(verify($email, $code, 'verify_email', 'not.a.token'), 401, 'unauthorized',
+		'an access token that does not check out');
+	my $res = verify($email, $code, 'verify_email', $reg->{accessToken});
+	is($res->{status}, 200, 'verified with the access token: 200 (the bad token did not spend the code)')
+		or return diag($res->{content});
 	is_deeply(body($res), {verified => JSON::PP::true}, 'the body is {verified: true}, no tokens');
-	ok(body(me($reg->{accessToken}))->{user}{emailVerified}, '/me shows emailVerified');
-	error_is(verify($email, $code, 'verify_email'), 400, 'invalid_request', 'the code works once');
+	ok(body(me($reg->{accessToken}))->{user}{emailVerified}, '/me shows emailVerified: the session goes on');
+	is(login($email, $pw)->{status}, 200, 'the password still signs in');
+	is(refresh($reg->{refreshToken})->{status}, 200, 'the refresh token still works');
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'unverified_account_claimed' AND user_id = '$reg->{user}{id}'"),
+		0, 'no claim');
+	error_is(verify($email, $code, 'verify_email', $reg->{accessToken}), 400, 'invalid_request', 'the code works once');
+};
+
+# Anyone may register any address without reading its mail.  Whoever proves
+# the mailbox takes the account over, and what its previous holder had (the
+# password, every session and their access tokens) ends at once.
+sub claim_ok {
+	my ($name, $email, $pw, $reg, $live) = @_;
+	error_is(login($email, $pw), 401, 'unauthorized', "$name: the old password no longer signs in");
+	error_is(refresh($reg->{refreshToken}), 401, 'unauthorized', "$name: the old refresh token is refused");
+	error_is(me($reg->{accessToken}), 401, 'unauthorized', "$name: the old access token is refused at once");
+	is(psql("SELECT password_hash IS NULL AND email_verified FROM users WHERE id = '$reg->{user}{id}'"), 't',
+		"$name: no password, address verified");
+	is(psql("SELECT count(*) FROM sessions WHERE user_id = '$reg->{user}{id}' AND revoked_at IS NULL"), $live,
+		"$name: sessions left: $live (the new owner's)");
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'unverified_account_claimed' AND user_id = '$reg->{user}{id}'"),
+		1, "$name: the claim is audited");
+}
+
+subtest 'a login code claims an unverified account' => sub {
+	my ($email, $pw, $reg) = register_user(tag => 'otp-claim');
+	my $second = body(login($email, $pw));
+	ok($second->{refreshToken}, 'the registrant has a second session');
+	my $code = code_for($email, 'login');
+	ok($code, 'the mailbox owner asks for a sign-in code') or return;
+	my $res = verify($email, $code, 'login');
+	is($res->{status}, 200, 'and signs in with it') or return diag($res->{content});
+	my $owner = body($res);
+	is($owner->{user}{id}, $reg->{user}{id}, 'into the account');
+	ok($owner->{user}{emailVerified}, 'now verified');
+	claim_ok('login code', $email, $pw, $reg, 1);
+	error_is(refresh($second->{refreshToken}), 401, 'unauthorized', 'the second session is revoked too');
+	error_is(me($second->{accessToken}), 401, 'unauthorized', 'and its access token');
+	is(me($owner->{accessToken})->{status}, 200, "the new owner's session works");
+	is(refresh($owner->{refreshToken})->{status}, 200, 'and refreshes');
+};
+
+subtest 'verify_email without the account\'s session claims it' => sub {
+	my ($email, $pw, $reg) = register_user(tag => 'otp-claim-verify');
+	my (undef, undef, $other) = register_user(tag => 'otp-claim-other');
+	my $code = code_for($email, 'verify_email');
+	ok($code, 'the mailbox owner asks for a confirmation code') or return;
+	my $res = verify($email, $code, 'verify_email', $other->{accessToken});
+	is($res->{status}, 200, "verified with another account's access token: 200") or return diag($res->{content});
+	is_deeply(body($res), {verified => JSON::PP::true}, '{verified: true}');
+	claim_ok('verify_email', $email, $pw, $reg, 0);
+	is(me($other->{accessToken})->{status}, 200, "the other account's session is untouched");
 };
 
 subtest 'reset_password' => sub {

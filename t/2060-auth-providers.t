@@ -76,8 +76,8 @@ my ($email, $password, $reg) = register_user(tag => 'linked');
 is(json_post('/api/v1/auth/otp/send', {email => $email, purpose => 'verify_email'}, client_ip())->{status}, 202,
 	'a verification code is sent');
 my $vcode = last_code($email);
-is(json_post('/api/v1/auth/otp/verify', {email => $email, code => $vcode, purpose => 'verify_email'}, client_ip())->{status},
-	200, 'and the email verified');
+is(json_post('/api/v1/auth/otp/verify', {email => $email, code => $vcode, purpose => 'verify_email'},
+	{%{client_ip()}, %{bearer($reg->{accessToken})}})->{status}, 200, 'and the email verified from its session');
 ($s, $url, $code, $state) = code_flow(google => $email);
 $res = token_call(google => {code => $code, state => $state});
 is(decode_json_ok($res, 'link')->{user}{id}, $reg->{user}{id}, 'a verified account is linked, not duplicated');

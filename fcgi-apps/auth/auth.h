@@ -2,7 +2,7 @@
  *
  * Handlers live in files named for what they handle (accounts.c, tokens.c,
  * sessions.c, otp.c, oauth.c, jwks.c); the pieces they share are declared
- * here and defined in users.c, tokens.c, limits.c and audit.c. */
+ * here and defined in users.c, claim.c, tokens.c, limits.c and audit.c. */
 #ifndef AIGET_AUTH_AREA_H
 #define AIGET_AUTH_AREA_H
 
@@ -37,6 +37,15 @@ struct json_object *users_json(const struct user *u);
 
 /* The scrypt parameters from configuration. */
 void users_password_params(struct request *req, struct password_params *p);
+
+/* ------------------------------------------------------------------ claim */
+
+/* u's address has just been proved (proof: "email_code", "google", "apple")
+ * by someone who may not be the account's registrant.  If it was
+ * unverified, the prover takes the account: it becomes verified, loses its
+ * password, and every session ends with reason (claim.c).  0, or -1
+ * answered (503). */
+int claim_account(struct request *req, struct user *u, const char *reason, const char *proof);
 
 /* --------------------------------------------------------------- sessions */
 

@@ -63,11 +63,6 @@ static const struct pg_statement st_link = {
 	" ON CONFLICT (provider, subject) DO NOTHING",
 	4, 0,
 };
-static const struct pg_statement st_claim = {
-	"oauth_claim_unverified",
-	"UPDATE users SET password_hash = NULL, email_verified = true, updated_at = now() WHERE id = $1::uuid",
-	1, 0,
-};
 static const struct pg_statement st_create = {
 	"oauth_create_user",
 	"INSERT INTO users (email, email_verified, name) VALUES ($1, true, nullif($2, ''))"
@@ -415,19 +410,8 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 		if (users_by_email(req, id->email, u) != 1)
 			return -1;
 		audit_event(req, "register", u->id, u->email, json_object_new_string(pname));
-	} else if (!u->email_verified) {
-		/* Nobody ever proved owning this address, perhaps not the person who
-		 * registered it: the provider's verified owner takes the account, and
-		 * whoever set its password and holds its sessions is shut out. */
-		const char *p4[] = { u->id };
-		r = pg_exec(req->ctx->db, &st_claim, p4, err, sizeof err);
-		if (r == NULL)
-			goto db_error;
-		PQclear(r);
-		if (tokens_revoke_sessions(req, u->id, NULL, NULL, "claimed_by_provider") < 0)
-			return -1;
-		u->email_verified = 1;
-		audit_event(req, "unverified_account_claimed", u->id, u->email, json_object_new_string(pname));
+	} else if (claim_account(req, u, "claimed_by_provider", pname) != 0) {
+		return -1; /* an unverified account goes to the provider's verified owner */
 	}
 	const char *p3[] = { pname, id->sub, u->id, id->email };
 	r = pg_exec(req->ctx->db, &st_link, p3, err, sizeof err);

@@ -4,7 +4,13 @@
  * by AUTH_SECRET, bound to purpose and email) in Redis; a new code replaces
  * the live one of the same purpose and email.  Five wrong tries void it.
  * /otp/send answers 202 whether or not the account exists, and sends the mail
- * after the answer has gone, so neither the body nor the timing tells. */
+ * after the answer has gone, so neither the body nor the timing tells.
+ *
+ * A right login or verify_email code proves the mailbox, and so claims an
+ * account whose address was unverified (claim.c): its registrant may be
+ * someone else, and loses the password and sessions.  The one exception is
+ * the registrant confirming the address from their own session
+ * (verify_email with that account's access token), who holds both. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -223,6 +229,24 @@ static int check_code(struct request *req, const char *purpose, const char *emai
 	return 0;
 }
 
+/* The session a verify_email request comes from: 1 with holder filled when
+ * it carries a good access token, 0 when it carries none, -1 answered (401
+ * or 503).  Checked before the code is spent, so that a registrant whose
+ * token has just expired refreshes and retries instead of losing the
+ * account's password to their own code. */
+static int verifying_session(struct request *req, struct auth_user *holder)
+{
+	char why[256];
+	if (FCGX_GetParam("HTTP_AUTHORIZATION", req->fcgx->envp) == NULL)
+		return 0;
+	enum auth_result ar = auth_token_check(req, holder, why, sizeof why);
+	if (ar == AUTH_OK)
+		return 1;
+	log_info("verify_email: access token refused: %s", why);
+	auth_token_refuse(req, ar);
+	return -1;
+}
+
 void otp_verify(struct request *req)
 {
 	static const char *const allowed[] = { "email", "code", "purpose", NULL };
@@ -237,6 +261,10 @@ void otp_verify(struct request *req)
 		response_error(req, 400, "invalid_request", "email is not a valid address");
 		return;
 	}
+	struct auth_user holder;
+	int in_session = strcmp(purpose, "verify_email") == 0 ? verifying_session(req, &holder) : 0;
+	if (in_session < 0)
+		return;
 	/* A reset code is only checked here; /password/reset spends it. */
 	int consume = strcmp(purpose, "reset_password") != 0;
 	if (check_code(req, purpose, email, code, consume) != 1)
@@ -248,10 +276,17 @@ void otp_verify(struct request *req)
 			response_error(req, 400, "invalid_request", "the code is wrong or has expired");
 		return;
 	}
-	/* Whoever read the code owns the mailbox. */
-	if (strcmp(purpose, "reset_password") != 0 && users_set_verified(req, u.id) != 0)
-		return;
-	u.email_verified = u.email_verified || strcmp(purpose, "reset_password") != 0;
+	/* Whoever read the code owns the mailbox, and takes an unverified
+	 * account unless it is the registrant's own session asking. */
+	if (consume && !u.email_verified) {
+		if (in_session && strcmp(holder.id, u.id) == 0) {
+			if (users_set_verified(req, u.id) != 0)
+				return;
+			u.email_verified = 1;
+		} else if (claim_account(req, &u, "claimed_by_email_code", "email_code") != 0) {
+			return;
+		}
+	}
 	audit_event(req, "otp_verified", u.id, u.email, json_object_new_string(purpose));
 	if (strcmp(purpose, "login") == 0) {
 		tokens_start_session(req, &u, 200, browser);
