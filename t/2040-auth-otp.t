@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # One-time email codes: sending without telling which accounts exist, the
 # code working once per purpose, five wrong tries voiding it, the resend
-# cooldown, email verification and the claim of an unverified account by
-# whoever reads its mail, password reset, expiry, bad input.
+# cooldown, the daily cap of wrong codes, email verification and the claim of
+# an unverified account by whoever reads its mail, password reset, expiry,
+# bad input.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -109,6 +110,58 @@ subtest 'five wrong codes void it' => sub {
 	my $c2 = code_for($e2, 'login');
 	error_is(verify($e2, other_code($c2)), 400, 'invalid_request', "wrong code $_") for 1 .. 4;
 	is(verify($e2, $c2)->{status}, 200, 'four wrong tries leave the right code usable');
+};
+
+subtest 'daily cap of wrong codes' => sub {
+	# AUTH_OTP_DAILY_WRONG_MAX (20 on this stack) wrong codes for one
+	# address within a day lock its codes until the day is over: verify
+	# refuses even a right one, send answers 202 and sends nothing, and the
+	# address's owner gets one notice.  The cooldown and the hourly send cap
+	# are cleared in Redis to get there without waiting.
+	my $max = stack_env('AUTH_OTP_DAILY_WRONG_MAX') // 20;
+	my ($email, $pw, $reg) = register_user(tag => 'otp-daily');
+	my $h = sha256_hex(lc $email);
+	my $right = code_for($email, 'verify_email');
+	ok($right, 'a confirmation code, kept for later') or return;
+	my $wrong = 0;
+	while ($wrong < $max) {
+		redis_cli('DEL', "auth:otpcd:login:$h", "rl:auth:otp-send-email:$h");
+		my $code = code_for($email, 'login');
+		ok($code, 'a sign-in code') or return;
+		for (1 .. 5) {
+			last if $wrong >= $max;
+			$wrong++;
+			error_is(verify($wrong % 2 ? $email : uc $email, other_code($code)), 400, 'invalid_request',
+				"wrong code $wrong of $max");
+		}
+	}
+	my $notice = qr/^Subject: .*paused/mi;
+	ok(wait_until(5, sub { grep { /$notice/ } mails_to($email) }), 'the owner is told the codes are paused');
+	my ($mail) = grep { /$notice/ } mails_to($email);
+	like($mail // '', qr/$max wrong/, 'the notice says why');
+	unlike($mail // '', qr/code is \d{6}/, 'and carries no code');
+	my $ttl = redis_cli('TTL', "auth:otpwrong:$h");
+	ok($ttl > 86000 && $ttl <= 86400, "the lockout lasts the day from the first wrong code (TTL $ttl)");
+
+	my $b = error_is(verify($email, $right, 'verify_email', $reg->{accessToken}), 400, 'invalid_request',
+		'the right code during the lockout');
+	like($b->{error}{message}, qr/wrong or has expired/, 'with the message of every failure (no enumeration)');
+	error_is(verify($email, other_code($right), 'verify_email'), 400, 'invalid_request', 'a wrong one too');
+
+	redis_cli('DEL', "auth:otpcd:login:$h", "rl:auth:otp-send-email:$h");
+	my $codes = grep { /code is \d{6}/ } mails_to($email);
+	my $nobody = unique_email('otp-daily-nobody');
+	my $res = send_code($email);
+	is($res->{status}, 202, 'send during the lockout: 202 as always');
+	is($res->{content}, send_code($nobody)->{content}, 'the same body as for an address without an account');
+	select(undef, undef, undef, 1);
+	is(scalar(grep { /code is \d{6}/ } mails_to($email)), $codes, 'and no code went out');
+	is(redis_cli('EXISTS', code_key('login', $email)), 0, 'nor was one stored');
+	is(scalar(grep { /$notice/ } mails_to($email)), 1, 'exactly one notice for the lockout');
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'otp_locked' AND user_id = '$reg->{user}{id}'"), 1,
+		'the lockout is audited once');
+	is(login($email, $pw)->{status}, 200, 'the password still signs in');
+	ok(!body(me($reg->{accessToken}))->{user}{emailVerified}, 'and the address is still unverified');
 };
 
 subtest 'resend cooldown' => sub {
