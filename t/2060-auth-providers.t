@@ -1,9 +1,9 @@
 #!/usr/bin/perl
 # Sign-in with Google and Apple against the harness's stand-in providers:
 # the code flow with state, nonce and PKCE (Apple's client secret a JWT we
-# sign), the native ID-token flow, account linking, and every refusal of an
-# ID token the issue names (audience, nonce, expiry, signature, unverified
-# email, issuer).
+# sign), a browser's state bound to that browser by a cookie, the native
+# ID-token flow, account linking, and every refusal of an ID token the issue
+# names (audience, nonce, expiry, signature, unverified email, issuer).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -152,6 +152,90 @@ provider(google => POST => '/test/rotate');
 $res = token_call(google => {idToken => id_token(google => email => unique_email('rot'),
 	aud => 'web-1.apps.googleusercontent.com', nonce => 'n-3'), nonce => 'n-3'});
 is($res->{status}, 200, 'a token of a rotated provider key verifies') or diag($res->{content});
+
+# ------------------------------------------------- the browser's state
+# A /start from a browser (with Origin) sets a short-lived cookie bound to
+# the state; /token takes that state only with the cookie, so a code and
+# state carried to another browser, or to a client without one, sign nobody in.
+my ($ORIGIN) = split /,/, stack_env('ALLOWED_ORIGINS') // '';
+sub set_cookies { my $sc = $_[0]{headers}{'set-cookie'}; ref $sc ? @$sc : defined $sc ? ($sc) : () }
+sub cookie_named {
+	my ($res, $name) = @_;
+	my @c = grep { /^\Q$name\E=/ } set_cookies($res);
+	return unless @c == 1;
+	my ($pair, @attrs) = split /;\s*/, $c[0];
+	return ((split /=/, $pair, 2)[1], {map { my ($k, $v) = split /=/, $_, 2; (lc $k => $v // 1) } @attrs});
+}
+# The code flow from a browser: (start answer, its binding cookie, code, state).
+sub browser_flow {
+	my ($p, $email) = @_;
+	my $start = json_post("/api/v1/auth/$p/start", '', {Origin => $ORIGIN, %{client_ip()}});
+	my $s = decode_json_ok($start, "$p browser start");
+	my ($cookie) = cookie_named($start, 'aiget_oauth');
+	my $url = URI->new($s->{authorizationUrl});
+	$url->query_param(login_hint => $email);
+	my $consent = $raw->get("$url");
+	my ($code, $state);
+	if ($consent->{status} == 302) {
+		my $back = URI->new($consent->{headers}{location});
+		($code, $state) = ($back->query_param('code'), $back->query_param('state'));
+	} else {
+		($code) = $consent->{content} =~ /name="code" value="([^"]+)"/;
+		($state) = $consent->{content} =~ /name="state" value="([^"]+)"/;
+	}
+	return ($start, $cookie, $code, $state);
+}
+sub browser_token {
+	my ($p, $body, $cookie) = @_;
+	json_post("/api/v1/auth/$p/token", $body,
+		{Origin => $ORIGIN, %{client_ip()}, defined $cookie ? (Cookie => "aiget_oauth=$cookie") : ()});
+}
+
+subtest 'web sign-in: the state is bound to the browser that started it' => sub {
+	plan skip_all => 'ALLOWED_ORIGINS is not set' unless $ORIGIN;
+	my $email = unique_email('bound');
+	my ($start, $a) = browser_flow(google => $email);
+	my (undef, $attr) = cookie_named($start, 'aiget_oauth');
+	ok(defined $a && length $a >= 40, 'a browser start sets the aiget_oauth cookie');
+	is($attr->{path}, '/api/v1/auth', 'Path=/api/v1/auth');
+	ok($attr->{httponly}, 'HttpOnly');
+	is($attr->{samesite}, 'Lax', 'SameSite=Lax');
+	is($attr->{'max-age'}, 600, 'Max-Age: the life of the state');
+	ok(!exists $attr->{secure}, 'no Secure on this COOKIE_SECURE=0 stack');
+	is(scalar(grep { /^aiget_oauth=/ } set_cookies(json_post('/api/v1/auth/google/start', '', client_ip()))), 0,
+		'a native start sets no cookie');
+
+	my (undef, $cookie_a, $code, $state) = browser_flow(google => $email);
+	my $b = error_is(browser_token(google => {code => $code, state => $state}), 400, 'invalid_request',
+		'browser B without the cookie');
+	like($b->{error}{message}, qr/another browser/, 'the message says why');
+	my (undef, $cookie_b) = browser_flow(google => unique_email('bound-b'));
+	(undef, undef, $code, $state) = browser_flow(google => $email);
+	error_is(browser_token(google => {code => $code, state => $state}, $cookie_b), 400, 'invalid_request',
+		"browser B with a cookie of its own");
+	(undef, undef, $code, $state) = browser_flow(google => $email);
+	error_is(token_call(google => {code => $code, state => $state}), 400, 'invalid_request',
+		'a client without Origin or cookie');
+	my (undef, undef, $ncode, $nstate) = code_flow(google => $email);
+	error_is(browser_token(google => {code => $ncode, state => $nstate}, $cookie_a), 400, 'invalid_request',
+		'a state made without a browser, redeemed by one');
+
+	my ($ok_start, $cookie, $c2, $s2) = browser_flow(google => $email);
+	my $res = browser_token(google => {code => $c2, state => $s2}, $cookie);
+	is($res->{status}, 200, 'the same browser signs in') or diag($res->{content});
+	my $signed = decode_json_ok($res, 'bound token');
+	is($signed->{user}{email}, $email, 'as the Google account');
+	ok(!exists $signed->{refreshToken}, 'the refresh token only as the cookie');
+	ok(defined((cookie_named($res, 'aiget_refresh'))[0]), 'which is set');
+	my ($gone, $gattr) = cookie_named($res, 'aiget_oauth');
+	is($gattr && $gattr->{'max-age'}, 0, 'and the binding cookie is deleted');
+
+	my ($as, $acookie, $acode, $astate) = browser_flow(apple => unique_email('bound-apple'));
+	error_is(browser_token(apple => {code => $acode, state => $astate}, $cookie_b), 400, 'invalid_request',
+		'Apple: another browser');
+	(undef, $acookie, $acode, $astate) = browser_flow(apple => unique_email('bound-apple'));
+	is(browser_token(apple => {code => $acode, state => $astate}, $acookie)->{status}, 200, 'Apple: the same browser');
+};
 
 # ---------------------------------------------------------------- bad input
 error_is(token_call(google => {}), 400, 'invalid_request', 'neither code nor idToken');

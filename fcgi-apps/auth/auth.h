@@ -2,7 +2,8 @@
  *
  * Handlers live in files named for what they handle (accounts.c, tokens.c,
  * sessions.c, otp.c, oauth.c, jwks.c); the pieces they share are declared
- * here and defined in users.c, claim.c, tokens.c, limits.c and audit.c. */
+ * here and defined in users.c, claim.c, tokens.c, cookies.c, limits.c and
+ * audit.c. */
 #ifndef AIGET_AUTH_AREA_H
 #define AIGET_AUTH_AREA_H
 
@@ -70,6 +71,13 @@ void tokens_hash_hex(const char *token, char out[65]);
 
 /* Set-Cookie for the refresh token (value NULL: delete it). */
 void tokens_set_cookie(struct request *req, const char *value, long max_age);
+
+/* ---------------------------------------------------------------- cookies */
+
+/* Set-Cookie for a cookie of the auth path (value NULL: delete it), and a
+ * cookie of the request (NULL when absent or longer than maxlen). */
+void cookie_set(struct request *req, const char *name, const char *value, long max_age);
+const char *cookie_get(struct request *req, const char *name, size_t maxlen);
 
 /* --------------------------------------------------------- browser origin */
 

@@ -2,7 +2,8 @@
  *
  * /<provider>/start makes state, nonce and a PKCE verifier, keeps them in
  * Redis for ten minutes under the state (single use), and answers the
- * provider's authorization URL.  /<provider>/token takes either the code and
+ * provider's authorization URL; a browser's state is also bound to that
+ * browser by a cookie (see "browser binding" below).  /<provider>/token takes either the code and
  * state the provider redirected back with (the server exchanges the code,
  * with its client secret and the PKCE verifier) or an ID token and its nonce
  * from a native SDK.  Either way the ID token is verified here: RS256 by a key
@@ -199,11 +200,47 @@ static const char *apple_client_secret(struct request *req)
 	return apple_secret.jwt;
 }
 
+/* ------------------------------------------------------ browser binding */
+
+/* A state travels through the provider and back in URLs and forms, where
+ * it can leak (a referrer, a log, a link sent for help) or be planted (a
+ * page that posts its own code and state, to sign the visitor into an
+ * account of its choosing).  So a browser that starts a sign-in also gets a
+ * cookie whose hash is kept with the state, and /token redeems that state
+ * only with that cookie; a browser redeems no state without one.  Native
+ * clients (no Origin, no cookie jar) keep unbound states.  One cookie per
+ * browser: a second /start replaces it, so only the latest sign-in begun
+ * there can finish. */
+#define BROWSER_COOKIE "aiget_oauth"
+#define UNBOUND "-"
+
+/* A new binding: its value, for the cookie, and its SHA-256 (hex) into
+ * hash, for the state.  NULL without randomness. */
+static char *browser_binding(struct request *req, char hash[65])
+{
+	char *value = crypto_random_token(req->arena, 32);
+	if (value)
+		tokens_hash_hex(value, hash);
+	return value;
+}
+
+/* 1 when the request carries the cookie whose hash the state keeps. */
+static int browser_bound(struct request *req, const char *hash)
+{
+	const char *value = cookie_get(req, BROWSER_COOKIE, 64);
+	char got[65];
+	if (value == NULL || strlen(hash) != 64)
+		return 0;
+	tokens_hash_hex(value, got);
+	return crypto_equal(got, hash, 64);
+}
+
 /* ---------------------------------------------------------------- start */
 
 static void start(struct request *req, enum provider_id p)
 {
-	if (origin_check(req) < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
+	int browser = origin_check(req);
+	if (browser < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
 		return;
 	const struct config_provider *c = conf(req, p);
 	if (!c->redirect_uri || !http_client_url_allowed(c->authorization_url)) {
@@ -212,7 +249,9 @@ static void start(struct request *req, enum provider_id p)
 	}
 	char *state = crypto_random_token(req->arena, 32), *nonce = crypto_random_token(req->arena, 32);
 	char *verifier = crypto_random_token(req->arena, 32);
-	if (!state || !nonce || !verifier) {
+	char bound[65] = UNBOUND;
+	char *binding = browser ? browser_binding(req, bound) : NULL;
+	if (!state || !nonce || !verifier || (browser && !binding)) {
 		response_error(req, 500, "internal", "no randomness");
 		return;
 	}
@@ -225,7 +264,7 @@ static void start(struct request *req, enum provider_id p)
 
 	char err[256];
 	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET auth:oauth:%s %s EX %d", state,
-					arena_printf(req->arena, "%s %s %s", providers[p].name, nonce, verifier),
+					arena_printf(req->arena, "%s %s %s %s", providers[p].name, nonce, verifier, bound),
 					STATE_TTL_S);
 	int stored = rep && rep->type == REDIS_REPLY_STATUS;
 	freeReplyObject(rep);
@@ -255,6 +294,8 @@ static void start(struct request *req, enum provider_id p)
 								   strchr(c->authorization_url, '?') ? '&' : '?', query)));
 	json_object_object_add(body, "state", json_object_new_string(state));
 	free(query);
+	if (binding)
+		cookie_set(req, BROWSER_COOKIE, binding, STATE_TTL_S);
 	response_json(req, 200, body);
 }
 
@@ -474,11 +515,22 @@ static void token(struct request *req, enum provider_id p)
 		}
 		char *saved = rep->type == REDIS_REPLY_STRING ? arena_strndup(req->arena, rep->str, rep->len) : NULL;
 		freeReplyObject(rep);
-		char *prov = saved ? strtok(saved, " ") : NULL, *verifier;
+		char *prov = saved ? strtok(saved, " ") : NULL, *verifier, *bound;
 		nonce = prov ? strtok(NULL, " ") : NULL;
 		verifier = nonce ? strtok(NULL, " ") : NULL;
+		bound = verifier ? strtok(NULL, " ") : NULL; /* none in a state older than binding */
+		if (browser)
+			cookie_set(req, BROWSER_COOKIE, NULL, 0); /* spent with the state */
 		if (!verifier || strcmp(prov, providers[p].name) != 0) {
 			response_error(req, 400, "invalid_request", "state is unknown, expired or already used");
+			return;
+		}
+		int is_bound = bound && strcmp(bound, UNBOUND) != 0;
+		if ((browser || is_bound) && !(is_bound && browser_bound(req, bound))) {
+			log_info("%s state refused: %s", providers[p].name,
+				 is_bound ? "not the browser that started it" : "started without a browser");
+			response_error(req, 400, "invalid_request",
+				       "this sign-in was started in another browser or app; start it again here");
 			return;
 		}
 		owned = exchange_code(req, p, code, verifier);
