@@ -2,8 +2,9 @@
 # Sign-in with Google and Apple against the harness's stand-in providers:
 # the code flow with state, nonce and PKCE (Apple's client secret a JWT we
 # sign), a browser's state bound to that browser by a cookie, the native
-# ID-token flow, account linking, and every refusal of an ID token the issue
-# names (audience, nonce, expiry, signature, unverified email, issuer).
+# ID-token flow, account linking (one account per provider per address), and
+# every refusal of an ID token the issue names (audience, nonce, expiry,
+# signature, unverified email, issuer).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -235,6 +236,31 @@ subtest 'web sign-in: the state is bound to the browser that started it' => sub 
 		'Apple: another browser');
 	(undef, $acookie, $acode, $astate) = browser_flow(apple => unique_email('bound-apple'));
 	is(browser_token(apple => {code => $acode, state => $astate}, $acookie)->{status}, 200, 'Apple: the same browser');
+};
+
+# ------------------------------------------------- one account per provider
+subtest 'a second provider account for an address already linked is refused' => sub {
+	my $email = unique_email('second');
+	my ($s1, $u1, $code1, $state1) = code_flow(google => $email);
+	my $first = decode_json_ok(token_call(google => {code => $code1, state => $state1}), 'first Google account');
+	ok($first->{user}{id}, 'a first Google account signs in') or return;
+	my $b = error_is(token_call(google => {idToken => id_token(google => email => $email, sub => "g-second-$$",
+		aud => 'web-1.apps.googleusercontent.com', nonce => 'n-2nd'), nonce => 'n-2nd'}), 409, 'conflict',
+		'a second Google subject with the same email');
+	like($b->{error}{message}, qr/already linked to another Google account/, 'the message says so');
+	is(psql("SELECT count(*) FROM identities WHERE provider = 'google' AND subject = 'g-second-$$'"), 0, 'not linked');
+	(undef, undef, $code1, $state1) = code_flow(google => $email);
+	is(decode_json_ok(token_call(google => {code => $code1, state => $state1}), 'again')->{user}{id}, $first->{user}{id},
+		'the first one still signs in');
+
+	my $amail = unique_email('second-apple');
+	my $t1 = id_token(apple => email => $amail, sub => "a-first-$$", aud => 'test.aiget.app', nonce => sha256_hex('n-a1'));
+	is(token_call(apple => {idToken => $t1, nonce => 'n-a1'})->{status}, 200, 'a first Apple account');
+	my $t2 = id_token(apple => email => $amail, sub => "a-second-$$", aud => 'test.aiget.app', nonce => sha256_hex('n-a2'));
+	error_is(token_call(apple => {idToken => $t2, nonce => 'n-a2'}), 409, 'conflict', 'Apple: a second subject');
+	is(psql("SELECT count(*) FROM identities WHERE provider = 'apple' AND subject = 'a-second-$$'"), 0, 'not linked');
+	my $t3 = id_token(google => email => $amail, aud => 'web-1.apps.googleusercontent.com', nonce => 'n-a3');
+	is(token_call(google => {idToken => $t3, nonce => 'n-a3'})->{status}, 200, 'a Google account beside the Apple one is fine');
 };
 
 # ---------------------------------------------------------------- bad input

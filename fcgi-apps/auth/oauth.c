@@ -11,7 +11,10 @@
  * audience among the configured client ids (web, iOS, Android, Apple service
  * and bundle ids), expiry, nonce (Apple carries its SHA-256), and a verified
  * email.  A (provider, subject) identity maps to one user: the first sign-in
- * links an existing account with that verified email, or creates one. */
+ * links an existing account with that verified email, or creates one.  An
+ * account has at most one identity per provider: a second subject with the
+ * same email is another provider account, perhaps someone else's, and is
+ * refused (409) rather than let into this one. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -35,12 +38,12 @@
 enum provider_id { PROVIDER_GOOGLE, PROVIDER_APPLE, PROVIDER__MAX };
 
 static const struct {
-	const char *name, *scope;
+	const char *name, *title, *scope;
 	int nonce_hashed;  /* Apple puts SHA-256(nonce) in the ID token */
 	int form_post;     /* Apple posts the code back when it shares name and email */
 } providers[PROVIDER__MAX] = {
-	[PROVIDER_GOOGLE] = { "google", "openid email profile", 0, 0 },
-	[PROVIDER_APPLE]  = { "apple",  "openid email name",    1, 1 },
+	[PROVIDER_GOOGLE] = { "google", "Google", "openid email profile", 0, 0 },
+	[PROVIDER_APPLE]  = { "apple",  "Apple",  "openid email name",    1, 1 },
 };
 
 /* Per process: the providers' key sets and Apple's client secret. */
@@ -58,10 +61,21 @@ static struct {
 static const struct pg_statement st_identity = {
 	"oauth_identity", "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2", 2, 1,
 };
+/* Linking holds the account's row, so that two first sign-ins of
+ * different subjects cannot both find the account free (st_link's check
+ * runs after the lock, with a snapshot that sees the other's link). */
+static const struct pg_statement st_lock_user = {
+	"oauth_lock_user", "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", 1, 0,
+};
+/* Links (provider, subject) to the account unless another subject of the
+ * provider has it; answers true when one does (and nothing is linked). */
 static const struct pg_statement st_link = {
 	"oauth_link",
-	"INSERT INTO identities (provider, subject, user_id, email) VALUES ($1, $2, $3::uuid, $4)"
-	" ON CONFLICT (provider, subject) DO NOTHING",
+	"WITH other AS (SELECT 1 FROM identities WHERE provider = $1 AND user_id = $3::uuid AND subject <> $2),"
+	" linked AS (INSERT INTO identities (provider, subject, user_id, email)"
+	"  SELECT $1, $2, $3::uuid, $4 WHERE NOT EXISTS (SELECT 1 FROM other)"
+	"  ON CONFLICT (provider, subject) DO NOTHING)"
+	" SELECT EXISTS (SELECT 1 FROM other)",
 	4, 0,
 };
 static const struct pg_statement st_create = {
@@ -421,6 +435,43 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	return 0;
 }
 
+/* Links the identity to u in one transaction (see st_lock_user).  0, or -1
+ * answered: 409 when u has another subject of the provider, 503. */
+static int link(struct request *req, enum provider_id p, const struct identity *id, const struct user *u)
+{
+	char err[256], rerr[128];
+	struct pg *db = req->ctx->db;
+	const char *pname = providers[p].name;
+	const char *p1[] = { u->id }, *p2[] = { pname, id->sub, u->id, id->email };
+	PGresult *r = pg_exec(db, &pg_begin, NULL, err, sizeof err);
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+	if ((r = pg_exec(db, &st_lock_user, p1, err, sizeof err)) == NULL)
+		goto rollback;
+	PQclear(r);
+	if ((r = pg_exec(db, &st_link, p2, err, sizeof err)) == NULL)
+		goto rollback;
+	int taken = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if ((r = pg_exec(db, taken ? &pg_rollback : &pg_commit, NULL, err, sizeof err)) == NULL)
+		goto rollback;
+	PQclear(r);
+	if (taken) {
+		audit_event(req, "provider_link_refused", u->id, u->email, json_object_new_string(pname));
+		response_error(req, 409, "conflict", "this email address is already linked to another %s account",
+			       providers[p].title);
+		return -1;
+	}
+	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
+	return 0;
+rollback:
+	PQclear(pg_exec(db, &pg_rollback, NULL, rerr, sizeof rerr));
+fail:
+	response_unavailable(req, "oauth link", err);
+	return -1;
+}
+
 /* The user of an identity: linked before, or an account with the same
  * verified email (linked now), or a new account.  1 found, -1 answered. */
 static int user_for(struct request *req, enum provider_id p, const struct identity *id, const char *name,
@@ -452,15 +503,12 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 			return -1;
 		audit_event(req, "register", u->id, u->email, json_object_new_string(pname));
 	} else if (claim_account(req, u, "claimed_by_provider", pname) != 0) {
-		return -1; /* an unverified account goes to the provider's verified owner */
+		return -1;
 	}
-	const char *p3[] = { pname, id->sub, u->id, id->email };
-	r = pg_exec(req->ctx->db, &st_link, p3, err, sizeof err);
-	if (r == NULL)
-		goto db_error;
-	PQclear(r);
-	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
-	return 1;
+	/* An unverified account found has just gone to the provider's verified
+	 * owner.  It had no identity (only proved addresses get linked), so the
+	 * link cannot refuse after the claim is done. */
+	return link(req, p, id, u) == 0 ? 1 : -1;
 db_error:
 	response_unavailable(req, "oauth", err);
 	return -1;
