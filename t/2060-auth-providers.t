@@ -3,8 +3,8 @@
 # the code flow with state, nonce and PKCE (Apple's client secret a JWT we
 # sign), a browser's state bound to that browser by a cookie, the native
 # ID-token flow, account linking (one account per provider per address), and
-# every refusal of an ID token the issue names (audience, nonce, expiry,
-# signature, unverified email, issuer).
+# every refusal of an ID token the issue names (audience, authorized party,
+# nonce, expiry, signature, unverified email, issuer).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -261,6 +261,28 @@ subtest 'a second provider account for an address already linked is refused' => 
 	is(psql("SELECT count(*) FROM identities WHERE provider = 'apple' AND subject = 'a-second-$$'"), 0, 'not linked');
 	my $t3 = id_token(google => email => $amail, aud => 'web-1.apps.googleusercontent.com', nonce => 'n-a3');
 	is(token_call(google => {idToken => $t3, nonce => 'n-a3'})->{status}, 200, 'a Google account beside the Apple one is fine');
+};
+
+# ------------------------------------------------------------------- azp
+subtest 'azp: the authorized party must be one of our client ids' => sub {
+	my $g = sub { my ($name, %c) = @_;
+		token_call(google => {idToken => id_token(google => email => unique_email('azp'), nonce => "n-$name", %c),
+			nonce => "n-$name"}) };
+	my $b = error_is($g->('foreign', aud => 'web-1.apps.googleusercontent.com', azp => 'evil.apps.googleusercontent.com'),
+		401, 'unauthorized', 'an azp that is not ours');
+	like($b->{error}{message}, qr/authorized party/, 'the message names the check');
+	error_is($g->('none', aud => ['another-app', 'ios-1.apps.googleusercontent.com'], azp => undef), 401, 'unauthorized',
+		'several audiences and no azp');
+	error_is($g->('arr-foreign', aud => ['another-app', 'ios-1.apps.googleusercontent.com'], azp => 'another-app'), 401,
+		'unauthorized', 'several audiences, azp the foreign one');
+	is($g->('arr-ours', aud => ['another-app', 'ios-1.apps.googleusercontent.com'],
+		azp => 'ios-1.apps.googleusercontent.com')->{status}, 200, 'several audiences, azp ours');
+	is($g->('other-ours', aud => 'ios-1.apps.googleusercontent.com', azp => 'web-1.apps.googleusercontent.com')->{status},
+		200, 'azp another client id of ours');
+	is($g->('single', aud => 'ios-1.apps.googleusercontent.com', azp => undef)->{status}, 200, 'one audience, no azp');
+	my $tok = id_token(apple => email => unique_email('azp-apple'), aud => ['test.aiget.app', 'another-app'],
+		nonce => sha256_hex('n-aa'));
+	error_is(token_call(apple => {idToken => $tok, nonce => 'n-aa'}), 401, 'unauthorized', 'Apple: several audiences, no azp');
 };
 
 # ---------------------------------------------------------------- bad input

@@ -9,9 +9,10 @@
  * from a native SDK.  Either way the ID token is verified here: RS256 by a key
  * of the provider's JWKS (cached, fetched again on an unknown kid), issuer,
  * audience among the configured client ids (web, iOS, Android, Apple service
- * and bundle ids), expiry, nonce (Apple carries its SHA-256), and a verified
- * email.  A (provider, subject) identity maps to one user: the first sign-in
- * links an existing account with that verified email, or creates one.  An
+ * and bundle ids), the authorized party (azp) also one of them, expiry,
+ * nonce (Apple carries its SHA-256), and a verified email.  A (provider,
+ * subject) identity maps to one user: the first sign-in links an existing
+ * account with that verified email, or creates one.  An
  * account has at most one identity per provider: a second subject with the
  * same email is another provider account, perhaps someone else's, and is
  * refused (409) rather than let into this one. */
@@ -381,6 +382,26 @@ static const char *claim_str(struct json_object *claims, const char *name)
 		? json_object_get_string(v) : NULL;
 }
 
+/* OpenID Connect Core 3.1.3.7: azp, when present, names the client the
+ * token was issued to, which must be one of ours; with several audiences it
+ * must be present, or the token may be another party's that merely lists
+ * us among its audiences. */
+static int azp_ok(struct request *req, enum provider_id p, struct json_object *claims)
+{
+	struct json_object *azp, *aud;
+	if (!json_object_object_get_ex(claims, "azp", &azp))
+		return !(json_object_object_get_ex(claims, "aud", &aud) && json_object_is_type(aud, json_type_array) &&
+			 json_object_array_length(aud) > 1);
+	if (!json_object_is_type(azp, json_type_string))
+		return 0;
+	const char *ours[16];
+	size_t n = audiences(req, conf(req, p), ours, 16);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(azp), ours[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Verifies an ID token; 0 with id filled, or -1 answered (401/503). */
 static int verify_id_token(struct request *req, enum provider_id p, const char *token, const char *nonce,
 			   struct identity *id)
@@ -417,6 +438,8 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	}
 	if (why == NULL && !iss_ok)
 		why = "wrong issuer";
+	else if (why == NULL && !azp_ok(req, p, claims))
+		why = "wrong authorized party";
 	else if (why == NULL && (tnonce == NULL || strlen(tnonce) != strlen(expected) ||
 				 !crypto_equal(tnonce, expected, strlen(expected))))
 		why = "wrong nonce";
