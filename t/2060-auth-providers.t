@@ -2,9 +2,10 @@
 # Sign-in with Google and Apple against the harness's stand-in providers:
 # the code flow with state, nonce and PKCE (Apple's client secret a JWT we
 # sign), a browser's state bound to that browser by a cookie, the native
-# ID-token flow, account linking (one account per provider per address), and
-# every refusal of an ID token the issue names (audience, authorized party,
-# nonce, expiry, signature, unverified email, issuer).
+# ID-token flow, account linking (one account per provider per address), the
+# name of a new account, and every refusal of an ID token the issue names
+# (audience, authorized party, nonce, expiry, signature, unverified email,
+# issuer).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -283,6 +284,27 @@ subtest 'azp: the authorized party must be one of our client ids' => sub {
 	my $tok = id_token(apple => email => unique_email('azp-apple'), aud => ['test.aiget.app', 'another-app'],
 		nonce => sha256_hex('n-aa'));
 	error_is(token_call(apple => {idToken => $tok, nonce => 'n-aa'}), 401, 'unauthorized', 'Apple: several audiences, no azp');
+};
+
+# ------------------------------------------------------------------ name
+subtest "the ID token's name names a new account" => sub {
+	my $email = unique_email('named');
+	my (undef, undef, $code, $state) = code_flow(google => $email);
+	my $b = decode_json_ok(token_call(google => {code => $code, state => $state}), 'named');
+	my ($local) = $email =~ /^([^@]+)/;
+	is($b->{user}{name}, "Test $local", 'the code flow: the name claim');
+	$b = decode_json_ok(token_call(google => {idToken => id_token(google => email => unique_email('named-n'),
+		aud => 'ios-1.apps.googleusercontent.com', name => 'Ann Native', nonce => 'n-nm'), nonce => 'n-nm'}), 'native');
+	is($b->{user}{name}, 'Ann Native', 'a native ID token: its name claim');
+	$b = decode_json_ok(token_call(google => {idToken => id_token(google => email => unique_email('named-b'),
+		aud => 'ios-1.apps.googleusercontent.com', name => 'Claim Name', nonce => 'n-nb'), nonce => 'n-nb',
+		name => 'Given Name'}), 'both');
+	is($b->{user}{name}, 'Given Name', "the client's name, when it sends one, comes first");
+	my ($reg_email, undef, $reg) = register_user(tag => 'named-existing');
+	psql("UPDATE users SET email_verified = true WHERE id = '$reg->{user}{id}'");
+	$b = decode_json_ok(token_call(google => {idToken => id_token(google => email => $reg_email,
+		aud => 'ios-1.apps.googleusercontent.com', name => 'Other Name', nonce => 'n-ne'), nonce => 'n-ne'}), 'existing');
+	is($b->{user}{name}, undef, 'an existing account keeps its own (here none)');
 };
 
 # ---------------------------------------------------------------- bad input

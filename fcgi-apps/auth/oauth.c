@@ -3,19 +3,20 @@
  * /<provider>/start makes state, nonce and a PKCE verifier, keeps them in
  * Redis for ten minutes under the state (single use), and answers the
  * provider's authorization URL; a browser's state is also bound to that
- * browser by a cookie (see "browser binding" below).  /<provider>/token takes either the code and
- * state the provider redirected back with (the server exchanges the code,
- * with its client secret and the PKCE verifier) or an ID token and its nonce
- * from a native SDK.  Either way the ID token is verified here: RS256 by a key
- * of the provider's JWKS (cached, fetched again on an unknown kid), issuer,
- * audience among the configured client ids (web, iOS, Android, Apple service
- * and bundle ids), the authorized party (azp) also one of them, expiry,
- * nonce (Apple carries its SHA-256), and a verified email.  A (provider,
- * subject) identity maps to one user: the first sign-in links an existing
- * account with that verified email, or creates one.  An
- * account has at most one identity per provider: a second subject with the
- * same email is another provider account, perhaps someone else's, and is
- * refused (409) rather than let into this one. */
+ * browser by a cookie (see "browser binding" below).  /<provider>/token
+ * takes either the code and state the provider redirected back with (the
+ * server exchanges the code, with its client secret and the PKCE verifier)
+ * or an ID token and its nonce from a native SDK.  Either way the ID token
+ * is verified here: RS256 by a key of the provider's JWKS (cached, fetched
+ * again on an unknown kid), issuer, audience among the configured client
+ * ids (web, iOS, Android, Apple service and bundle ids), the authorized
+ * party (azp) also one of them, expiry, nonce (Apple carries its SHA-256),
+ * and a verified email.  A (provider, subject) identity maps to one user:
+ * the first sign-in links an existing account with that verified email, or
+ * creates one, named by the client's name or else the token's name claim.
+ * An account has at most one identity per provider: a second subject with
+ * the same email is another provider account, perhaps someone else's, and
+ * is refused (409) rather than let into this one. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -362,6 +363,7 @@ static char *exchange_code(struct request *req, enum provider_id p, const char *
 
 struct identity {
 	char sub[256], email[EMAIL_MAX + 1];
+	char name[257];  /* the name claim, "" when none or longer than a name field may be */
 };
 
 static enum jwt_error verify_once(struct request *req, enum provider_id p, const char *token, struct json_object **claims)
@@ -420,6 +422,7 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	const char *iss = claims ? claim_str(claims, "iss") : NULL;
 	const char *sub = claims ? claim_str(claims, "sub") : NULL, *email = claims ? claim_str(claims, "email") : NULL;
 	const char *tnonce = claims ? claim_str(claims, "nonce") : NULL;
+	const char *name = claims ? claim_str(claims, "name") : NULL;
 	struct json_object *ev = NULL;
 	int verified = claims && json_object_object_get_ex(claims, "email_verified", &ev) &&
 		       (json_object_is_type(ev, json_type_boolean) ? json_object_get_boolean(ev)
@@ -447,8 +450,12 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 		why = "no subject";
 	else if (why == NULL && (email == NULL || !verified || email_normalize(email, id->email) != 0))
 		why = "no verified email";
-	if (why == NULL)
+	if (why == NULL) {
 		snprintf(id->sub, sizeof id->sub, "%s", sub);
+		/* The payload passed json_check: well-formed UTF-8, no NUL.  A name
+		 * too long is left out rather than cut inside a character. */
+		snprintf(id->name, sizeof id->name, "%s", name && strlen(name) < sizeof id->name ? name : "");
+	}
 	json_object_put(claims);
 	if (why) {
 		log_info("%s ID token refused: %s", providers[p].name, why);
@@ -612,7 +619,7 @@ static void token(struct request *req, enum provider_id p)
 	struct identity id;
 	struct user u;
 	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && (owned || first_use(req, p, id_token) == 0) &&
-		 user_for(req, p, &id, name, &u) == 1;
+		 user_for(req, p, &id, name ? name : id.name, &u) == 1;
 	free(owned);
 	if (!ok) {
 		if (req->status == 0)
