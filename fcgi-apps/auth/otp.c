@@ -3,15 +3,18 @@
  * A code is 6 digits, lives 5 minutes, and is stored only as an HMAC (keyed
  * by AUTH_SECRET, bound to purpose and email) in Redis; a new code replaces
  * the live one of the same purpose and email.  Five wrong tries void it.
- * Since that still leaves about 25 guesses an hour, an address also has a
- * daily cap of wrong codes (AUTH_OTP_DAILY_WRONG_MAX, all purposes alike,
- * counted in the verify script itself): once reached, its codes are locked
- * until a day after the first wrong one, and its owner is told by one mail.
- * Locked, /otp/send stores and sends nothing yet answers the same 202, and
- * every code is refused with the message of a wrong one, so that the lockout
- * says nothing to whoever provoked it that it does not say to the owner.
  * /otp/send answers 202 whether or not the account exists, and sends the mail
  * after the answer has gone, so neither the body nor the timing tells.
+ *
+ * Five tries a code, five codes an hour, still leave about 25 guesses an
+ * hour, so an address also has a daily cap of wrong codes
+ * (AUTH_OTP_DAILY_WRONG_MAX, all purposes together, counted atomically in
+ * the verify script): once reached, its codes are locked until a day after
+ * the first wrong one, and its owner is told by one mail.  Locked, /otp/send
+ * stores and sends nothing yet answers the same 202, and every code is
+ * refused with the message of a wrong one, so that the lockout tells
+ * whoever provoked it nothing about the address that the owner's mail does
+ * not tell the owner.
  *
  * A right login or verify_email code proves the mailbox, and so claims an
  * account whose address was unverified (claim.c): its registrant may be
