@@ -61,6 +61,7 @@ static const struct var vars[] = {
 	{ "AUTH_REFRESH_TTL_SECONDS", VAR_INT,    OFF(auth_refresh_ttl_s),   "2592000", 3600, 31536000, 0 },
 	{ "AUTH_REFRESH_GRACE_SECONDS", VAR_INT,  OFF(auth_refresh_grace_s), "20",      0, 60, 0 },
 	{ "AUTH_SECRET",          VAR_SECRET,     OFF(auth_secret),          NULL,      32, 0, CONFIG_NEEDS_AUTH },
+	{ "AUTH_OTP_DAILY_WRONG_MAX", VAR_INT,  OFF(auth_otp_daily_wrong_max), "20",    1, 10000, 0 },
 	{ "AUTH_SCRYPT_N",        VAR_INT,        OFF(auth_scrypt_n),        "16384",   1024, 1048576, 0 },
 	{ "AUTH_SCRYPT_R",        VAR_INT,        OFF(auth_scrypt_r),        "8",       1, 32, 0 },
 	{ "AUTH_SCRYPT_P",        VAR_INT,        OFF(auth_scrypt_p),        "1",       1, 16, 0 },

@@ -61,6 +61,7 @@ struct config {
 	long long auth_refresh_ttl_s;
 	long long auth_refresh_grace_s;
 	char *auth_secret;             /* HMAC key for one-time codes and grace copies */
+	long long auth_otp_daily_wrong_max; /* wrong codes per address a day before its codes stop */
 	long long auth_scrypt_n, auth_scrypt_r, auth_scrypt_p;
 	char *allowed_origins;         /* comma-separated; "" allows none */
 	char *cookie_domain;           /* NULL: a host-only cookie */

@@ -1,7 +1,9 @@
 #!/usr/bin/perl
 # One-time email codes: sending without telling which accounts exist, the
 # code working once per purpose, five wrong tries voiding it, the resend
-# cooldown, email verification, password reset, expiry, bad input.
+# cooldown, the daily cap of wrong codes, email verification and the claim of
+# an unverified account by whoever reads its mail, password reset, expiry,
+# bad input.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -18,8 +20,9 @@ sub body { my $b = eval { JSON::PP->new->decode($_[0]{content}) }; $b || {} }
 sub me { api(GET => "$A/me", {headers => bearer($_[0])}) }
 sub send_code { my ($email, $purpose) = @_; json_post("$A/otp/send", {email => $email, purpose => $purpose // 'login'}, client_ip()) }
 sub verify {
-	my ($email, $code, $purpose) = @_;
-	json_post("$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'}, client_ip());
+	my ($email, $code, $purpose, $token) = @_;
+	json_post("$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'},
+		{%{client_ip()}, $token ? %{bearer($token)} : ()});
 }
 sub reset_pw {
 	my ($email, $code, $pw) = @_;
@@ -109,6 +112,58 @@ subtest 'five wrong codes void it' => sub {
 	is(verify($e2, $c2)->{status}, 200, 'four wrong tries leave the right code usable');
 };
 
+subtest 'daily cap of wrong codes' => sub {
+	# AUTH_OTP_DAILY_WRONG_MAX (20 on this stack) wrong codes for one
+	# address within a day lock its codes until the day is over: verify
+	# refuses even a right one, send answers 202 and sends nothing, and the
+	# address's owner gets one notice.  The cooldown and the hourly send cap
+	# are cleared in Redis to get there without waiting.
+	my $max = stack_env('AUTH_OTP_DAILY_WRONG_MAX') // 20;
+	my ($email, $pw, $reg) = register_user(tag => 'otp-daily');
+	my $h = sha256_hex(lc $email);
+	my $right = code_for($email, 'verify_email');
+	ok($right, 'a confirmation code, kept for later') or return;
+	my $wrong = 0;
+	while ($wrong < $max) {
+		redis_cli('DEL', "auth:otpcd:login:$h", "rl:auth:otp-send-email:$h");
+		my $code = code_for($email, 'login');
+		ok($code, 'a sign-in code') or return;
+		for (1 .. 5) {
+			last if $wrong >= $max;
+			$wrong++;
+			error_is(verify($wrong % 2 ? $email : uc $email, other_code($code)), 400, 'invalid_request',
+				"wrong code $wrong of $max");
+		}
+	}
+	my $notice = qr/^Subject: .*paused/mi;
+	ok(wait_until(5, sub { grep { /$notice/ } mails_to($email) }), 'the owner is told the codes are paused');
+	my ($mail) = grep { /$notice/ } mails_to($email);
+	like($mail // '', qr/$max wrong/, 'the notice says why');
+	unlike($mail // '', qr/code is \d{6}/, 'and carries no code');
+	my $ttl = redis_cli('TTL', "auth:otpwrong:$h");
+	ok($ttl > 86000 && $ttl <= 86400, "the lockout lasts the day from the first wrong code (TTL $ttl)");
+
+	my $b = error_is(verify($email, $right, 'verify_email', $reg->{accessToken}), 400, 'invalid_request',
+		'the right code during the lockout');
+	like($b->{error}{message}, qr/wrong or has expired/, 'with the message of every failure (no enumeration)');
+	error_is(verify($email, other_code($right), 'verify_email'), 400, 'invalid_request', 'a wrong one too');
+
+	redis_cli('DEL', "auth:otpcd:login:$h", "rl:auth:otp-send-email:$h");
+	my $codes = grep { /code is \d{6}/ } mails_to($email);
+	my $nobody = unique_email('otp-daily-nobody');
+	my $res = send_code($email);
+	is($res->{status}, 202, 'send during the lockout: 202 as always');
+	is($res->{content}, send_code($nobody)->{content}, 'the same body as for an address without an account');
+	select(undef, undef, undef, 1);
+	is(scalar(grep { /code is \d{6}/ } mails_to($email)), $codes, 'and no code went out');
+	is(redis_cli('EXISTS', code_key('login', $email)), 0, 'nor was one stored');
+	is(scalar(grep { /$notice/ } mails_to($email)), 1, 'exactly one notice for the lockout');
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'otp_locked' AND user_id = '$reg->{user}{id}'"), 1,
+		'the lockout is audited once');
+	is(login($email, $pw)->{status}, 200, 'the password still signs in');
+	ok(!body(me($reg->{accessToken}))->{user}{emailVerified}, 'and the address is still unverified');
+};
+
 subtest 'resend cooldown' => sub {
 	my ($email) = register_user(tag => 'otp-cool');
 	my $nobody = unique_email('otp-cool-nobody');
@@ -152,17 +207,72 @@ subtest 'hourly cap per address' => sub {
 	is(scalar(mails_to($email)), 5, 'five mails went out');
 };
 
-subtest 'verify_email' => sub {
+subtest 'verify_email from its own session keeps it' => sub {
+	# The registrant, signed in, confirms the address: they hold both the
+	# password and the mailbox, so nothing of theirs ends.
 	my ($email, $pw, $reg) = register_user(tag => 'otp-verify');
 	ok(!body(me($reg->{accessToken}))->{user}{emailVerified}, 'not verified at first');
 	my $code = code_for($email, 'verify_email');
 	ok($code, 'got a code') or return;
 	like((mails_to($email))[-1], qr/^Subject: Confirm your email/mi, 'the confirmation subject');
-	my $res = verify($email, $code, 'verify_email');
-	is($res->{status}, 200, 'verified: 200') or return diag($res->{content});
+	error_is(verify($email, $code, 'verify_email', 'not.a.token'), 401, 'unauthorized',
+		'an access token that does not check out');
+	my $res = verify($email, $code, 'verify_email', $reg->{accessToken});
+	is($res->{status}, 200, 'verified with the access token: 200 (the bad token did not spend the code)')
+		or return diag($res->{content});
 	is_deeply(body($res), {verified => JSON::PP::true}, 'the body is {verified: true}, no tokens');
-	ok(body(me($reg->{accessToken}))->{user}{emailVerified}, '/me shows emailVerified');
-	error_is(verify($email, $code, 'verify_email'), 400, 'invalid_request', 'the code works once');
+	ok(body(me($reg->{accessToken}))->{user}{emailVerified}, '/me shows emailVerified: the session goes on');
+	is(login($email, $pw)->{status}, 200, 'the password still signs in');
+	is(refresh($reg->{refreshToken})->{status}, 200, 'the refresh token still works');
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'unverified_account_claimed' AND user_id = '$reg->{user}{id}'"),
+		0, 'no claim');
+	error_is(verify($email, $code, 'verify_email', $reg->{accessToken}), 400, 'invalid_request', 'the code works once');
+};
+
+# Anyone may register any address without reading its mail.  Whoever proves
+# the mailbox takes the account over, and what its previous holder had (the
+# password, every session and their access tokens) ends at once.
+sub claim_ok {
+	my ($name, $email, $pw, $reg, $live) = @_;
+	error_is(login($email, $pw), 401, 'unauthorized', "$name: the old password no longer signs in");
+	error_is(refresh($reg->{refreshToken}), 401, 'unauthorized', "$name: the old refresh token is refused");
+	error_is(me($reg->{accessToken}), 401, 'unauthorized', "$name: the old access token is refused at once");
+	is(psql("SELECT password_hash IS NULL AND email_verified FROM users WHERE id = '$reg->{user}{id}'"), 't',
+		"$name: no password, address verified");
+	is(psql("SELECT count(*) FROM sessions WHERE user_id = '$reg->{user}{id}' AND revoked_at IS NULL"), $live,
+		"$name: sessions left: $live (the new owner's)");
+	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'unverified_account_claimed' AND user_id = '$reg->{user}{id}'"),
+		1, "$name: the claim is audited");
+}
+
+subtest 'a login code claims an unverified account' => sub {
+	my ($email, $pw, $reg) = register_user(tag => 'otp-claim');
+	my $second = body(login($email, $pw));
+	ok($second->{refreshToken}, 'the registrant has a second session');
+	my $code = code_for($email, 'login');
+	ok($code, 'the mailbox owner asks for a sign-in code') or return;
+	my $res = verify($email, $code, 'login');
+	is($res->{status}, 200, 'and signs in with it') or return diag($res->{content});
+	my $owner = body($res);
+	is($owner->{user}{id}, $reg->{user}{id}, 'into the account');
+	ok($owner->{user}{emailVerified}, 'now verified');
+	claim_ok('login code', $email, $pw, $reg, 1);
+	error_is(refresh($second->{refreshToken}), 401, 'unauthorized', 'the second session is revoked too');
+	error_is(me($second->{accessToken}), 401, 'unauthorized', 'and its access token');
+	is(me($owner->{accessToken})->{status}, 200, "the new owner's session works");
+	is(refresh($owner->{refreshToken})->{status}, 200, 'and refreshes');
+};
+
+subtest 'verify_email without the account\'s session claims it' => sub {
+	my ($email, $pw, $reg) = register_user(tag => 'otp-claim-verify');
+	my (undef, undef, $other) = register_user(tag => 'otp-claim-other');
+	my $code = code_for($email, 'verify_email');
+	ok($code, 'the mailbox owner asks for a confirmation code') or return;
+	my $res = verify($email, $code, 'verify_email', $other->{accessToken});
+	is($res->{status}, 200, "verified with another account's access token: 200") or return diag($res->{content});
+	is_deeply(body($res), {verified => JSON::PP::true}, '{verified: true}');
+	claim_ok('verify_email', $email, $pw, $reg, 0);
+	is(me($other->{accessToken})->{status}, 200, "the other account's session is untouched");
 };
 
 subtest 'reset_password' => sub {

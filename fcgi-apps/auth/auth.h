@@ -2,7 +2,8 @@
  *
  * Handlers live in files named for what they handle (accounts.c, tokens.c,
  * sessions.c, otp.c, oauth.c, jwks.c); the pieces they share are declared
- * here and defined in users.c, tokens.c, limits.c and audit.c. */
+ * here and defined in users.c, claim.c, tokens.c, cookies.c, limits.c and
+ * audit.c. */
 #ifndef AIGET_AUTH_AREA_H
 #define AIGET_AUTH_AREA_H
 
@@ -38,6 +39,15 @@ struct json_object *users_json(const struct user *u);
 /* The scrypt parameters from configuration. */
 void users_password_params(struct request *req, struct password_params *p);
 
+/* ------------------------------------------------------------------ claim */
+
+/* u's address has just been proved (proof: "email_code", "google", "apple")
+ * by someone who may not be the account's registrant.  If it was
+ * unverified, the prover takes the account: it becomes verified, loses its
+ * password, and every session ends with reason (claim.c).  0, or -1
+ * answered (503). */
+int claim_account(struct request *req, struct user *u, const char *reason, const char *proof);
+
 /* --------------------------------------------------------------- sessions */
 
 /* Starts a session for u and answers with a token pair: status 200 or 201;
@@ -61,6 +71,13 @@ void tokens_hash_hex(const char *token, char out[65]);
 
 /* Set-Cookie for the refresh token (value NULL: delete it). */
 void tokens_set_cookie(struct request *req, const char *value, long max_age);
+
+/* ---------------------------------------------------------------- cookies */
+
+/* Set-Cookie for a cookie of the auth path (value NULL: delete it), and a
+ * cookie of the request (NULL when absent or longer than maxlen). */
+void cookie_set(struct request *req, const char *name, const char *value, long max_age);
+const char *cookie_get(struct request *req, const char *name, size_t maxlen);
 
 /* --------------------------------------------------------- browser origin */
 

@@ -2,15 +2,21 @@
  *
  * /<provider>/start makes state, nonce and a PKCE verifier, keeps them in
  * Redis for ten minutes under the state (single use), and answers the
- * provider's authorization URL.  /<provider>/token takes either the code and
- * state the provider redirected back with (the server exchanges the code,
- * with its client secret and the PKCE verifier) or an ID token and its nonce
- * from a native SDK.  Either way the ID token is verified here: RS256 by a key
- * of the provider's JWKS (cached, fetched again on an unknown kid), issuer,
- * audience among the configured client ids (web, iOS, Android, Apple service
- * and bundle ids), expiry, nonce (Apple carries its SHA-256), and a verified
- * email.  A (provider, subject) identity maps to one user: the first sign-in
- * links an existing account with that verified email, or creates one. */
+ * provider's authorization URL; a browser's state is also bound to that
+ * browser by a cookie (see "browser binding" below).  /<provider>/token
+ * takes either the code and state the provider redirected back with (the
+ * server exchanges the code, with its client secret and the PKCE verifier)
+ * or an ID token and its nonce from a native SDK.  Either way the ID token
+ * is verified here: RS256 by a key of the provider's JWKS (cached, fetched
+ * again on an unknown kid), issuer, audience among the configured client
+ * ids (web, iOS, Android, Apple service and bundle ids), the authorized
+ * party (azp) also one of them, expiry, nonce (Apple carries its SHA-256),
+ * and a verified email.  A (provider, subject) identity maps to one user:
+ * the first sign-in links an existing account with that verified email, or
+ * creates one, named by the client's name or else the token's name claim.
+ * An account has at most one identity per provider: a second subject with
+ * the same email is another provider account, perhaps someone else's, and
+ * is refused (409) rather than let into this one. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -34,12 +40,12 @@
 enum provider_id { PROVIDER_GOOGLE, PROVIDER_APPLE, PROVIDER__MAX };
 
 static const struct {
-	const char *name, *scope;
+	const char *name, *title, *scope;
 	int nonce_hashed;  /* Apple puts SHA-256(nonce) in the ID token */
 	int form_post;     /* Apple posts the code back when it shares name and email */
 } providers[PROVIDER__MAX] = {
-	[PROVIDER_GOOGLE] = { "google", "openid email profile", 0, 0 },
-	[PROVIDER_APPLE]  = { "apple",  "openid email name",    1, 1 },
+	[PROVIDER_GOOGLE] = { "google", "Google", "openid email profile", 0, 0 },
+	[PROVIDER_APPLE]  = { "apple",  "Apple",  "openid email name",    1, 1 },
 };
 
 /* Per process: the providers' key sets and Apple's client secret. */
@@ -57,16 +63,22 @@ static struct {
 static const struct pg_statement st_identity = {
 	"oauth_identity", "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2", 2, 1,
 };
+/* Linking holds the account's row, so that two first sign-ins of
+ * different subjects cannot both find the account free (st_link's check
+ * runs after the lock, with a snapshot that sees the other's link). */
+static const struct pg_statement st_lock_user = {
+	"oauth_lock_user", "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", 1, 0,
+};
+/* Links (provider, subject) to the account unless another subject of the
+ * provider has it; answers true when one does (and nothing is linked). */
 static const struct pg_statement st_link = {
 	"oauth_link",
-	"INSERT INTO identities (provider, subject, user_id, email) VALUES ($1, $2, $3::uuid, $4)"
-	" ON CONFLICT (provider, subject) DO NOTHING",
+	"WITH other AS (SELECT 1 FROM identities WHERE provider = $1 AND user_id = $3::uuid AND subject <> $2),"
+	" linked AS (INSERT INTO identities (provider, subject, user_id, email)"
+	"  SELECT $1, $2, $3::uuid, $4 WHERE NOT EXISTS (SELECT 1 FROM other)"
+	"  ON CONFLICT (provider, subject) DO NOTHING)"
+	" SELECT EXISTS (SELECT 1 FROM other)",
 	4, 0,
-};
-static const struct pg_statement st_claim = {
-	"oauth_claim_unverified",
-	"UPDATE users SET password_hash = NULL, email_verified = true, updated_at = now() WHERE id = $1::uuid",
-	1, 0,
 };
 static const struct pg_statement st_create = {
 	"oauth_create_user",
@@ -204,11 +216,47 @@ static const char *apple_client_secret(struct request *req)
 	return apple_secret.jwt;
 }
 
+/* ------------------------------------------------------ browser binding */
+
+/* A state travels through the provider and back in URLs and forms, where
+ * it can leak (a referrer, a log, a link sent for help) or be planted (a
+ * page that posts its own code and state, to sign the visitor into an
+ * account of its choosing).  So a browser that starts a sign-in also gets a
+ * cookie whose hash is kept with the state, and /token redeems that state
+ * only with that cookie; a browser redeems no state without one.  Native
+ * clients (no Origin, no cookie jar) keep unbound states.  One cookie per
+ * browser: a second /start replaces it, so only the latest sign-in begun
+ * there can finish. */
+#define BROWSER_COOKIE "aiget_oauth"
+#define UNBOUND "-"
+
+/* A new binding: its value, for the cookie, and its SHA-256 (hex) into
+ * hash, for the state.  NULL without randomness. */
+static char *browser_binding(struct request *req, char hash[65])
+{
+	char *value = crypto_random_token(req->arena, 32);
+	if (value)
+		tokens_hash_hex(value, hash);
+	return value;
+}
+
+/* 1 when the request carries the cookie whose hash the state keeps. */
+static int browser_bound(struct request *req, const char *hash)
+{
+	const char *value = cookie_get(req, BROWSER_COOKIE, 64);
+	char got[65];
+	if (value == NULL || strlen(hash) != 64)
+		return 0;
+	tokens_hash_hex(value, got);
+	return crypto_equal(got, hash, 64);
+}
+
 /* ---------------------------------------------------------------- start */
 
 static void start(struct request *req, enum provider_id p)
 {
-	if (origin_check(req) < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
+	int browser = origin_check(req);
+	if (browser < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
 		return;
 	const struct config_provider *c = conf(req, p);
 	if (!c->redirect_uri || !http_client_url_allowed(c->authorization_url)) {
@@ -217,7 +265,9 @@ static void start(struct request *req, enum provider_id p)
 	}
 	char *state = crypto_random_token(req->arena, 32), *nonce = crypto_random_token(req->arena, 32);
 	char *verifier = crypto_random_token(req->arena, 32);
-	if (!state || !nonce || !verifier) {
+	char bound[65] = UNBOUND;
+	char *binding = browser ? browser_binding(req, bound) : NULL;
+	if (!state || !nonce || !verifier || (browser && !binding)) {
 		response_error(req, 500, "internal", "no randomness");
 		return;
 	}
@@ -230,7 +280,7 @@ static void start(struct request *req, enum provider_id p)
 
 	char err[256];
 	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET auth:oauth:%s %s EX %d", state,
-					arena_printf(req->arena, "%s %s %s", providers[p].name, nonce, verifier),
+					arena_printf(req->arena, "%s %s %s %s", providers[p].name, nonce, verifier, bound),
 					STATE_TTL_S);
 	int stored = rep && rep->type == REDIS_REPLY_STATUS;
 	freeReplyObject(rep);
@@ -260,6 +310,8 @@ static void start(struct request *req, enum provider_id p)
 								   strchr(c->authorization_url, '?') ? '&' : '?', query)));
 	json_object_object_add(body, "state", json_object_new_string(state));
 	free(query);
+	if (binding)
+		cookie_set(req, BROWSER_COOKIE, binding, STATE_TTL_S);
 	response_json(req, 200, body);
 }
 
@@ -311,6 +363,7 @@ static char *exchange_code(struct request *req, enum provider_id p, const char *
 
 struct identity {
 	char sub[256], email[EMAIL_MAX + 1];
+	char name[257];  /* the name claim, "" when none or longer than a name field may be */
 };
 
 static enum jwt_error verify_once(struct request *req, enum provider_id p, const char *token, struct json_object **claims)
@@ -331,6 +384,26 @@ static const char *claim_str(struct json_object *claims, const char *name)
 		? json_object_get_string(v) : NULL;
 }
 
+/* OpenID Connect Core 3.1.3.7: azp, when present, names the client the
+ * token was issued to, which must be one of ours; with several audiences it
+ * must be present, or the token may be another party's that merely lists
+ * us among its audiences. */
+static int azp_ok(struct request *req, enum provider_id p, struct json_object *claims)
+{
+	struct json_object *azp, *aud;
+	if (!json_object_object_get_ex(claims, "azp", &azp))
+		return !(json_object_object_get_ex(claims, "aud", &aud) && json_object_is_type(aud, json_type_array) &&
+			 json_object_array_length(aud) > 1);
+	if (!json_object_is_type(azp, json_type_string))
+		return 0;
+	const char *ours[16];
+	size_t n = audiences(req, conf(req, p), ours, 16);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(azp), ours[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Verifies an ID token; 0 with id filled, or -1 answered (401/503). */
 static int verify_id_token(struct request *req, enum provider_id p, const char *token, const char *nonce,
 			   struct identity *id)
@@ -349,6 +422,7 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	const char *iss = claims ? claim_str(claims, "iss") : NULL;
 	const char *sub = claims ? claim_str(claims, "sub") : NULL, *email = claims ? claim_str(claims, "email") : NULL;
 	const char *tnonce = claims ? claim_str(claims, "nonce") : NULL;
+	const char *name = claims ? claim_str(claims, "name") : NULL;
 	struct json_object *ev = NULL;
 	int verified = claims && json_object_object_get_ex(claims, "email_verified", &ev) &&
 		       (json_object_is_type(ev, json_type_boolean) ? json_object_get_boolean(ev)
@@ -367,6 +441,8 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	}
 	if (why == NULL && !iss_ok)
 		why = "wrong issuer";
+	else if (why == NULL && !azp_ok(req, p, claims))
+		why = "wrong authorized party";
 	else if (why == NULL && (tnonce == NULL || strlen(tnonce) != strlen(expected) ||
 				 !crypto_equal(tnonce, expected, strlen(expected))))
 		why = "wrong nonce";
@@ -374,8 +450,12 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 		why = "no subject";
 	else if (why == NULL && (email == NULL || !verified || email_normalize(email, id->email) != 0))
 		why = "no verified email";
-	if (why == NULL)
+	if (why == NULL) {
 		snprintf(id->sub, sizeof id->sub, "%s", sub);
+		/* The payload passed json_check: well-formed UTF-8, no NUL.  A name
+		 * too long is left out rather than cut inside a character. */
+		snprintf(id->name, sizeof id->name, "%s", name && strlen(name) < sizeof id->name ? name : "");
+	}
 	json_object_put(claims);
 	if (why) {
 		log_info("%s ID token refused: %s", providers[p].name, why);
@@ -383,6 +463,43 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 		return -1;
 	}
 	return 0;
+}
+
+/* Links the identity to u in one transaction (see st_lock_user).  0, or -1
+ * answered: 409 when u has another subject of the provider, 503. */
+static int link(struct request *req, enum provider_id p, const struct identity *id, const struct user *u)
+{
+	char err[256], rerr[128];
+	struct pg *db = req->ctx->db;
+	const char *pname = providers[p].name;
+	const char *p1[] = { u->id }, *p2[] = { pname, id->sub, u->id, id->email };
+	PGresult *r = pg_exec(db, &pg_begin, NULL, err, sizeof err);
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+	if ((r = pg_exec(db, &st_lock_user, p1, err, sizeof err)) == NULL)
+		goto rollback;
+	PQclear(r);
+	if ((r = pg_exec(db, &st_link, p2, err, sizeof err)) == NULL)
+		goto rollback;
+	int taken = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if ((r = pg_exec(db, taken ? &pg_rollback : &pg_commit, NULL, err, sizeof err)) == NULL)
+		goto rollback;
+	PQclear(r);
+	if (taken) {
+		audit_event(req, "provider_link_refused", u->id, u->email, json_object_new_string(pname));
+		response_error(req, 409, "conflict", "this email address is already linked to another %s account",
+			       providers[p].title);
+		return -1;
+	}
+	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
+	return 0;
+rollback:
+	PQclear(pg_exec(db, &pg_rollback, NULL, rerr, sizeof rerr));
+fail:
+	response_unavailable(req, "oauth link", err);
+	return -1;
 }
 
 /* The user of an identity: linked before, or an account with the same
@@ -415,27 +532,13 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 		if (users_by_email(req, id->email, u) != 1)
 			return -1;
 		audit_event(req, "register", u->id, u->email, json_object_new_string(pname));
-	} else if (!u->email_verified) {
-		/* Nobody ever proved owning this address, perhaps not the person who
-		 * registered it: the provider's verified owner takes the account, and
-		 * whoever set its password and holds its sessions is shut out. */
-		const char *p4[] = { u->id };
-		r = pg_exec(req->ctx->db, &st_claim, p4, err, sizeof err);
-		if (r == NULL)
-			goto db_error;
-		PQclear(r);
-		if (tokens_revoke_sessions(req, u->id, NULL, NULL, "claimed_by_provider") < 0)
-			return -1;
-		u->email_verified = 1;
-		audit_event(req, "unverified_account_claimed", u->id, u->email, json_object_new_string(pname));
+	} else if (claim_account(req, u, "claimed_by_provider", pname) != 0) {
+		return -1;
 	}
-	const char *p3[] = { pname, id->sub, u->id, id->email };
-	r = pg_exec(req->ctx->db, &st_link, p3, err, sizeof err);
-	if (r == NULL)
-		goto db_error;
-	PQclear(r);
-	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
-	return 1;
+	/* An unverified account found has just gone to the provider's verified
+	 * owner.  It had no identity (only proved addresses get linked), so the
+	 * link cannot refuse after the claim is done. */
+	return link(req, p, id, u) == 0 ? 1 : -1;
 db_error:
 	response_unavailable(req, "oauth", err);
 	return -1;
@@ -490,11 +593,22 @@ static void token(struct request *req, enum provider_id p)
 		}
 		char *saved = rep->type == REDIS_REPLY_STRING ? arena_strndup(req->arena, rep->str, rep->len) : NULL;
 		freeReplyObject(rep);
-		char *prov = saved ? strtok(saved, " ") : NULL, *verifier;
+		char *prov = saved ? strtok(saved, " ") : NULL, *verifier, *bound;
 		nonce = prov ? strtok(NULL, " ") : NULL;
 		verifier = nonce ? strtok(NULL, " ") : NULL;
+		bound = verifier ? strtok(NULL, " ") : NULL; /* none in a state older than binding */
+		if (browser)
+			cookie_set(req, BROWSER_COOKIE, NULL, 0); /* spent with the state */
 		if (!verifier || strcmp(prov, providers[p].name) != 0) {
 			response_error(req, 400, "invalid_request", "state is unknown, expired or already used");
+			return;
+		}
+		int is_bound = bound && strcmp(bound, UNBOUND) != 0;
+		if ((browser || is_bound) && !(is_bound && browser_bound(req, bound))) {
+			log_info("%s state refused: %s", providers[p].name,
+				 is_bound ? "not the browser that started it" : "started without a browser");
+			response_error(req, 400, "invalid_request",
+				       "this sign-in was started in another browser or app; start it again here");
 			return;
 		}
 		owned = exchange_code(req, p, code, verifier);
@@ -505,7 +619,7 @@ static void token(struct request *req, enum provider_id p)
 	struct identity id;
 	struct user u;
 	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && (owned || first_use(req, p, id_token) == 0) &&
-		 user_for(req, p, &id, name, &u) == 1;
+		 user_for(req, p, &id, name ? name : id.name, &u) == 1;
 	free(owned);
 	if (!ok) {
 		if (req->status == 0)

@@ -4,12 +4,29 @@
  * by AUTH_SECRET, bound to purpose and email) in Redis; a new code replaces
  * the live one of the same purpose and email.  Five wrong tries void it.
  * /otp/send answers 202 whether or not the account exists, and sends the mail
- * after the answer has gone, so neither the body nor the timing tells. */
+ * after the answer has gone, so neither the body nor the timing tells.
+ *
+ * Five tries a code, five codes an hour, still leave about 25 guesses an
+ * hour, so an address also has a daily cap of wrong codes
+ * (AUTH_OTP_DAILY_WRONG_MAX, all purposes together, counted atomically in
+ * the verify script): once reached, its codes are locked until a day after
+ * the first wrong one, and its owner is told by one mail.  Locked, /otp/send
+ * stores and sends nothing yet answers the same 202, and every code is
+ * refused with the message of a wrong one, so that the lockout tells
+ * whoever provoked it nothing about the address that the owner's mail does
+ * not tell the owner.
+ *
+ * A right login or verify_email code proves the mailbox, and so claims an
+ * account whose address was unverified (claim.c): its registrant may be
+ * someone else, and loses the password and sessions.  The one exception is
+ * the registrant confirming the address from their own session
+ * (verify_email with that account's access token), who holds both. */
 #include "auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "fields.h"
@@ -21,11 +38,15 @@
 #define OTP_TTL_S 300
 #define OTP_COOLDOWN_S 60
 #define OTP_MAX_TRIES 5
+#define OTP_WRONG_WINDOW_S 86400
 
 static const char *const purposes[] = { "login", "verify_email", "reset_password", NULL };
 
-/* KEYS: code, tries.  ARGV: hmac, max tries, consume.  1 right, 0 none, -1 wrong. */
+/* KEYS: code, tries, wrong.  ARGV: hmac, max tries, consume, daily max, its
+ * window.  1 right, 0 none, -1 wrong, -2 locked (right or wrong), -3 wrong
+ * and now locked: returned once per lockout, so the owner hears once. */
 static struct redis_script verify_script = {
+	"if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then return -2 end\n"
 	"local stored = redis.call('GET', KEYS[1])\n"
 	"if not stored then return 0 end\n"
 	"if stored == ARGV[1] then\n"
@@ -35,11 +56,16 @@ static struct redis_script verify_script = {
 	"local n = redis.call('INCR', KEYS[2])\n"
 	"redis.call('EXPIRE', KEYS[2], " "300" ")\n"
 	"if n >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1], KEYS[2]) end\n"
+	"local w = redis.call('INCR', KEYS[3])\n"
+	"if redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], ARGV[5]) end\n"
+	"if w == tonumber(ARGV[4]) then return -3 end\n"
 	"return -1\n",
 	"",
 };
-/* KEYS: code, tries.  ARGV: hmac, ttl.  One live code; its tries start at 0. */
+/* KEYS: code, tries, wrong.  ARGV: hmac, ttl, daily max.  One live code; its
+ * tries start at 0.  0 and nothing stored while the address is locked. */
 static struct redis_script store_script = {
+	"if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[3]) then return 0 end\n"
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
 	"redis.call('DEL', KEYS[2])\n"
 	"return 1\n",
@@ -50,9 +76,13 @@ struct otp_mail {
 	char *to, *subject, *text;
 };
 
+struct otp_keys {
+	char *code, *tries, *cooldown;  /* of one purpose and address */
+	char *wrong;                    /* of the address: wrong codes within the day */
+};
+
 /* Keys by digest of the lower-cased address: Redis never holds an email. */
-static void otp_keys(struct request *req, const char *purpose, const char *email, char **code_key, char **tries_key,
-		     char **cooldown_key)
+static void otp_keys(struct request *req, const char *purpose, const char *email, struct otp_keys *k)
 {
 	char lower[EMAIL_MAX + 1], hex[65];
 	unsigned char d[CRYPTO_SHA256_LEN];
@@ -61,10 +91,15 @@ static void otp_keys(struct request *req, const char *purpose, const char *email
 		lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] - 'A' + 'a' : email[i]);
 	crypto_sha256(lower, n, d);
 	crypto_hex(d, sizeof d, hex);
-	*code_key = arena_printf(req->arena, "auth:otp:%s:%s", purpose, hex);
-	*tries_key = arena_printf(req->arena, "auth:otptries:%s:%s", purpose, hex);
-	if (cooldown_key)
-		*cooldown_key = arena_printf(req->arena, "auth:otpcd:%s:%s", purpose, hex);
+	k->code = arena_printf(req->arena, "auth:otp:%s:%s", purpose, hex);
+	k->tries = arena_printf(req->arena, "auth:otptries:%s:%s", purpose, hex);
+	k->cooldown = arena_printf(req->arena, "auth:otpcd:%s:%s", purpose, hex);
+	k->wrong = arena_printf(req->arena, "auth:otpwrong:%s", hex);
+}
+
+static const char *daily_max(struct request *req)
+{
+	return arena_printf(req->arena, "%lld", req->ctx->cfg.auth_otp_daily_wrong_max);
 }
 
 static char *code_hmac(struct request *req, const char *purpose, const char *email, const char *code)
@@ -113,9 +148,9 @@ static void send_mail(struct app_context *ctx, void *arg)
 		}
 	}
 	if (outbox_send(ctx->outbox, m->to, m->subject, m->text, err, sizeof err) != 0)
-		log_error("one-time code not sent: %s", err);
+		log_error("mail \"%s\" not sent: %s", m->subject, err);
 	else
-		log_info("one-time code sent");
+		log_info("mail \"%s\" sent", m->subject);
 }
 
 static const char *subject_for(const char *purpose)
@@ -139,12 +174,12 @@ void otp_send(struct request *req)
 		response_error(req, 400, "invalid_request", "email is not a valid address");
 		return;
 	}
-	char *code_key, *tries_key, *cooldown_key;
-	otp_keys(req, purpose, email, &code_key, &tries_key, &cooldown_key);
+	struct otp_keys k;
+	otp_keys(req, purpose, email, &k);
 
 	/* The cooldown and the hourly cap apply to any address alike, so they
 	 * reveal nothing about which addresses have accounts. */
-	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s 1 NX EX %d", cooldown_key, OTP_COOLDOWN_S);
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s 1 NX EX %d", k.cooldown, OTP_COOLDOWN_S);
 	if (rep == NULL) {
 		response_unavailable(req, "otp", err);
 		return;
@@ -152,7 +187,7 @@ void otp_send(struct request *req)
 	int cooling = rep->type == REDIS_REPLY_NIL;
 	freeReplyObject(rep);
 	if (cooling) {
-		rep = redis_command(req->ctx->redis, err, sizeof err, "TTL %s", cooldown_key);
+		rep = redis_command(req->ctx->redis, err, sizeof err, "TTL %s", k.cooldown);
 		long long ttl = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? rep->integer : OTP_COOLDOWN_S;
 		freeReplyObject(rep);
 		metrics_rate_limited(METRICS_LIMIT_ABUSE);
@@ -164,24 +199,27 @@ void otp_send(struct request *req)
 		return;
 
 	struct user u;
-	int found = users_by_email(req, email, &u);
+	char code[7] = "";
+	int found = users_by_email(req, email, &u), stored = 0;
 	if (found < 0)
 		return;
 	if (found) {
-		char code[7];
 		if (new_code(code) != 0) {
 			response_error(req, 500, "internal", "could not make a code");
 			return;
 		}
-		const char *args[] = { code_key, tries_key, code_hmac(req, purpose, email, code),
-				       arena_printf(req->arena, "%d", OTP_TTL_S) };
-		rep = redis_script_run(req->ctx->redis, &store_script, 2, 4, args, err, sizeof err);
+		const char *args[] = { k.code, k.tries, k.wrong, code_hmac(req, purpose, email, code),
+				       arena_printf(req->arena, "%d", OTP_TTL_S), daily_max(req) };
+		rep = redis_script_run(req->ctx->redis, &store_script, 3, 6, args, err, sizeof err);
 		if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
 			freeReplyObject(rep);
 			response_unavailable(req, "otp", rep ? "store script failed" : err);
 			return;
 		}
+		stored = rep->integer == 1;
 		freeReplyObject(rep);
+	}
+	if (stored) {
 		struct otp_mail *m = arena_alloc(req->arena, sizeof *m);
 		m->to = arena_strdup(req->arena, u.email);
 		m->subject = arena_strdup(req->arena, subject_for(purpose));
@@ -190,11 +228,42 @@ void otp_send(struct request *req)
 				       "ask for it, you can ignore this message.\r\n", code, OTP_TTL_S / 60);
 		request_defer(req, send_mail, m);
 	}
-	audit_event(req, "otp_sent", found ? u.id : NULL, email, json_object_new_string(purpose));
+	/* The answer below is the same when the codes are locked. */
+	audit_event(req, found && !stored ? "otp_withheld" : "otp_sent", found ? u.id : NULL, email,
+		    json_object_new_string(purpose));
 	struct json_object *body = json_object_new_object();
 	json_object_object_add(body, "sent", json_object_new_boolean(1));
 	json_object_object_add(body, "expiresIn", json_object_new_int(OTP_TTL_S));
 	response_json(req, 202, body);
+}
+
+/* The owner of an address whose codes the daily cap has just locked hears
+ * of it, with when it ends; the mail carries no code. */
+static void lockout_notice(struct request *req, const char *email, const char *wrong_key)
+{
+	struct user u;
+	char err[256], until[32];
+	if (users_by_email(req, email, &u) != 1)
+		return; /* deleted meanwhile, or the database failed (answered 503) */
+	redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "TTL %s", wrong_key);
+	long long ttl = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? rep->integer : OTP_WRONG_WINDOW_S;
+	freeReplyObject(rep);
+	time_t end = time(NULL) + (time_t)ttl;
+	struct tm tm;
+	strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", gmtime_r(&end, &tm));
+	long long max = req->ctx->cfg.auth_otp_daily_wrong_max;
+	struct otp_mail *m = arena_alloc(req->arena, sizeof *m);
+	m->to = arena_strdup(req->arena, u.email);
+	m->subject = arena_strdup(req->arena, "Sign-in codes for your Aiget account are paused");
+	m->text = arena_printf(req->arena,
+			       "%lld wrong one-time codes were entered for this address within a day, so its codes "
+			       "are paused until %s: none is sent until then, and none sent before works.\r\n\r\n"
+			       "If that was not you, someone may be guessing codes to get into your account, and the "
+			       "pause stops them. Other ways of signing in (your password, Google, Apple) still "
+			       "work.\r\n", max, until);
+	request_defer(req, send_mail, m);
+	log_warn("one-time codes of user %s locked until %s: %lld wrong codes", u.id, until, max);
+	audit_event(req, "otp_locked", u.id, u.email, json_object_new_int64(max));
 }
 
 /* Checks a code; 1 right, 0 wrong or none (answered 400), -1 answered otherwise. */
@@ -205,11 +274,12 @@ static int check_code(struct request *req, const char *purpose, const char *emai
 		response_error(req, 400, "invalid_request", "code must be 6 digits");
 		return -1;
 	}
-	char *code_key, *tries_key;
-	otp_keys(req, purpose, email, &code_key, &tries_key, NULL);
-	const char *args[] = { code_key, tries_key, code_hmac(req, purpose, email, code),
-			       arena_printf(req->arena, "%d", OTP_MAX_TRIES), consume ? "1" : "0" };
-	redisReply *rep = redis_script_run(req->ctx->redis, &verify_script, 2, 5, args, err, sizeof err);
+	struct otp_keys k;
+	otp_keys(req, purpose, email, &k);
+	const char *args[] = { k.code, k.tries, k.wrong, code_hmac(req, purpose, email, code),
+			       arena_printf(req->arena, "%d", OTP_MAX_TRIES), consume ? "1" : "0", daily_max(req),
+			       arena_printf(req->arena, "%d", OTP_WRONG_WINDOW_S) };
+	redisReply *rep = redis_script_run(req->ctx->redis, &verify_script, 3, 8, args, err, sizeof err);
 	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(rep);
 		response_unavailable(req, "otp", rep ? "verify script failed" : err);
@@ -219,8 +289,29 @@ static int check_code(struct request *req, const char *purpose, const char *emai
 	freeReplyObject(rep);
 	if (r == 1)
 		return 1;
+	if (r == -3)
+		lockout_notice(req, email, k.wrong);
+	/* Locked (-2) reads as wrong: see the top of the file. */
 	response_error(req, 400, "invalid_request", "the code is wrong or has expired");
 	return 0;
+}
+
+/* The session a verify_email request comes from: 1 with holder filled when
+ * it carries a good access token, 0 when it carries none, -1 answered (401
+ * or 503).  Checked before the code is spent, so that a registrant whose
+ * token has just expired refreshes and retries instead of losing the
+ * account's password to their own code. */
+static int verifying_session(struct request *req, struct auth_user *holder)
+{
+	char why[256];
+	if (FCGX_GetParam("HTTP_AUTHORIZATION", req->fcgx->envp) == NULL)
+		return 0;
+	enum auth_result ar = auth_token_check(req, holder, why, sizeof why);
+	if (ar == AUTH_OK)
+		return 1;
+	log_info("verify_email: access token refused: %s", why);
+	auth_token_refuse(req, ar);
+	return -1;
 }
 
 void otp_verify(struct request *req)
@@ -237,6 +328,10 @@ void otp_verify(struct request *req)
 		response_error(req, 400, "invalid_request", "email is not a valid address");
 		return;
 	}
+	struct auth_user holder;
+	int in_session = strcmp(purpose, "verify_email") == 0 ? verifying_session(req, &holder) : 0;
+	if (in_session < 0)
+		return;
 	/* A reset code is only checked here; /password/reset spends it. */
 	int consume = strcmp(purpose, "reset_password") != 0;
 	if (check_code(req, purpose, email, code, consume) != 1)
@@ -248,10 +343,17 @@ void otp_verify(struct request *req)
 			response_error(req, 400, "invalid_request", "the code is wrong or has expired");
 		return;
 	}
-	/* Whoever read the code owns the mailbox. */
-	if (strcmp(purpose, "reset_password") != 0 && users_set_verified(req, u.id) != 0)
-		return;
-	u.email_verified = u.email_verified || strcmp(purpose, "reset_password") != 0;
+	/* Whoever read the code owns the mailbox, and takes an unverified
+	 * account unless it is the registrant's own session asking. */
+	if (consume && !u.email_verified) {
+		if (in_session && strcmp(holder.id, u.id) == 0) {
+			if (users_set_verified(req, u.id) != 0)
+				return;
+			u.email_verified = 1;
+		} else if (claim_account(req, &u, "claimed_by_email_code", "email_code") != 0) {
+			return;
+		}
+	}
 	audit_event(req, "otp_verified", u.id, u.email, json_object_new_string(purpose));
 	if (strcmp(purpose, "login") == 0) {
 		tokens_start_session(req, &u, 200, browser);

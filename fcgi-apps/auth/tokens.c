@@ -134,13 +134,7 @@ static char *sign_access(struct request *req, const char *user_id, const char *r
 
 void tokens_set_cookie(struct request *req, const char *value, long max_age)
 {
-	struct config *cfg = &req->ctx->cfg;
-	char *domain = cfg->cookie_domain && *cfg->cookie_domain
-		? arena_printf(req->arena, "; Domain=%s", cfg->cookie_domain) : "";
-	response_header(req, "Set-Cookie",
-			arena_printf(req->arena, "%s=%s; Path=/api/v1/auth%s; Max-Age=%ld; HttpOnly%s; SameSite=Lax",
-				     REFRESH_COOKIE, value ? value : "", domain, value ? max_age : 0,
-				     cfg->cookie_secure ? "; Secure" : ""));
+	cookie_set(req, REFRESH_COOKIE, value, max_age);
 }
 
 /* The answer with a token pair: the refresh token goes in the body for a
@@ -205,17 +199,7 @@ const char *tokens_refresh_from_request(struct request *req, int browser, int *b
 		}
 		return req->json ? token : NULL;
 	}
-	const char *cookies = FCGX_GetParam("HTTP_COOKIE", req->fcgx->envp);
-	for (const char *p = cookies; p && *p;) {
-		while (*p == ' ' || *p == ';')
-			p++;
-		size_t n = strcspn(p, ";");
-		if (n > sizeof REFRESH_COOKIE && strncmp(p, REFRESH_COOKIE "=", sizeof REFRESH_COOKIE) == 0 &&
-		    n - sizeof REFRESH_COOKIE <= 128)
-			return arena_strndup(req->arena, p + sizeof REFRESH_COOKIE, n - sizeof REFRESH_COOKIE);
-		p += n;
-	}
-	return NULL;
+	return cookie_get(req, REFRESH_COOKIE, 128);
 }
 
 int tokens_revoke_sessions(struct request *req, const char *user_id, const char *session, const char *keep,
