@@ -1,4 +1,9 @@
-/* health.c - dependency pings with latency, for the health route. */
+/* health.c - dependency pings with latency, for the health route.
+ *
+ * The route is public (load balancers probe it), so a dependency that is
+ * down is named and nothing more: libpq's and hiredis' reasons carry hosts,
+ * ports, user names and authentication failures.  The reason goes to the
+ * log, and the loopback-only metrics count the failures per dependency. */
 #include "health.h"
 
 #include <math.h>
@@ -53,8 +58,6 @@ static struct json_object *probe_json(const struct probe *p)
 	json_object_object_add(o, "status", json_object_new_string(p->ok ? "ok" : "down"));
 	/* Two decimals: sub-millisecond latencies are the normal case here. */
 	json_object_object_add(o, "latencyMs", json_object_new_double(round(p->latency_ms * 100.0) / 100.0));
-	if (!p->ok)
-		json_object_object_add(o, "error", json_object_new_string(p->error));
 	return o;
 }
 
@@ -78,6 +81,7 @@ void health_handle(struct request *req)
 			probe_pg(order[i].flag == APP_DEP_VECTOR ? ctx->vector : ctx->db, &p);
 		if (!p.ok) {
 			all_ok = 0;
+			log_warn("health: %s is down: %s", order[i].name, p.error);
 			size_t n = strlen(names);
 			snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", order[i].name);
 		}

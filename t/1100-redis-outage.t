@@ -1,6 +1,8 @@
 #!/usr/bin/perl
-# A dependency down: health answers 503 "degraded" naming Redis, the responders
-# stay up, and health is 200 again once Redis is back, with no restart.
+# A dependency down: health answers 503 "degraded" naming Redis, and only
+# naming it (the reason, with hosts and ports, goes to the log), the
+# responders stay up, and health is 200 again once Redis is back, with no
+# restart.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -19,10 +21,15 @@ for my $area (areas()) {
 	is($res->{headers}{'retry-after'}, '5', "$area: Retry-After");
 	is($body->{status}, 'degraded', "$area: degraded");
 	is($body->{dependencies}{redis}{status}, 'down', "$area: names Redis as down");
-	ok(length($body->{dependencies}{redis}{error} // '') > 0, "$area: with its error");
+	ok(!exists $body->{dependencies}{redis}{error}, "$area: without the reason");
+	is_deeply([sort keys %{$body->{dependencies}{redis}}], [qw(latencyMs status)], "$area: status and latency only");
+	unlike($res->{content}, qr/refused|127\.0\.0\.1|\bport\b/i, "$area: no address in the answer");
 	is($body->{dependencies}{postgres}{status}, 'ok', "$area: PostgreSQL still ok");
 	unlike($res->{content}, qr/AIGET|password|[0-9a-f]{48}/i, "$area: no secret in the answer");
 }
+
+my $log = do { local (@ARGV, $/) = (var_dir() . '/log/keys.log'); <> // '' };
+like($log, qr/health: redis is down: \S/, 'the reason is in the log');
 
 ok(dev_service(redis => 'start'), 'Redis started again');
 
