@@ -4,6 +4,8 @@
 # tenant, suspend and resume it (its keys get 403 within a second, and work
 # again after the resume), set its limits, read its usage and audit log.
 # Admins' changes are audited in the tenant's log with the admin as actor.
+# The admin role is read from the database on every request: a demoted
+# admin's token is refused at once.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -180,6 +182,28 @@ subtest 'limits' => sub {
 		'not_found', 'no such tenant');
 	is(decode_json_ok(tenants_call($admin, PUT => $P, {qps => undef, concurrency => undef, maxMemories => undef}), 'r')
 		->{isDefault}{qps}, JSON::PP::true, 'reset');
+};
+
+# Issue: a demoted admin kept admin access until the access token expired.
+subtest 'a demoted admin is refused at once' => sub {
+	my $ctl = "$ENV{BUILD_DIR}/bin/aigetctl --env-file " . var_dir() . '/aiget.env';
+	my $email = unique_email('admin-demoted');
+	my $out = `$ctl admin create $email --json 2>/dev/null`;
+	is($? >> 8, 0, 'aigetctl admin create makes an admin');
+	my $pw = eval { JSON::PP::decode_json($out)->{password} } // '';
+	my $res = json_post('/api/v1/auth/login', {email => $email, password => $pw}, client_ip());
+	is($res->{status}, 200, 'who signs in') or diag($res->{content});
+	my $token = decode_json_ok($res, 'login')->{accessToken};
+	is(tenants_call($token, GET => "$A/tenants?limit=1")->{status}, 200, 'and uses an admin route');
+	psql("UPDATE users SET role = 'user' WHERE lower(email) = lower('$email')");
+	error_is(tenants_call($token, GET => "$A/tenants?limit=1"), 403, 'forbidden', 'demoted: the same token is refused');
+	error_is(tenants_call($token, POST => "$A/tenants/$t->{id}/suspend"), 403, 'forbidden', 'on every admin route');
+	is(psql("SELECT status FROM tenants WHERE id = '$t->{id}'"), 'active', 'which changed nothing');
+	is(tenants_call($token, GET => '/api/v1/tenants')->{status}, 200, 'the token still works as a user');
+	psql("UPDATE users SET role = 'admin' WHERE lower(email) = lower('$email')");
+	is(tenants_call($token, GET => "$A/tenants?limit=1")->{status}, 200, 'promoted again: at once too');
+	psql("DELETE FROM users WHERE lower(email) = lower('$email')");
+	error_is(tenants_call($token, GET => "$A/tenants?limit=1"), 403, 'forbidden', 'an account that is gone');
 };
 
 subtest 'usage and audit' => sub {
