@@ -15,8 +15,8 @@ Aiget::require_stack();
 my %u = map { $_ => tenants_user("lim-$_") } qw(owner admin member outsider);
 my $t = tenants_new($u{owner}, 'Limited');
 my $TP = "/api/v1/tenants/$t->{id}";
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{admin}{email}, role => 'admin'});
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{member}{email}, role => 'member'});
+tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
+tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
 
 my %default = (
 	qps => stack_env('TENANT_DEFAULT_QPS') // 20,

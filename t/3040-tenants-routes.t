@@ -31,8 +31,8 @@ push @{$methods{$_->{pattern}}}, $_->{method} for @routes;
 my %u = map { $_ => tenants_user("routes-$_") } qw(owner admin member outsider);
 my $t = tenants_new($u{owner}, 'Routes');
 my $TP = "/api/v1/tenants/$t->{id}";
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{admin}{email}, role => 'admin'});
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{member}{email}, role => 'member'});
+tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
+tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
 my $inv = decode_json_ok(tenants_call($u{owner}, POST => "$TP/members", {email => unique_email('routes-inv')}),
 	'invite')->{invitation};
 

@@ -70,7 +70,7 @@ subtest 'find tenants' => sub {
 
 subtest 'find users' => sub {
 	my @users = map { tenants_user("admin-find-$tag-$_") } 1 .. 3;
-	tenants_call($owner, POST => "/api/v1/tenants/$t->{id}/members", {email => $users[0]{email}});
+	tenants_join($owner, $t->{id}, $users[0]);
 	my $res = tenants_call($admin, GET => "$A/users?query=ADMIN-FIND-$tag");
 	is($res->{status}, 200, 'a search') or diag($res->{content});
 	my $b = decode_json_ok($res, 'users');
@@ -216,7 +216,8 @@ subtest 'usage and audit' => sub {
 	is($res->{status}, 200, 'audit');
 	my @e = @{decode_json_ok($res, 'audit')->{entries}};
 	my %actions = map { $_->{action} => 1 } @e;
-	ok($actions{$_}, "has $_") for qw(tenant.create tenant.suspend tenant.resume limits.set member.add);
+	ok($actions{$_}, "has $_") for qw(tenant.create tenant.suspend tenant.resume limits.set invitation.create
+		invitation.accept);
 	my ($s) = grep { $_->{action} eq 'tenant.suspend' } @e;
 	is($s->{actorEmail}, $ENV{ADMIN_EMAIL}, "the admin's email on their entry");
 	is(decode_json_ok(tenants_call($owner, GET => "/api/v1/tenants/$t->{id}/audit?limit=100"), 'o')->{entries}[0]{id},

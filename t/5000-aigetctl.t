@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # aigetctl's operator commands against the real stack: admin create and
-# reset-password (the password signs in over the API), tenant create, list,
+# reset-password (the password signs in over the API), tenant create (for a
+# verified owner), list,
 # suspend (its keys are refused: 403), resume and limits (seen by the keys
 # through the API), key create (the printed secret authenticates), list,
 # disable, rotate (with and without overlap) and delete, each followed by
@@ -197,7 +198,13 @@ is($r->{rc}, 1, 'reset-password of an unknown account: exit 1');
 like($r->{err}, qr/no account/, 'saying so');
 
 # ------------------------------------------------------------ tenant create, list
+my $squat = tenants_user('ctl-squat');
+$r = ctl('tenant', 'create', 'squatted', '--owner', $squat->{email});
+is($r->{rc}, 1, 'tenant create for an unverified owner: exit 1');
+like($r->{err}, qr/not verified/, 'saying why');
+is(psql("SELECT count(*) FROM tenant_members WHERE user_id = '$squat->{id}'"), 0, 'no tenant for them');
 my $owner = tenants_user('ctl-owner');
+tenants_verify_email($owner);
 my $tname = "ctl tenant $$";
 $j = ctl_json('tenant create', 'tenant', 'create', $tname, '--owner', $owner->{email}, '--json');
 my $tid = $j->{tenant}{id} // '';

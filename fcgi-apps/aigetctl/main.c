@@ -90,7 +90,8 @@ static const struct command commands[] = {
 	  "--json prints one JSON object instead of text.\n"
 	  EXITS },
 	{ "tenant", tenant_command, NULL, tenant_synopsis,
-	  "create NAME --owner EMAIL: a tenant owned by an existing account.\n"
+	  "create NAME --owner EMAIL: a tenant owned by an existing account whose\n"
+	  "address is verified.\n"
 	  "list: every tenant (or those with --status), with members and owners.\n"
 	  "suspend ID: the tenant's keys are refused (403 forbidden) within a second,\n"
 	  "everywhere; members still manage the tenant.  resume ID: they work again.\n"

@@ -214,13 +214,12 @@ sub keys_tenant {
 	return $b->{tenant}{id} // $b->{id};
 }
 
-# Makes the (existing) user of $user_token, address $email, a member with $role.
+# Makes the (existing) user of $user_token, address $email, a member with
+# $role: invited, their address verified, the invitation accepted.
 sub keys_member {
 	my ($owner_token, $tenant, $user_token, $email, $role) = @_;
 	my $uid = (jwt_decode_unverified($user_token))[1]{sub};
-	my $res = json_post("/api/v1/tenants/$tenant/members", {email => $email, role => $role}, bearer($owner_token));
-	die "add member: $res->{status} $res->{content}" unless $res->{status} =~ /^2\d\d$/
-		&& psql("SELECT role FROM tenant_members WHERE tenant_id = '$tenant' AND user_id = '$uid'") eq $role;
+	tenants_join($owner_token, $tenant, {token => $user_token, id => $uid, email => $email}, $role);
 }
 
 # Sets a tenant's limits (the ones not given are generous).
@@ -253,7 +252,7 @@ sub keys_make {
 sub keys_self { api(GET => '/api/v1/keys/self', {headers => bearer($_[0])}) }
 
 # ------------------------------------------------ tenants and admin (t/30*, t/31*)
-push @EXPORT, qw(tenants_user tenants_call tenants_admin tenants_verify_email tenants_new);
+push @EXPORT, qw(tenants_user tenants_call tenants_admin tenants_verify_email tenants_new tenants_join);
 
 # A fresh user: {email, password, token, id}.
 sub tenants_user {
@@ -285,6 +284,22 @@ sub tenants_admin {
 
 # Marks a user's address verified (the OTP flow is tested in t/2040 and once in t/3020).
 sub tenants_verify_email { psql("UPDATE users SET email_verified = true WHERE id = '$_[0]{id}'") }
+
+# Makes $user (a hash from tenants_user(), or {token, id, email}) a member
+# of tenant $tenant_id with $role (default member) the only way there is:
+# $inviter (a user or a token) invites the address, the address is marked
+# verified, and the user accepts.  Returns the acceptance's body.
+sub tenants_join {
+	my ($inviter, $tenant_id, $user, $role) = @_;
+	my $res = tenants_call($inviter, POST => "/api/v1/tenants/$tenant_id/members",
+		{email => $user->{email}, role => $role // 'member'});
+	die "invite: $res->{status} $res->{content}" unless $res->{status} == 202;
+	my $inv = JSON::PP::decode_json($res->{content})->{invitation}{id};
+	tenants_verify_email($user);
+	$res = tenants_call($user, POST => "/api/v1/tenants/invitations/$inv/accept");
+	die "accept: $res->{status} $res->{content}" unless $res->{status} == 200;
+	return JSON::PP::decode_json($res->{content});
+}
 
 # A new tenant of the user; returns its JSON.
 sub tenants_new {
