@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # A tenant's members: adding by email is always an invitation (202), whoever
-# has the address, so the answer tells nothing about accounts.  Members are
-# listed with paging,
+# has the address, so the answer tells nothing about accounts; it is rate
+# limited per user and per client address.  Members are listed with paging,
 # change roles, are removed, leave.  Admins manage members; only owners
 # grant, revoke or remove the owner role; members only look and leave.  A
 # tenant always keeps an owner, also when two owners leave at the same
@@ -79,6 +79,33 @@ subtest 'members join by accepting' => sub {
 		'audited');
 	is(psql("SELECT actor_id FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'invitation.create' AND target = '$inv->{id}'"),
 		$u{admin}{id}, 'the invitation with the admin as actor');
+};
+
+# Issue: the route was unthrottled.  30 a user and 60 an address in 10 minutes.
+subtest 'inviting is rate limited per user and per client address' => sub {
+	my $r = tenants_user('members-rl');
+	my $rt = tenants_new($r, 'Rate limited');
+	my $RM = "/api/v1/tenants/$rt->{id}/members";
+	my @st = map { add($r, $RM, unique_email('rl-user'))->{status} } 1 .. 30;
+	is_deeply([grep { $_ != 202 } @st], [], '30 invitations from one user (from other addresses each)');
+	my $res = add($r, $RM, unique_email('rl-user'));
+	error_is($res, 429, 'rate_limited', 'the 31st');
+	like($res->{headers}{'retry-after'} // '', qr/^[1-9]\d*$/, 'with Retry-After');
+	is(psql("SELECT count(*) FROM tenant_invitations WHERE tenant_id = '$rt->{id}'"), 30, 'and no invitation');
+	error_is(add($r, "/api/v1/tenants/00000000-0000-4000-8000-000000000000/members", unique_email('rl-user')), 429,
+		'rate_limited', 'whatever the tenant');
+
+	my $ip = client_ip(3010);
+	my $from = sub { my ($who, $path) = @_;
+		api(POST => $path, {headers => {%$ip, %{bearer($who->{token})}, 'Content-Type' => 'application/json'},
+			content => JSON::PP->new->encode({email => unique_email('rl-ip')})}) };
+	my @others = map { my $o = tenants_user("members-rl-ip-$_"); [$o, "/api/v1/tenants/" . tenants_new($o, "ip $_")->{id} . '/members'] } 1 .. 4;
+	@st = map { my $o = $others[$_ % 3]; $from->(@$o)->{status} } 0 .. 59;
+	is_deeply([grep { $_ != 202 } @st], [], '60 invitations from one address (three users)');
+	$res = $from->(@{$others[3]});
+	error_is($res, 429, 'rate_limited', 'the 61st, from a fourth user');
+	like($res->{headers}{'retry-after'} // '', qr/^[1-9]\d*$/, 'with Retry-After');
+	is(add($others[3][0], $others[3][1], unique_email('rl-ip'))->{status}, 202, 'that user from another address: 202');
 };
 
 subtest 'who may add' => sub {

@@ -17,7 +17,10 @@
  * which addresses have proved accounts all the same.  So nobody is added
  * without accepting, which also means nobody is made a member of a tenant
  * they did not ask for.  The one other answer, 409 for the address of a
- * member, tells an admin only what the members list shows them anyway. */
+ * member, tells an admin only what the members list shows them anyway.
+ * Adding is rate limited per user and per client address (throttle.c):
+ * invitations reach people outside the tenant, and a caller may make
+ * tenants to send them from. */
 #include "tenants.h"
 
 #include <stdio.h>
@@ -202,7 +205,9 @@ void members_add(struct request *req)
 	}
 	if (role == NULL)
 		role = "member";
-	if (membership_require(req, path_id(req, "tenantId"), ACT_MEMBERS_INVITE, &t) != 0)
+	/* Counted before the membership check: every attempt costs. */
+	if (throttle_hit(req, THROTTLE_INVITE_USER) != 0 || throttle_hit(req, THROTTLE_INVITE_IP) != 0 ||
+	    membership_require(req, path_id(req, "tenantId"), ACT_MEMBERS_INVITE, &t) != 0)
 		return;
 	if (strcmp(role, "owner") == 0 && !membership_allows(t.role, ACT_OWNERS_MANAGE)) {
 		response_error(req, 403, "forbidden", "only owners can grant the owner role");

@@ -4,9 +4,10 @@
  * Handlers live in files named for what they handle: tenants.c (a user's own
  * tenants), members.c, invitations.c, limits.c, usage.c, audit.c and admin.c
  * (the back office under /api/v1/admin); db.c runs statements and
- * transactions, paging.c reads query strings.  Every tenant route starts with
- * membership_require(), the one membership check; admin routes have the
- * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
+ * transactions, paging.c reads query strings, throttle.c holds the abuse
+ * limits.  Every tenant route starts with membership_require(), the one
+ * membership check; admin routes have the dispatcher's ROUTE_ADMIN and name
+ * a tenant through admin_tenant_find().
  *
  * A change and its tenant_audit row are written in one transaction, so that
  * no change goes unrecorded: if the audit row cannot be written, the change
@@ -78,6 +79,14 @@ struct json_object *member_json(PGresult *r, int i, int col);
 	SQL_TIME("i.created_at") ", " SQL_TIME("i.expires_at") ", i.expires_at <= now()"
 #define INVITATION_NCOLUMNS 9
 struct json_object *invitation_json(PGresult *r, int i, int col);
+
+/* ------------------------------------------------------------- throttle.c */
+
+enum throttle_rule { THROTTLE_INVITE_USER, THROTTLE_INVITE_IP, THROTTLE__MAX };
+
+/* Counts one hit of the rule for the caller (ROUTE_USER routes only): 0, or
+ * -1 when answered (429 with Retry-After, or 503 when Redis cannot count). */
+int throttle_hit(struct request *req, enum throttle_rule rule);
 
 /* ---------------------------------------------------------------- audit.c */
 

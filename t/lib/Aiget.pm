@@ -261,11 +261,13 @@ sub tenants_user {
 }
 
 # tenants_call($user_or_token, METHOD, PATH, BODY): BODY a reference is sent
-# as JSON, a string as it is; a user is a hash from tenants_user().
+# as JSON, a string as it is; a user is a hash from tenants_user().  Each
+# call comes from a client address of its own, so that per-address limits
+# (POST .../members) trip only where a test means them to.
 sub tenants_call {
 	my ($who, $method, $path, $body) = @_;
 	my $token = ref $who ? $who->{token} : $who;
-	my %h = defined $token ? %{bearer($token)} : ();
+	my %h = (%{client_ip()}, defined $token ? %{bearer($token)} : ());
 	return api($method => $path, {headers => \%h}) unless defined $body;
 	return api($method => $path, {headers => {%h, 'Content-Type' => 'application/json'},
 		content => ref $body ? JSON::PP->new->canonical->encode($body) : $body});
