@@ -71,6 +71,7 @@ static const struct var vars[] = {
 	{ "RATELIMIT_REDIS_DOWN", VAR_STRING,     OFF(ratelimit_redis_down), "allow",   0, 0, 0 },
 	{ "KEYS_INTERNAL_TOKEN",  VAR_SECRET,     OFF(keys_internal_token),  NULL,      32, 0, 0 },
 	{ "TENANT_INVITATION_HOURS", VAR_INT,     OFF(tenant_invitation_hours), "48",   1, 720, 0 },
+	{ "TENANT_MAX_PER_USER",  VAR_INT,        OFF(tenant_max_per_user),  "20",      1, 100000, 0 },
 	{ "EMBEDDING_PROVIDER",   VAR_STRING,     OFF(embedding_provider),   "local",   0, 0, 0 },
 	{ "EMBEDDING_MODEL",      VAR_STRING,     OFF(embedding_model),      NULL,      0, 0, 0 },
 	{ "EMBEDDING_DIMENSIONS", VAR_INT,        OFF(embedding_dims),       "384",     8, 4000, 0 },

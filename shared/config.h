@@ -67,6 +67,7 @@ struct config {
 	char *ratelimit_redis_down;    /* "allow" or "deny" */
 	char *keys_internal_token;     /* guards POST /api/v1/keys/verify; NULL: the route is off */
 	long long tenant_invitation_hours;
+	long long tenant_max_per_user;         /* tenants a user may have created, not deleted */
 	long long oauth_timeout_ms;
 	struct config_provider google, apple;
 	/* memox: the embedding provider and the bounds of requests and jobs */
