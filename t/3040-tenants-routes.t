@@ -24,7 +24,7 @@ while (<$fh>) {
 	push @routes, {method => $1, pattern => $2, flags => $3};
 }
 close $fh;
-cmp_ok(scalar @routes, '>=', 27, 'the route table was read (' . scalar(@routes) . ' routes)');
+cmp_ok(scalar @routes, '>=', 29, 'the route table was read (' . scalar(@routes) . ' routes)');
 my %methods;
 push @{$methods{$_->{pattern}}}, $_->{method} for @routes;
 
@@ -48,6 +48,7 @@ my %body = (
 	'PATCH /api/v1/tenants/{tenantId}/members/{userId}' => {role => 'admin'},
 	'PUT /api/v1/tenants/{tenantId}/limits' => {qps => 5},
 	'PUT /api/v1/admin/tenants/{tenantId}/limits' => {qps => 5},
+	'PUT /api/v1/admin/tenants/{tenantId}/ceilings' => {qps => 5},
 );
 # What a member and an admin of the tenant get, where their role is too low.
 my %member_forbidden = map { $_ => 1 } (

@@ -2,12 +2,12 @@
  * paging, the tenant row, the audit.
  *
  * Handlers live in files named for what they handle: tenants.c (a user's own
- * tenants), members.c, invitations.c, limits.c, usage.c, audit.c and admin.c
- * (the back office under /api/v1/admin); db.c runs statements and
- * transactions, paging.c reads query strings, throttle.c holds the abuse
- * limits.  Every tenant route starts with membership_require(), the one
- * membership check; admin routes have the dispatcher's ROUTE_ADMIN and name
- * a tenant through admin_tenant_find().
+ * tenants), members.c, invitations.c, limits.c (and their ceilings), usage.c,
+ * audit.c and admin.c (the back office under /api/v1/admin); db.c runs
+ * statements and transactions, paging.c reads query strings, throttle.c
+ * holds the abuse limits.  Every tenant route starts with
+ * membership_require(), the one membership check; admin routes have the
+ * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
  *
  * A change and its tenant_audit row are written in one transaction, so that
  * no change goes unrecorded: if the audit row cannot be written, the change
@@ -125,6 +125,8 @@ void limits_get(struct request *req);
 void limits_put(struct request *req);
 void admin_limits_get(struct request *req);
 void admin_limits_put(struct request *req);
+void admin_ceilings_get(struct request *req);
+void admin_ceilings_put(struct request *req);
 /* usage.c */
 void usage_get(struct request *req);
 void admin_usage_get(struct request *req);
