@@ -46,8 +46,13 @@ static const struct command commands[] = {
 	  "SQL_DIR/vector to VECTOR_DATABASE_URL, each in a transaction, recording\n"
 	  "them in schema_migrations; an advisory lock keeps two runs from racing.\n"
 	  "--status lists applied and pending files without applying any.\n"
-	  "Exit status: 0 done, 1 a migration failed or an applied file changed,\n"
-	  "64 usage, 78 invalid configuration.\n" },
+	  "Then it makes the first signing key, and the admin of ADMIN_EMAIL: a new\n"
+	  "account with ADMIN_PASSWORD, or the existing one promoted (and given\n"
+	  "ADMIN_PASSWORD when set).  An existing account whose address is not\n"
+	  "verified is first claimed, which ends its password and every session,\n"
+	  "and only with ADMIN_PASSWORD set: without it, exit 1.\n"
+	  "Exit status: 0 done, 1 a migration failed, an applied file changed or\n"
+	  "the admin could not be made, 64 usage, 78 invalid configuration.\n" },
 	{ "auth", auth_command, NULL, "auth rotate-signing-key",
 	  "Makes a new ES256 signing key the current one for access tokens.  The\n"
 	  "previous key stays published in /api/v1/auth/jwks so that tokens it\n"
@@ -81,12 +86,16 @@ static const struct command commands[] = {
 	  "An existing account is left alone (exit 1): reset its password instead.\n"
 	  "reset-password EMAIL: a new password for any account, admin or not; every\n"
 	  "session of the account ends and its access tokens stop at once.\n"
+	  "promote EMAIL: the existing account gets the admin role, only when its\n"
+	  "address is verified (else exit 1: it may belong to whoever registered it).\n"
+	  "demote EMAIL: back to the user role; the admin routes refuse the account's\n"
+	  "access tokens from the next request (the role is read from the database).\n"
 	  "--password-stdin reads the password from the first line of stdin (never\n"
 	  "give it as an argument: other users can read those); without it a strong\n"
 	  "password (32 characters, 192 random bits) is generated and printed once.\n"
 	  "The password follows the sign-up policy (8 to 128 bytes, not a common\n"
 	  "one), is hashed with AUTH_SCRYPT_* as the auth area hashes it, and is\n"
-	  "never logged.  Both write an auth_audit row marked \"by\": \"aigetctl\".\n"
+	  "never logged.  Each writes an auth_audit row marked \"by\": \"aigetctl\".\n"
 	  "--json prints one JSON object instead of text.\n"
 	  EXITS },
 	{ "tenant", tenant_command, NULL, tenant_synopsis,
