@@ -75,9 +75,15 @@ static const struct var vars[] = {
 	{ "TENANT_DEFAULT_CONCURRENCY", VAR_INT,  OFF(tenant_default_concurrency), "10", 1, 100000, 0 },
 	{ "TENANT_DEFAULT_MONTHLY_REQUESTS", VAR_INT, OFF(tenant_default_monthly), "1000000", 1, 1000000000000LL, 0 },
 	{ "TENANT_DEFAULT_MAX_MEMORIES", VAR_INT, OFF(tenant_default_max_memories), "100000", 1, 1000000000000LL, 0 },
+	{ "TENANT_CEILING_QPS",   VAR_INT,        OFF(tenant_ceiling_qps),   "200",     1, 1000000, 0 },
+	{ "TENANT_CEILING_BURST", VAR_INT,        OFF(tenant_ceiling_burst), "400",     1, 1000000, 0 },
+	{ "TENANT_CEILING_CONCURRENCY", VAR_INT,  OFF(tenant_ceiling_concurrency), "100", 1, 100000, 0 },
+	{ "TENANT_CEILING_MONTHLY_REQUESTS", VAR_INT, OFF(tenant_ceiling_monthly), "10000000", 1, 1000000000000LL, 0 },
+	{ "TENANT_CEILING_MAX_MEMORIES", VAR_INT, OFF(tenant_ceiling_max_memories), "1000000", 1, 1000000000000LL, 0 },
 	{ "RATELIMIT_REDIS_DOWN", VAR_STRING,     OFF(ratelimit_redis_down), "allow",   0, 0, 0 },
 	{ "KEYS_INTERNAL_TOKEN",  VAR_SECRET,     OFF(keys_internal_token),  NULL,      32, 0, 0 },
 	{ "TENANT_INVITATION_HOURS", VAR_INT,     OFF(tenant_invitation_hours), "48",   1, 720, 0 },
+	{ "TENANT_MAX_PER_USER",  VAR_INT,        OFF(tenant_max_per_user),  "20",      1, 100000, 0 },
 	{ "EMBEDDING_PROVIDER",   VAR_STRING,     OFF(embedding_provider),   "local",   0, 0, 0 },
 	{ "EMBEDDING_MODEL",      VAR_STRING,     OFF(embedding_model),      NULL,      0, 0, 0 },
 	{ "EMBEDDING_DIMENSIONS", VAR_INT,        OFF(embedding_dims),       "384",     8, 4000, 0 },
@@ -367,6 +373,30 @@ static int check_embedding(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* A default above its ceiling would be a limit that owners of a tenant
+ * following the default could lower but never return to. */
+static int check_ceilings(const struct config *cfg, char *err, size_t errlen)
+{
+	static const struct {
+		const char *suffix;
+		size_t def, ceiling;
+	} pairs[] = {
+		{ "QPS", OFF(tenant_default_qps), OFF(tenant_ceiling_qps) },
+		{ "BURST", OFF(tenant_default_burst), OFF(tenant_ceiling_burst) },
+		{ "CONCURRENCY", OFF(tenant_default_concurrency), OFF(tenant_ceiling_concurrency) },
+		{ "MONTHLY_REQUESTS", OFF(tenant_default_monthly), OFF(tenant_ceiling_monthly) },
+		{ "MAX_MEMORIES", OFF(tenant_default_max_memories), OFF(tenant_ceiling_max_memories) },
+	};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+		if (*(const long long *)((const char *)cfg + pairs[i].ceiling) <
+		    *(const long long *)((const char *)cfg + pairs[i].def)) {
+			snprintf(err, errlen, "TENANT_CEILING_%s must be at least TENANT_DEFAULT_%s", pairs[i].suffix,
+				 pairs[i].suffix);
+			return -1;
+		}
+	return 0;
+}
+
 void config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
@@ -419,7 +449,7 @@ int config_load(struct config *cfg, unsigned needs, const char *env_file, char *
 		config_free(cfg);
 		return -1;
 	}
-	if (check_embedding(cfg, err, errlen) != 0) {
+	if (check_embedding(cfg, err, errlen) != 0 || check_ceilings(cfg, err, errlen) != 0) {
 		config_free(cfg);
 		return -1;
 	}

@@ -70,9 +70,13 @@ struct config {
 	char *admin_password;
 	long long tenant_default_qps, tenant_default_burst, tenant_default_concurrency;
 	long long tenant_default_monthly, tenant_default_max_memories;
+	/* how far owners may raise their tenant's limits, where it has no ceilings of its own */
+	long long tenant_ceiling_qps, tenant_ceiling_burst, tenant_ceiling_concurrency;
+	long long tenant_ceiling_monthly, tenant_ceiling_max_memories;
 	char *ratelimit_redis_down;    /* "allow" or "deny" */
 	char *keys_internal_token;     /* guards POST /api/v1/keys/verify; NULL: the route is off */
 	long long tenant_invitation_hours;
+	long long tenant_max_per_user;         /* tenants a user may have created, not deleted */
 	long long oauth_timeout_ms;
 	struct config_provider google, apple;
 	/* memox: the embedding provider and the bounds of requests and jobs */

@@ -10,6 +10,9 @@
 static const struct pg_statement st_lookup = {
 	"email_proof_lookup", "SELECT id, email_verified FROM users WHERE lower(email) = lower($1)", 1, 1,
 };
+static const struct pg_statement st_of_user = {
+	"email_proof_of_user", "SELECT email_verified FROM users WHERE id = $1::uuid", 1, 1,
+};
 /* One statement, so that a claim is never half done: the row is changed
  * only while it is unverified (a concurrent claim finds nothing to do), and
  * the sessions of exactly that account are revoked with it. */
@@ -34,6 +37,19 @@ enum email_proof_state email_proof_lookup(struct pg *db, const char *email, char
 		snprintf(user_id, EMAIL_PROOF_ID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
 		st = PQgetvalue(r, 0, 1)[0] == 't' ? EMAIL_PROOF_VERIFIED : EMAIL_PROOF_UNVERIFIED;
 	}
+	PQclear(r);
+	return st;
+}
+
+enum email_proof_state email_proof_of_user(struct pg *db, const char *user_id, char *err, size_t errlen)
+{
+	const char *params[] = { user_id };
+	PGresult *r = pg_exec(db, &st_of_user, params, err, errlen);
+	if (r == NULL)
+		return EMAIL_PROOF_ERROR;
+	enum email_proof_state st = EMAIL_PROOF_NO_ACCOUNT;
+	if (PQntuples(r) == 1)
+		st = PQgetvalue(r, 0, 0)[0] == 't' ? EMAIL_PROOF_VERIFIED : EMAIL_PROOF_UNVERIFIED;
 	PQclear(r);
 	return st;
 }

@@ -37,6 +37,10 @@ enum email_proof_state {
 enum email_proof_state email_proof_lookup(struct pg *db, const char *email, char user_id[EMAIL_PROOF_ID_LEN + 1],
 					  char *err, size_t errlen);
 
+/* The same for an account known by its id (from an access token):
+ * NO_ACCOUNT when there is no such account any more. */
+enum email_proof_state email_proof_of_user(struct pg *db, const char *user_id, char *err, size_t errlen);
+
 /* The account's address has just been proved by someone who may not be
  * its previous holder: the address becomes verified, the password is
  * removed and every session is revoked with reason, its access tokens

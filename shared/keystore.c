@@ -56,18 +56,29 @@ static const struct pg_statement st_set_status = {
  * check compares whole seconds: without overlap it is now to the second
  * below (the old key stops at once; a fraction rounded up would let it work
  * on for up to half a second), with one it is now plus the overlap to the
- * second above (never shorter than asked for). */
+ * second above (never shorter than asked for).
+ *
+ * A rotation with an overlap counts against KEYSTORE_PER_TENANT_MAX: for
+ * the overlap both keys work, so at the cap it is refused (room is false,
+ * nothing is written), or day-long overlaps could pile up working keys
+ * without end.  One without overlap swaps a key for a key and is never
+ * refused, so that a leaked key can always be replaced.  The one row
+ * always returned says which: the new key's columns, or NULLs and room. */
 static const struct pg_statement st_rotate = {
 	"keys_rotate",
 	"WITH prev AS (SELECT id, tenant_id, name, scopes, expires_at FROM api_keys"
 	"  WHERE id = $1::uuid AND tenant_id = $2::uuid AND status <> 'deleted' AND rotated_to IS NULL FOR UPDATE),"
+	" room AS (SELECT $6::int = 0 OR count(*) < $7::int AS ok FROM api_keys"
+	"  WHERE tenant_id = $2::uuid AND " WORKING "),"
 	" fresh AS (INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, expires_at, created_by)"
-	"  SELECT tenant_id, name, $3, decode($4, 'hex'), scopes, expires_at, $5::uuid FROM prev RETURNING *),"
+	"  SELECT tenant_id, name, $3, decode($4, 'hex'), scopes, expires_at, $5::uuid FROM prev, room"
+	"  WHERE room.ok RETURNING *),"
 	" upd AS (UPDATE api_keys SET revoke_at = CASE WHEN $6::int = 0 THEN date_trunc('second', now())"
 	"  ELSE date_trunc('second', now() + interval '999999 microseconds') + make_interval(secs => $6::int) END,"
-	"  rotated_to = (SELECT id FROM fresh), updated_at = now() WHERE id = (SELECT id FROM prev) RETURNING id)"
-	" SELECT " KEY_COLUMNS " FROM fresh k",
-	6, 0,
+	"  rotated_to = (SELECT id FROM fresh), updated_at = now()"
+	"  WHERE id = (SELECT id FROM prev) AND EXISTS (SELECT 1 FROM fresh) RETURNING id)"
+	" SELECT " KEY_COLUMNS ", room.ok FROM room LEFT JOIN fresh k ON true",
+	7, 0,
 };
 
 static int hex_nibble(char c)
@@ -142,10 +153,23 @@ int keystore_rotate(struct pg *db, struct arena *a, const struct keystore_row *o
 		    const char *hash_hex, const char *actor, long long overlap_s, struct keystore_row *k,
 		    char *err, size_t errlen)
 {
-	char overlap[24];
+	char overlap[24], cap[16];
 	snprintf(overlap, sizeof overlap, "%lld", overlap_s);
-	const char *params[] = { old->id, old->tenant_id, prefix, hash_hex, actor, overlap };
-	return one(db, a, &st_rotate, params, k, err, errlen);
+	snprintf(cap, sizeof cap, "%d", KEYSTORE_PER_TENANT_MAX);
+	const char *params[] = { old->id, old->tenant_id, prefix, hash_hex, actor, overlap, cap };
+	PGresult *r = pg_exec(db, &st_rotate, params, err, errlen);
+	if (r == NULL)
+		return -1;
+	/* The new key, or no key: old went meanwhile, or there was no room. */
+	int rc = 0;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		keystore_read_row(a, r, 0, k);
+		rc = 1;
+	} else if (PQntuples(r) == 1 && PQgetvalue(r, 0, KEYSTORE_NCOLUMNS)[0] != 't') {
+		rc = KEYSTORE_FULL;
+	}
+	PQclear(r);
+	return rc;
 }
 
 PGresult *keystore_list(struct pg *db, const char *tenant_id, const char *fetch, const char *after_key,

@@ -55,7 +55,10 @@ int keystore_set_status(struct pg *db, struct arena *a, const struct keystore_ro
 			struct keystore_row *k, char *err, size_t errlen);
 /* A new row with old's name, scopes and expiry, made by actor (NULL: an
  * operator); old stops overlap_s from now.  0: old was rotated or deleted
- * meanwhile. */
+ * meanwhile.  KEYSTORE_FULL: overlap_s > 0 and the tenant already has
+ * KEYSTORE_PER_TENANT_MAX working keys (the overlap would make one more);
+ * nothing was changed, and a rotation without overlap would be taken. */
+#define KEYSTORE_FULL (-2)
 int keystore_rotate(struct pg *db, struct arena *a, const struct keystore_row *old, const char *prefix,
 		    const char *hash_hex, const char *actor, long long overlap_s, struct keystore_row *k,
 		    char *err, size_t errlen);

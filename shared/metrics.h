@@ -34,7 +34,7 @@ enum metrics_limit {
 	METRICS_LIMIT_RATE,          /* the tenant's token bucket */
 	METRICS_LIMIT_CONCURRENCY,   /* the tenant's requests in flight */
 	METRICS_LIMIT_MONTHLY,       /* the tenant's monthly quota */
-	METRICS_LIMIT_ABUSE,         /* auth's per-address and per-email limits */
+	METRICS_LIMIT_ABUSE,         /* auth's and tenants' per-address, -email and -user limits */
 	METRICS_LIMIT__MAX
 };
 

@@ -16,7 +16,7 @@
 enum route_flags {
 	ROUTE_JSON  = 1 << 0, /* body must be a JSON object (application/json) */
 	ROUTE_USER  = 1 << 1, /* a valid user access token (req->user) */
-	ROUTE_ADMIN = 1 << 2, /* ROUTE_USER with the admin role */
+	ROUTE_ADMIN = 1 << 2, /* ROUTE_USER with the admin role, as the database has it now */
 	ROUTE_JSON_OPTIONAL = 1 << 3, /* as ROUTE_JSON when a body is sent; none is fine */
 	ROUTE_APIKEY = 1 << 4, /* a tenant API key, admitted by its tenant's limits (req->key) */
 	ROUTE_SCOPE_READ  = 1 << 5, /* ROUTE_APIKEY whose key has memox:read */

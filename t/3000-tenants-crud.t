@@ -3,7 +3,8 @@
 # keyset paging and the caller's role, get, rename (admins), delete (owners
 # only: 204, status 'deleted', invisible afterwards, its keys stop, an erase
 # job queued).  Names are 1..128 bytes once trimmed, without control
-# characters; every other input is refused with 400.
+# characters; every other input is refused with 400.  A user creates at most
+# TENANT_MAX_PER_USER tenants that are not deleted.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -168,6 +169,25 @@ subtest 'delete' => sub {
 	ok($job, 'an erase job was queued');
 	is($job->{type}, 'tenant.erase', 'of type tenant.erase');
 	ok(dev_service(worker => 'start'), 'the worker is started again');
+};
+
+# Issue: any user could create unlimited tenants (to probe from).
+subtest 'at most TENANT_MAX_PER_USER tenants a user creates' => sub {
+	my $max = stack_env('TENANT_MAX_PER_USER') // 20;
+	my $u = tenants_user('crud-cap');
+	my @made = map { tenants_new($u, "cap $_") } 1 .. $max;
+	my $res = tenants_call($u, POST => $T, {name => 'one too many'});
+	my $e = error_is($res, 409, 'conflict', "the tenant after $max");
+	like($e->{error}{message}, qr/\b$max\b/, 'the message names the cap');
+	is(psql("SELECT count(*) FROM tenants WHERE created_by = '$u->{id}'"), $max, 'none was made');
+	my $x = tenants_new($other, 'not counted');
+	tenants_join($other, $x->{id}, $u, 'owner');
+	error_is(tenants_call($u, POST => $T, {name => 'still too many'}), 409, 'conflict',
+		'owning one made by someone else changes nothing');
+	is(tenants_call($u, DELETE => "$T/$made[0]{id}")->{status}, 204, 'one is deleted');
+	$res = tenants_call($u, POST => $T, {name => 'in its place'});
+	is($res->{status}, 201, 'a deleted tenant does not count') or diag($res->{content});
+	error_is(tenants_call($u, POST => $T, {name => 'and again too many'}), 409, 'conflict', 'the cap again');
 };
 
 subtest 'delete stops the keys' => sub {

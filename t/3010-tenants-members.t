@@ -1,6 +1,8 @@
 #!/usr/bin/perl
-# A tenant's members: add an existing account by email (201), list with
-# paging, change roles, remove, leave.  Admins manage members; only owners
+# A tenant's members: adding by email is always an invitation (202), whoever
+# has the address, so the answer tells nothing about accounts; it is rate
+# limited per user and per client address.  Members are listed with paging,
+# change roles, are removed, leave.  Admins manage members; only owners
 # grant, revoke or remove the owner role; members only look and leave.  A
 # tenant always keeps an owner, also when two owners leave at the same
 # moment.  Another tenant's members are out of reach from every route.
@@ -19,22 +21,91 @@ my $M = "/api/v1/tenants/$t->{id}/members";
 
 sub add { my ($who, $path, $email, $role) = @_; tenants_call($who, POST => $path, {email => $email, defined $role ? (role => $role) : ()}) }
 
-subtest 'add existing accounts' => sub {
-	my $res = add($u{owner}, $M, $u{admin}{email}, 'admin');
-	is($res->{status}, 201, 'answers 201') or diag($res->{content});
-	my $m = decode_json_ok($res, 'add')->{member};
+# Issue: an existing account was added at once (201 with its id and name),
+# even with its address unverified, and any other address got 202: whoever
+# registered alice@corp.com first got her seat, and the answer told anyone
+# whether an address has an account.
+subtest 'one answer whoever has the address: an invitation' => sub {
+	my $p = tenants_new($u{owner}, 'Members probe');
+	my $PM = "/api/v1/tenants/$p->{id}/members";
+	my $verified = tenants_user('members-verified');
+	tenants_verify_email($verified);
+	my $squatter = tenants_user('members-squatter');    # registered the address, never proved it
+	my %shape;
+	for my $case ([$verified, 'a verified account'], [$squatter, 'an unverified account'],
+		[{email => unique_email('members-nobody')}, 'no account']) {
+		my ($who, $name) = @$case;
+		my $res = add($u{owner}, $PM, $who->{email}, 'admin');
+		is($res->{status}, 202, "$name: 202") or diag($res->{content});
+		my $b = decode_json_ok($res, $name);
+		is_deeply([sort keys %$b], ['invitation'], "$name: an invitation and nothing else");
+		is($b->{invitation}{email}, $who->{email}, "$name: to the address");
+		is($b->{invitation}{status}, 'pending', "$name: pending");
+		$shape{join ',', sort keys %{$b->{invitation} || {}}}++;
+		is(psql("SELECT count(*) FROM tenant_members WHERE tenant_id = '$p->{id}' AND user_id::text = '"
+			. ($who->{id} // 'none') . "'"), 0, "$name: not a member");
+	}
+	is(scalar keys %shape, 1, 'the three invitations have the same fields');
+	is(psql("SELECT count(*) FROM tenant_members WHERE tenant_id = '$p->{id}'"), 1, 'the owner is the only member');
+	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$p->{id}' AND action = 'invitation.create'"), 3,
+		'three invitations audited');
+	error_is(tenants_call($squatter, GET => '/api/v1/tenants/invitations'), 403, 'forbidden',
+		'the unverified holder of the address does not see its invitation');
+	my ($inv) = psql("SELECT id FROM tenant_invitations WHERE tenant_id = '$p->{id}' AND email = '$squatter->{email}'");
+	error_is(tenants_call($squatter, POST => "/api/v1/tenants/invitations/$inv/accept"), 403, 'forbidden',
+		'nor can accept it');
+	my $seen = decode_json_ok(tenants_call($verified, GET => '/api/v1/tenants/invitations'), 'verified');
+	is(scalar @{$seen->{invitations}}, 1, 'the verified account sees its invitation');
+	is(decode_json_ok(tenants_call($verified, POST => "/api/v1/tenants/invitations/$seen->{invitations}[0]{id}/accept"),
+		'accept')->{member}{role}, 'admin', 'and becomes a member by accepting it');
+};
+
+subtest 'members join by accepting' => sub {
+	my $b = tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
+	my $m = $b->{member};
 	is($m->{userId}, $u{admin}{id}, 'the user');
 	is($m->{email}, $u{admin}{email}, 'their email');
 	is($m->{role}, 'admin', 'the role');
 	like($m->{joinedAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'joinedAt');
-	$res = add($u{admin}, $M, uc $u{member}{email});
-	is($res->{status}, 201, 'an admin adds, by an address in another case, role member by default')
-		or diag($res->{content});
-	is(decode_json_ok($res, 'member')->{member}{role}, 'member', 'member');
+	my $res = add($u{admin}, $M, uc $u{member}{email});
+	is($res->{status}, 202, 'an admin invites, by an address in another case') or diag($res->{content});
+	my $inv = decode_json_ok($res, 'invite')->{invitation};
+	is($inv->{role}, 'member', 'role member by default');
+	tenants_verify_email($u{member});
+	is(decode_json_ok(tenants_call($u{member}, POST => "/api/v1/tenants/invitations/$inv->{id}/accept"), 'a')
+		->{member}{role}, 'member', 'a member');
 	error_is(add($u{owner}, $M, $u{member}{email}, 'admin'), 409, 'conflict', 'a member already');
-	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'member.add'"), 2, 'audited');
-	is(psql("SELECT actor_id FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'member.add' AND target = '$u{member}{id}'"),
-		$u{admin}{id}, 'with the admin as actor');
+	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'invitation.accept'"), 2,
+		'audited');
+	is(psql("SELECT actor_id FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'invitation.create' AND target = '$inv->{id}'"),
+		$u{admin}{id}, 'the invitation with the admin as actor');
+};
+
+# Issue: the route was unthrottled.  30 a user and 60 an address in 10 minutes.
+subtest 'inviting is rate limited per user and per client address' => sub {
+	my $r = tenants_user('members-rl');
+	my $rt = tenants_new($r, 'Rate limited');
+	my $RM = "/api/v1/tenants/$rt->{id}/members";
+	my @st = map { add($r, $RM, unique_email('rl-user'))->{status} } 1 .. 30;
+	is_deeply([grep { $_ != 202 } @st], [], '30 invitations from one user (from other addresses each)');
+	my $res = add($r, $RM, unique_email('rl-user'));
+	error_is($res, 429, 'rate_limited', 'the 31st');
+	like($res->{headers}{'retry-after'} // '', qr/^[1-9]\d*$/, 'with Retry-After');
+	is(psql("SELECT count(*) FROM tenant_invitations WHERE tenant_id = '$rt->{id}'"), 30, 'and no invitation');
+	error_is(add($r, "/api/v1/tenants/00000000-0000-4000-8000-000000000000/members", unique_email('rl-user')), 429,
+		'rate_limited', 'whatever the tenant');
+
+	my $ip = client_ip(3010);
+	my $from = sub { my ($who, $path) = @_;
+		api(POST => $path, {headers => {%$ip, %{bearer($who->{token})}, 'Content-Type' => 'application/json'},
+			content => JSON::PP->new->encode({email => unique_email('rl-ip')})}) };
+	my @others = map { my $o = tenants_user("members-rl-ip-$_"); [$o, "/api/v1/tenants/" . tenants_new($o, "ip $_")->{id} . '/members'] } 1 .. 4;
+	@st = map { my $o = $others[$_ % 3]; $from->(@$o)->{status} } 0 .. 59;
+	is_deeply([grep { $_ != 202 } @st], [], '60 invitations from one address (three users)');
+	$res = $from->(@{$others[3]});
+	error_is($res, 429, 'rate_limited', 'the 61st, from a fourth user');
+	like($res->{headers}{'retry-after'} // '', qr/^[1-9]\d*$/, 'with Retry-After');
+	is(add($others[3][0], $others[3][1], unique_email('rl-ip'))->{status}, 202, 'that user from another address: 202');
 };
 
 subtest 'who may add' => sub {
@@ -64,7 +135,7 @@ subtest 'bad input' => sub {
 };
 
 subtest 'list' => sub {
-	add($u{owner}, $M, $u{extra}{email});
+	tenants_join($u{owner}, $t->{id}, $u{extra});
 	my $res = tenants_call($u{member}, GET => $M);
 	is($res->{status}, 200, 'a member may list');
 	my $b = decode_json_ok($res, 'list');
@@ -139,7 +210,7 @@ subtest 'remove and leave' => sub {
 	is(tenants_call($u{extra}, DELETE => "$M/$u{extra}{id}")->{status}, 204, 'an admin leaves');
 	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'member.leave' AND target = '$u{extra}{id}'"),
 		1, 'audited as leave');
-	add($u{owner}, $M, $u{member}{email});
+	tenants_join($u{owner}, $t->{id}, $u{member});
 	is(tenants_call($u{member}, DELETE => "$M/" . uc $u{member}{id})->{status}, 204, 'a member leaves (an upper-case id)');
 	is(tenants_call($u{owner}, DELETE => "$M/$u{admin}{id}")->{status}, 204, 'an owner removes another owner');
 	error_is(tenants_call($u{owner}, DELETE => "$M/$u{owner}{id}"), 409, 'conflict', 'the last owner cannot leave');
@@ -148,8 +219,8 @@ subtest 'remove and leave' => sub {
 subtest 'cross-tenant' => sub {
 	my $b = tenants_new($u{outsider}, 'Members B');
 	my $MB = "/api/v1/tenants/$b->{id}/members";
-	add($u{outsider}, $MB, $u{extra}{email}, 'member');
-	add($u{owner}, $M, $u{admin}{email}, 'admin');
+	tenants_join($u{outsider}, $b->{id}, $u{extra}, 'member');
+	tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
 	# The owner of A on B's members, and A's admin naming B's member in A.
 	error_is(tenants_call($u{owner}, GET => $MB), 404, 'not_found', "A's owner lists B's members");
 	error_is(add($u{owner}, $MB, $u{member}{email}), 404, 'not_found', "A's owner adds to B");
@@ -168,7 +239,7 @@ subtest 'two owners leave at the same moment' => sub {
 	for my $round (1 .. 8) {
 		my $r = tenants_new($x, "race $round");
 		my $RM = "/api/v1/tenants/$r->{id}/members";
-		add($x, $RM, $y->{email}, 'owner');
+		tenants_join($x, $r->{id}, $y, 'owner');
 		my @pids;
 		for my $who ($x, $y) {
 			pipe(my $rd, my $wr) or die "pipe: $!";

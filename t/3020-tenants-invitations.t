@@ -1,10 +1,10 @@
 #!/usr/bin/perl
-# Invitations: adding an address no account has makes an invitation (202)
-# that expires after TENANT_INVITATION_HOURS; the account that signs up with
-# that address (in any case) sees it and, once its address is verified,
-# accepts it and becomes a member with the invited role.  Nobody else can
-# accept it (404); an expired one is a 410; a revoked, accepted or deleted
-# tenant's one is a 404.  Admins list and revoke a tenant's invitations.
+# Invitations: adding any address makes an invitation (202) that expires
+# after TENANT_INVITATION_HOURS; the account with that address (in any case)
+# sees it and accepts it once its address is verified (before, both are
+# 403), and becomes a member with the invited role.  Nobody else can accept
+# it (404); an expired one is a 410; a revoked, accepted or deleted tenant's
+# one is a 404.  Admins list and revoke a tenant's invitations.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -18,8 +18,8 @@ my $I = '/api/v1/tenants/invitations';
 my %u = map { $_ => tenants_user("inv-$_") } qw(owner admin member outsider);
 my $t = tenants_new($u{owner}, 'Inviting');
 my $TP = "/api/v1/tenants/$t->{id}";
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{admin}{email}, role => 'admin'});
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{member}{email}, role => 'member'});
+tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
+tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
 
 sub invite { my ($who, $tp, $email, $role) = @_; tenants_call($who, POST => "$tp/members", {email => $email, role => $role // 'member'}) }
 sub accept_inv { tenants_call($_[0], POST => "$I/$_[1]/accept") }
@@ -64,10 +64,8 @@ subtest 'the tenant lists its invitations' => sub {
 
 subtest 'accepting' => sub {
 	my $who = signup(uc($new_email) =~ s/EXAMPLE\.COM$/example.com/r, 'inv-new');
-	my $list = mine($who);
-	is_deeply([map { $_->{id} } @$list], [$inv->{id}], 'the invitee sees it (address in another case)');
-	is_deeply(mine($u{outsider}), [], 'nobody else does');
-	error_is(accept_inv($who, $inv->{id}), 403, 'forbidden', 'not before the address is verified');
+	error_is(tenants_call($who, GET => $I), 403, 'forbidden', 'the invitee does not see it before the address is verified');
+	error_is(accept_inv($who, $inv->{id}), 403, 'forbidden', 'nor accept it');
 
 	# The address verified through the real one-time code flow, from the
 	# invitee's session (without it, proving the address would claim the
@@ -79,8 +77,11 @@ subtest 'accepting' => sub {
 	$res = json_post('/api/v1/auth/otp/verify', {email => $new_email, code => $code, purpose => 'verify_email'},
 		{%{client_ip()}, %{bearer($who->{token})}});
 	is($res->{status}, 200, 'the address is verified') or diag($res->{content});
-
+	my $list = mine($who);
+	is_deeply([map { $_->{id} } @$list], [$inv->{id}], 'then the invitee sees it (address in another case)');
 	tenants_verify_email($u{outsider});
+	is_deeply(mine($u{outsider}), [], 'nobody else does');
+
 	error_is(accept_inv($u{outsider}, $inv->{id}), 404, 'not_found', 'another verified user cannot accept it');
 	$res = accept_inv($who, $inv->{id});
 	is($res->{status}, 200, 'the invitee accepts') or diag($res->{content});
@@ -113,7 +114,9 @@ subtest 'expiry' => sub {
 	error_is(accept_inv($u{outsider}, $x->{id}), 404, 'not_found', 'for anyone else still a 404');
 	is(psql("SELECT count(*) FROM tenant_members WHERE tenant_id = '$t->{id}' AND user_id = '$who->{id}'"), 0, 'no member');
 	my $again = invite($u{owner}, $TP, $email);
-	is($again->{status}, 201, 'invited again once signed up: added at once');
+	is($again->{status}, 202, 'invited again once signed up: a new invitation');
+	is(decode_json_ok(accept_inv($who, decode_json_ok($again, 'again')->{invitation}{id}), 'accept')->{member}{userId},
+		$who->{id}, 'which the invitee accepts');
 };
 
 subtest 'revoking' => sub {
@@ -161,15 +164,17 @@ subtest 'owner invitations and roles' => sub {
 		'an admin may revoke an owner invitation (revoking grants nothing)');
 };
 
-subtest 'signed up meanwhile, added directly, or a member already' => sub {
+subtest 'signed up meanwhile, invited again, or a member already' => sub {
 	my $email = unique_email('inv-direct');
 	my $x = decode_json_ok(invite($u{owner}, $TP, $email), 'invite')->{invitation};
 	my $who = signup($email, 'inv-direct');
 	tenants_verify_email($who);
-	is(invite($u{owner}, $TP, $email)->{status}, 201, 'adding the new account: 201');
+	my $again = invite($u{owner}, $TP, $email);
+	is($again->{status}, 202, 'adding the new, verified account: an invitation all the same');
 	is(psql("SELECT revoked_at IS NOT NULL FROM tenant_invitations WHERE id = '$x->{id}'"), 't',
 		'the pending invitation is revoked');
 	error_is(accept_inv($who, $x->{id}), 404, 'not_found', 'and cannot be accepted');
+	is(accept_inv($who, decode_json_ok($again, 'again')->{invitation}{id})->{status}, 200, 'the new one can');
 	my $id = psql("INSERT INTO tenant_invitations (tenant_id, email, role, expires_at)"
 		. " VALUES ('$t->{id}', '$email', 'owner', now() + interval '1 hour') RETURNING id");
 	error_is(accept_inv($who, $id), 409, 'conflict', 'a member already: 409');
@@ -197,6 +202,7 @@ subtest 'paging and bad input' => sub {
 		push @ids, decode_json_ok(invite($u{owner}, "/api/v1/tenants/$tn->{id}", $email), 'i')->{invitation}{id};
 	}
 	my $who = signup($email, 'inv-pages');
+	tenants_verify_email($who);
 	my $p1 = decode_json_ok(tenants_call($who, GET => "$I?limit=2"), 'p1');
 	is(scalar @{$p1->{invitations}}, 2, 'a page of two');
 	my $p2 = decode_json_ok(tenants_call($who, GET => "$I?limit=2&cursor=$p1->{nextCursor}"), 'p2');

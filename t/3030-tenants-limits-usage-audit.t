@@ -1,7 +1,8 @@
 #!/usr/bin/perl
-# A tenant's limits (defaults from the configuration, set by owners, reset
-# with null, in force within a second), its usage this month, and its audit
-# log (owners and admins only, newest first, paged).
+# A tenant's limits (defaults from the configuration, set by owners up to
+# the tenant's ceilings, reset with null, in force within a second), its
+# usage this month, and its audit log (owners and admins only, newest
+# first, paged).
 use strict;
 use warnings;
 use lib 't/lib';
@@ -15,8 +16,8 @@ Aiget::require_stack();
 my %u = map { $_ => tenants_user("lim-$_") } qw(owner admin member outsider);
 my $t = tenants_new($u{owner}, 'Limited');
 my $TP = "/api/v1/tenants/$t->{id}";
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{admin}{email}, role => 'admin'});
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{member}{email}, role => 'member'});
+tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
+tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
 
 my %default = (
 	qps => stack_env('TENANT_DEFAULT_QPS') // 20,
@@ -24,6 +25,13 @@ my %default = (
 	concurrency => stack_env('TENANT_DEFAULT_CONCURRENCY') // 10,
 	monthlyRequests => stack_env('TENANT_DEFAULT_MONTHLY_REQUESTS') // 1000000,
 	maxMemories => stack_env('TENANT_DEFAULT_MAX_MEMORIES') // 100000,
+);
+my %ceiling = (
+	qps => stack_env('TENANT_CEILING_QPS') // 200,
+	burst => stack_env('TENANT_CEILING_BURST') // 400,
+	concurrency => stack_env('TENANT_CEILING_CONCURRENCY') // 100,
+	monthlyRequests => stack_env('TENANT_CEILING_MONTHLY_REQUESTS') // 10_000_000,
+	maxMemories => stack_env('TENANT_CEILING_MAX_MEMORIES') // 1_000_000,
 );
 my @names = sort keys %default;
 sub put_limits { tenants_call($_[0], PUT => "$TP/limits", $_[1]) }
@@ -43,22 +51,22 @@ subtest 'set and reset' => sub {
 	error_is(put_limits($u{member}, {qps => 5}), 403, 'forbidden', 'a member may not set them');
 	error_is(put_limits($u{admin}, {qps => 5}), 403, 'forbidden', 'nor an admin');
 	error_is(put_limits($u{outsider}, {qps => 5}), 404, 'not_found', 'a non-member gets 404');
-	my $res = put_limits($u{owner}, {qps => 5, burst => 10, monthlyRequests => 5_000_000_000});
+	my $res = put_limits($u{owner}, {qps => 5, burst => 10, monthlyRequests => 5_000_000});
 	is($res->{status}, 200, 'the owner sets some') or diag($res->{content});
 	my $b = decode_json_ok($res, 'put');
-	is_deeply($b->{limits}, {%default, qps => 5, burst => 10, monthlyRequests => 5_000_000_000}, 'in force');
+	is_deeply($b->{limits}, {%default, qps => 5, burst => 10, monthlyRequests => 5_000_000}, 'in force');
 	is_deeply($b->{isDefault}, {(map { $_ => JSON::PP::true } @names), qps => JSON::PP::false,
 		burst => JSON::PP::false, monthlyRequests => JSON::PP::false}, 'the others are defaults');
 	like($b->{updatedAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'updatedAt');
 	is(psql("SELECT qps || ' ' || burst || ' ' || coalesce(concurrency::text, 'null') || ' ' || monthly_requests"
-		. " FROM tenant_limits WHERE tenant_id = '$t->{id}'"), '5 10 null 5000000000', 'stored, defaults as NULL');
+		. " FROM tenant_limits WHERE tenant_id = '$t->{id}'"), '5 10 null 5000000', 'stored, defaults as NULL');
 	is_deeply(decode_json_ok(tenants_call($u{member}, GET => "$TP/limits"), 'get')->{limits}, $b->{limits},
 		'GET shows the same');
 
 	$res = put_limits($u{owner}, {qps => undef, concurrency => 3});
 	is($res->{status}, 200, 'null resets one, another is set') or diag($res->{content});
 	$b = decode_json_ok($res, 'reset');
-	is_deeply($b->{limits}, {%default, burst => 10, concurrency => 3, monthlyRequests => 5_000_000_000},
+	is_deeply($b->{limits}, {%default, burst => 10, concurrency => 3, monthlyRequests => 5_000_000},
 		'qps back to the default, burst and the rest kept');
 	ok($b->{isDefault}{qps} && !$b->{isDefault}{burst}, 'qps default again');
 	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'limits.set'"), 2, 'audited');
@@ -66,6 +74,48 @@ subtest 'set and reset' => sub {
 		. " AND action = 'limits.set' ORDER BY id DESC LIMIT 1"), 3, 'with what changed');
 	$res = put_limits($u{owner}, {map { $_ => undef } @names});
 	is_deeply(decode_json_ok($res, 'all')->{limits}, \%default, 'all reset');
+};
+
+# Issue: owners set their own limits up to 10^6 qps and 10^12 memories.
+subtest 'owners stay under the ceilings; raising above one needs an admin' => sub {
+	my $admin = tenants_admin();
+	my $AP = "/api/v1/admin/tenants/$t->{id}";
+	my $lim = sub { decode_json_ok(tenants_call($u{member}, GET => "$TP/limits"), 'limits') };
+	is_deeply($lim->()->{ceilings}, \%ceiling, 'the limits show the ceilings, the configured ones');
+	my $before = $lim->()->{limits};
+	my $audited = sub { psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'limits.set'") };
+	my $audit_before = $audited->();
+	for my $f (@names) {
+		my $res = put_limits($u{owner}, {$f => $ceiling{$f} + 1});
+		my $e = error_is($res, 403, 'forbidden', "$f one over its ceiling");
+		like($e->{error}{message}, qr/\b\Q$f\E\b.*\b$ceiling{$f}\b/, "$f: the message names the field and the ceiling");
+	}
+	error_is(put_limits($u{owner}, {burst => 7, maxMemories => $ceiling{maxMemories} * 10}), 403, 'forbidden',
+		'one over among others');
+	is_deeply($lim->()->{limits}, $before, 'the tenant is unchanged');
+	is($audited->(), $audit_before, 'and nothing audited');
+
+	my $res = put_limits($u{owner}, {map { $_ => $ceiling{$_} } @names});
+	is($res->{status}, 200, 'every limit at its ceiling is fine') or diag($res->{content});
+	$res = tenants_call($admin, PUT => "$AP/limits", {qps => $ceiling{qps} + 100});
+	is($res->{status}, 200, 'an admin sets qps above the ceiling') or diag($res->{content});
+	is(put_limits($u{owner}, {qps => $ceiling{qps} + 50})->{status}, 200, 'the owner may lower it, still above');
+	error_is(put_limits($u{owner}, {qps => $ceiling{qps} + 60}), 403, 'forbidden', 'but not raise it again');
+	is($lim->()->{limits}{qps}, $ceiling{qps} + 50, 'qps as the owner lowered it');
+
+	$res = tenants_call($admin, PUT => "$AP/ceilings", {qps => $ceiling{qps} + 1000, maxMemories => 5});
+	is($res->{status}, 200, "an admin raises the tenant's own qps ceiling and lowers another") or diag($res->{content});
+	is($lim->()->{ceilings}{qps}, $ceiling{qps} + 1000, 'the owner sees the new ceiling');
+	is(put_limits($u{owner}, {qps => $ceiling{qps} + 1000})->{status}, 200, 'and may go up to it');
+	my $e = error_is(put_limits($u{owner}, {qps => $ceiling{qps} + 1001}), 403, 'forbidden', 'not beyond');
+	like($e->{error}{message}, qr/\bqps\b.*\b@{[$ceiling{qps} + 1000]}\b/, "naming the tenant's ceiling");
+	is(put_limits($u{owner}, {maxMemories => 5})->{status}, 200, 'a lowered ceiling: up to it');
+	error_is(put_limits($u{owner}, {maxMemories => undef}), 403, 'forbidden',
+		'not even back to a default above it');
+	is(tenants_call($admin, PUT => "$AP/ceilings", {map { $_ => undef } @names})->{status}, 200,
+		'the admin resets the ceilings');
+	is_deeply($lim->()->{ceilings}, \%ceiling, 'the configured ones again');
+	is(tenants_call($admin, PUT => "$AP/limits", {map { $_ => undef } @names})->{status}, 200, 'and the limits');
 };
 
 subtest 'bad input' => sub {

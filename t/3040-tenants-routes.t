@@ -24,15 +24,15 @@ while (<$fh>) {
 	push @routes, {method => $1, pattern => $2, flags => $3};
 }
 close $fh;
-cmp_ok(scalar @routes, '>=', 27, 'the route table was read (' . scalar(@routes) . ' routes)');
+cmp_ok(scalar @routes, '>=', 29, 'the route table was read (' . scalar(@routes) . ' routes)');
 my %methods;
 push @{$methods{$_->{pattern}}}, $_->{method} for @routes;
 
 my %u = map { $_ => tenants_user("routes-$_") } qw(owner admin member outsider);
 my $t = tenants_new($u{owner}, 'Routes');
 my $TP = "/api/v1/tenants/$t->{id}";
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{admin}{email}, role => 'admin'});
-tenants_call($u{owner}, POST => "$TP/members", {email => $u{member}{email}, role => 'member'});
+tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
+tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
 my $inv = decode_json_ok(tenants_call($u{owner}, POST => "$TP/members", {email => unique_email('routes-inv')}),
 	'invite')->{invitation};
 
@@ -48,6 +48,7 @@ my %body = (
 	'PATCH /api/v1/tenants/{tenantId}/members/{userId}' => {role => 'admin'},
 	'PUT /api/v1/tenants/{tenantId}/limits' => {qps => 5},
 	'PUT /api/v1/admin/tenants/{tenantId}/limits' => {qps => 5},
+	'PUT /api/v1/admin/tenants/{tenantId}/ceilings' => {qps => 5},
 );
 # What a member and an admin of the tenant get, where their role is too low.
 my %member_forbidden = map { $_ => 1 } (

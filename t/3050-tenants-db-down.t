@@ -27,7 +27,8 @@ my @calls = (
 	[GET => "$TP/audit"], [GET => '/api/v1/tenants/invitations'],
 );
 my @admin_calls = ([GET => '/api/v1/admin/tenants'], [GET => '/api/v1/admin/users'],
-	[POST => "/api/v1/admin/tenants/$t->{id}/suspend"], [PUT => "/api/v1/admin/tenants/$t->{id}/limits", {qps => 3}]);
+	[POST => "/api/v1/admin/tenants/$t->{id}/suspend"], [PUT => "/api/v1/admin/tenants/$t->{id}/limits", {qps => 3}],
+	[PUT => "/api/v1/admin/tenants/$t->{id}/ceilings", {qps => 3}]);
 
 ok(dev_service('pg-main' => 'stop'), 'the main database is stopped');
 for my $c (@calls, map { [@$_[0 .. 2], 1] } @admin_calls) {

@@ -2,8 +2,11 @@
 # The back office, for users with the admin role only: find tenants (by name
 # or id, by status, paged) and users (by email or id, paged), see any
 # tenant, suspend and resume it (its keys get 403 within a second, and work
-# again after the resume), set its limits, read its usage and audit log.
-# Admins' changes are audited in the tenant's log with the admin as actor.
+# again after the resume), set its limits and its ceilings (what its owners
+# may set themselves), read its usage and audit log.  Admins' changes are
+# audited in the tenant's log with the admin as actor.  The admin role is
+# read from the database on every request: a demoted admin's token is
+# refused at once.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -68,7 +71,7 @@ subtest 'find tenants' => sub {
 
 subtest 'find users' => sub {
 	my @users = map { tenants_user("admin-find-$tag-$_") } 1 .. 3;
-	tenants_call($owner, POST => "/api/v1/tenants/$t->{id}/members", {email => $users[0]{email}});
+	tenants_join($owner, $t->{id}, $users[0]);
 	my $res = tenants_call($admin, GET => "$A/users?query=ADMIN-FIND-$tag");
 	is($res->{status}, 200, 'a search') or diag($res->{content});
 	my $b = decode_json_ok($res, 'users');
@@ -182,6 +185,66 @@ subtest 'limits' => sub {
 		->{isDefault}{qps}, JSON::PP::true, 'reset');
 };
 
+subtest 'ceilings' => sub {
+	my $P = "$A/tenants/$t->{id}/ceilings";
+	my %site = (qps => stack_env('TENANT_CEILING_QPS') // 200, burst => stack_env('TENANT_CEILING_BURST') // 400,
+		concurrency => stack_env('TENANT_CEILING_CONCURRENCY') // 100,
+		monthlyRequests => stack_env('TENANT_CEILING_MONTHLY_REQUESTS') // 10_000_000,
+		maxMemories => stack_env('TENANT_CEILING_MAX_MEMORIES') // 1_000_000);
+	error_is(tenants_call($owner, GET => $P), 403, 'forbidden', 'GET as a user');
+	error_is(tenants_call($owner, PUT => $P, {qps => 5000}), 403, 'forbidden', 'PUT as a user');
+	my $res = tenants_call($admin, GET => $P);
+	is($res->{status}, 200, 'an admin reads them') or diag($res->{content});
+	my $b = decode_json_ok($res, 'get');
+	is($b->{tenantId}, $t->{id}, 'of the tenant');
+	is_deeply($b->{ceilings}, \%site, 'the configured ones');
+	ok($b->{isDefault}{qps}, 'marked default');
+	$res = tenants_call($admin, PUT => $P, {qps => 5000, monthlyRequests => 1_000_000_000_000});
+	is($res->{status}, 200, 'an admin sets two') or diag($res->{content});
+	$b = decode_json_ok($res, 'put');
+	is_deeply($b->{ceilings}, {%site, qps => 5000, monthlyRequests => 1_000_000_000_000}, 'in force');
+	ok(!$b->{isDefault}{qps} && $b->{isDefault}{burst}, 'qps its own, burst the default');
+	is(decode_json_ok(tenants_call($owner, GET => "/api/v1/tenants/$t->{id}/limits"), 'owner')->{ceilings}{qps}, 5000,
+		'the owner sees them with the limits');
+	is(tenants_call($owner, PUT => "/api/v1/tenants/$t->{id}/limits", {qps => 5000})->{status}, 200,
+		'and may set qps up to the new ceiling');
+	is(psql("SELECT actor_id || ' ' || (detail->>'by') || ' ' || (detail->'changes'->>'qps') FROM tenant_audit"
+		. " WHERE tenant_id = '$t->{id}' AND action = 'ceilings.set' ORDER BY id DESC LIMIT 1"), "$admin->{id} admin 5000",
+		'audited as the admin, with the changes');
+	error_is(tenants_call($admin, PUT => $P, {qps => 0}), 400, 'invalid_request', 'a bad value');
+	error_is(tenants_call($admin, PUT => $P, {qps => 1_000_001}), 400, 'invalid_request', 'over the bound');
+	error_is(tenants_call($admin, PUT => $P, {rps => 5}), 400, 'invalid_request', 'an unknown field');
+	error_is(tenants_call($admin, PUT => $P, {}), 400, 'invalid_request', 'nothing named');
+	error_is(tenants_call($admin, PUT => "$A/tenants/$made[4]{id}/ceilings", {qps => 5}), 409, 'conflict', 'a deleted tenant');
+	error_is(tenants_call($admin, GET => "$A/tenants/00000000-0000-4000-8000-000000000000/ceilings"), 404, 'not_found',
+		'no such tenant');
+	$b = decode_json_ok(tenants_call($admin, PUT => $P, {qps => undef, monthlyRequests => undef}), 'reset');
+	is_deeply($b->{ceilings}, \%site, 'reset to the configured ones');
+	tenants_call($admin, PUT => "$A/tenants/$t->{id}/limits", {qps => undef});
+};
+
+# Issue: a demoted admin kept admin access until the access token expired.
+subtest 'a demoted admin is refused at once' => sub {
+	my $ctl = "$ENV{BUILD_DIR}/bin/aigetctl --env-file " . var_dir() . '/aiget.env';
+	my $email = unique_email('admin-demoted');
+	my $out = `$ctl admin create $email --json 2>/dev/null`;
+	is($? >> 8, 0, 'aigetctl admin create makes an admin');
+	my $pw = eval { JSON::PP::decode_json($out)->{password} } // '';
+	my $res = json_post('/api/v1/auth/login', {email => $email, password => $pw}, client_ip());
+	is($res->{status}, 200, 'who signs in') or diag($res->{content});
+	my $token = decode_json_ok($res, 'login')->{accessToken};
+	is(tenants_call($token, GET => "$A/tenants?limit=1")->{status}, 200, 'and uses an admin route');
+	psql("UPDATE users SET role = 'user' WHERE lower(email) = lower('$email')");
+	error_is(tenants_call($token, GET => "$A/tenants?limit=1"), 403, 'forbidden', 'demoted: the same token is refused');
+	error_is(tenants_call($token, POST => "$A/tenants/$t->{id}/suspend"), 403, 'forbidden', 'on every admin route');
+	is(psql("SELECT status FROM tenants WHERE id = '$t->{id}'"), 'active', 'which changed nothing');
+	is(tenants_call($token, GET => '/api/v1/tenants')->{status}, 200, 'the token still works as a user');
+	psql("UPDATE users SET role = 'admin' WHERE lower(email) = lower('$email')");
+	is(tenants_call($token, GET => "$A/tenants?limit=1")->{status}, 200, 'promoted again: at once too');
+	psql("DELETE FROM users WHERE lower(email) = lower('$email')");
+	error_is(tenants_call($token, GET => "$A/tenants?limit=1"), 403, 'forbidden', 'an account that is gone');
+};
+
 subtest 'usage and audit' => sub {
 	my $res = tenants_call($admin, GET => "$A/tenants/$t->{id}/usage");
 	is($res->{status}, 200, 'usage') or diag($res->{content});
@@ -192,7 +255,8 @@ subtest 'usage and audit' => sub {
 	is($res->{status}, 200, 'audit');
 	my @e = @{decode_json_ok($res, 'audit')->{entries}};
 	my %actions = map { $_->{action} => 1 } @e;
-	ok($actions{$_}, "has $_") for qw(tenant.create tenant.suspend tenant.resume limits.set member.add);
+	ok($actions{$_}, "has $_") for qw(tenant.create tenant.suspend tenant.resume limits.set ceilings.set
+		invitation.create invitation.accept);
 	my ($s) = grep { $_->{action} eq 'tenant.suspend' } @e;
 	is($s->{actorEmail}, $ENV{ADMIN_EMAIL}, "the admin's email on their entry");
 	is(decode_json_ok(tenants_call($owner, GET => "/api/v1/tenants/$t->{id}/audit?limit=100"), 'o')->{entries}[0]{id},

@@ -116,6 +116,28 @@ error_is(create({tenantId => $full, name => 'one too many'}), 409, 'conflict', '
 raw(DELETE => "/api/v1/keys/$made[0]{id}");
 is(create({tenantId => $full, name => 'in its place'})->{status}, 201, 'create: a deleted key makes room');
 
+# Issue: a rotation did not count, so day-long overlaps could stack without
+# end.  At the cap, one with an overlap would be a 101st working key.
+sub working { psql("SELECT count(*) FROM api_keys WHERE tenant_id = '$full' AND status <> 'deleted'"
+	. " AND (revoke_at IS NULL OR revoke_at > now()) AND (expires_at IS NULL OR expires_at > now())") }
+is(working(), 100, 'the tenant has 100 working keys');
+my $e = error_is(raw(POST => "/api/v1/keys/$made[1]{id}/rotate", '{"overlapSeconds":86400}'), 409, 'conflict',
+	'rotate with an overlap at the cap');
+like($e->{error}{message}, qr/\b100\b.*overlap/, 'saying why and what to do');
+is(psql("SELECT coalesce(revoke_at::text, 'none') || ' ' || coalesce(rotated_to::text, 'none') FROM api_keys"
+	. " WHERE id = '$made[1]{id}'"), 'none none', 'the key is unchanged');
+is(working(), 100, 'and no key was made');
+my $r0 = raw(POST => "/api/v1/keys/$made[1]{id}/rotate", '{"overlapSeconds":0}');
+is($r0->{status}, 200, 'rotate without overlap at the cap: 200 (a leaked key can always be replaced)')
+	or diag($r0->{content});
+is(working(), 100, 'still 100 working keys');
+raw(DELETE => "/api/v1/keys/$made[2]{id}");
+is(raw(POST => "/api/v1/keys/$made[3]{id}/rotate", '{"overlapSeconds":60}')->{status}, 200,
+	'with room for one more, an overlap is fine');
+is(working(), 100, 'which fills the cap again');
+error_is(raw(POST => "/api/v1/keys/$made[4]{id}/rotate", '{"overlapSeconds":60}'), 409, 'conflict',
+	'so the next overlap is refused');
+
 # ------------------------------------------------------------- GET /keys?tenantId=
 error_is(raw(GET => '/api/v1/keys'), 400, 'invalid_request', 'list: no tenantId');
 error_is(raw(GET => '/api/v1/keys?tenantId='), 400, 'invalid_request', 'list: an empty tenantId');

@@ -1,6 +1,10 @@
 #!/usr/bin/perl
-# aigetctl's operator commands against the real stack: admin create and
-# reset-password (the password signs in over the API), tenant create, list,
+# aigetctl's operator commands against the real stack: admin create,
+# reset-password (the password signs in over the API), promote and demote
+# (only a verified address is made admin; a demoted admin's token is refused
+# on the admin routes at once), migrate's ADMIN_EMAIL (an unverified account
+# is claimed first: its password and sessions end), tenant create (for a
+# verified owner), list,
 # suspend (its keys are refused: 403), resume and limits (seen by the keys
 # through the API), key create (the printed secret authenticates), list,
 # disable, rotate (with and without overlap) and delete, each followed by
@@ -196,8 +200,74 @@ $r = ctl({stdin => "$pw2\n"}, 'admin', 'reset-password', unique_email('ctl-nobod
 is($r->{rc}, 1, 'reset-password of an unknown account: exit 1');
 like($r->{err}, qr/no account/, 'saying so');
 
+# ------------------------------------------------------------ admin promote, demote
+my $pu = tenants_user('ctl-promote');
+$r = ctl('admin', 'promote', $pu->{email});
+is($r->{rc}, 1, 'admin promote of an unverified address: exit 1');
+like($r->{err}, qr/not verified/, 'saying why');
+is(psql("SELECT role FROM users WHERE id = '$pu->{id}'"), 'user', 'and the account is not promoted');
+tenants_verify_email($pu);
+$j = ctl_json('admin promote', 'admin', 'promote', $pu->{email}, '--json');
+is($j->{role}, 'admin', 'admin promote of a verified address: role admin');
+is(api(GET => '/api/v1/admin/tenants', {headers => bearer($pu->{token})})->{status}, 200,
+	'its token, issued before, opens the admin routes at once');
+$j = ctl_json('admin demote', 'admin', 'demote', $pu->{email}, '--json');
+is($j->{role}, 'user', 'admin demote: role user');
+is(api(GET => '/api/v1/admin/tenants', {headers => bearer($pu->{token})})->{status}, 403,
+	'the same token is refused on the admin routes at once');
+is(api(GET => '/api/v1/auth/me', {headers => bearer($pu->{token})})->{status}, 200, 'and still works as a user');
+is(psql("SELECT string_agg(event, ' ' ORDER BY id) FROM auth_audit WHERE user_id = '$pu->{id}'"
+	. " AND detail->>'by' = 'aigetctl'"), 'admin_promote admin_demote', 'both audited, by aigetctl');
+$r = ctl('admin', 'promote', unique_email('ctl-nobody'));
+is($r->{rc}, 1, 'admin promote of an unknown account: exit 1');
+like($r->{err}, qr/no account/, 'saying so');
+
+# ------------------------------------------------------------ migrate and ADMIN_EMAIL
+# Issue: migrate promoted the account of ADMIN_EMAIL, keeping its sessions,
+# even when its address was never proved: whoever registered it first
+# became admin.  Now the operator's ADMIN_EMAIL claims such an account.
+my $victim = tenants_user('ctl-claimed');
+my $claim_pw = "claimed admin $$ " . int(rand(1e9));
+$r = ctl({env => {ADMIN_EMAIL => $victim->{email}, ADMIN_PASSWORD => ''}}, 'migrate');
+is($r->{rc}, 1, 'migrate, ADMIN_EMAIL unverified, no ADMIN_PASSWORD: exit 1') or diag("$r->{out}
+$r->{err}");
+like($r->{err}, qr/not verified.*ADMIN_PASSWORD/s, 'saying why and what to do');
+is(psql("SELECT role FROM users WHERE id = '$victim->{id}'"), 'user', 'not promoted');
+is(api(GET => '/api/v1/auth/me', {headers => bearer($victim->{token})})->{status}, 200, 'nothing else changed');
+$r = ctl({env => {ADMIN_EMAIL => $victim->{email}, ADMIN_PASSWORD => $claim_pw}}, 'migrate');
+is($r->{rc}, 0, 'migrate, ADMIN_EMAIL unverified, with ADMIN_PASSWORD: exit 0') or diag("$r->{out}
+$r->{err}");
+like($r->{out}, qr/claimed/, 'saying the account was claimed');
+is(psql("SELECT role || ' ' || email_verified FROM users WHERE id = '$victim->{id}'"), 'admin true',
+	'the account is admin, its address verified');
+is(api(GET => '/api/v1/auth/me', {headers => bearer($victim->{token})})->{status}, 401,
+	'the access token of its previous holder stops at once');
+is(login($victim->{email}, $victim->{password})->{status}, 401, 'and so does their password');
+$res = login($victim->{email}, $claim_pw);
+is($res->{status}, 200, 'ADMIN_PASSWORD signs in');
+is(api(GET => '/api/v1/admin/tenants', {headers => bearer(decode_json_ok($res, 'claimed')->{accessToken})})->{status},
+	200, 'as an admin');
+my $kept = tenants_user('ctl-kept');
+tenants_verify_email($kept);
+$r = ctl({env => {ADMIN_EMAIL => $kept->{email}, ADMIN_PASSWORD => ''}}, 'migrate');
+is($r->{rc}, 0, 'migrate, ADMIN_EMAIL verified, no ADMIN_PASSWORD: exit 0') or diag("$r->{out}
+$r->{err}");
+is(psql("SELECT role FROM users WHERE id = '$kept->{id}'"), 'admin', 'promoted');
+is(login($kept->{email}, $kept->{password})->{status}, 200, 'its password kept');
+is(api(GET => '/api/v1/admin/tenants', {headers => bearer($kept->{token})})->{status}, 200, 'and its sessions');
+$r = ctl({env => {ADMIN_EMAIL => unique_email('ctl-nobody'), ADMIN_PASSWORD => ''}}, 'migrate');
+is($r->{rc}, 1, 'migrate, ADMIN_EMAIL of no account, no ADMIN_PASSWORD: exit 1');
+like($r->{err}, qr/ADMIN_PASSWORD/, 'saying ADMIN_PASSWORD is needed to create it');
+ctl('admin', 'demote', $_) for $victim->{email}, $kept->{email};
+
 # ------------------------------------------------------------ tenant create, list
+my $squat = tenants_user('ctl-squat');
+$r = ctl('tenant', 'create', 'squatted', '--owner', $squat->{email});
+is($r->{rc}, 1, 'tenant create for an unverified owner: exit 1');
+like($r->{err}, qr/not verified/, 'saying why');
+is(psql("SELECT count(*) FROM tenant_members WHERE user_id = '$squat->{id}'"), 0, 'no tenant for them');
 my $owner = tenants_user('ctl-owner');
+tenants_verify_email($owner);
 my $tname = "ctl tenant $$";
 $j = ctl_json('tenant create', 'tenant', 'create', $tname, '--owner', $owner->{email}, '--json');
 my $tid = $j->{tenant}{id} // '';

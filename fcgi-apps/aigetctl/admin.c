@@ -1,8 +1,13 @@
-/* admin.c - `aigetctl admin create|reset-password EMAIL`: site admins' accounts.
+/* admin.c - `aigetctl admin create|reset-password|promote|demote EMAIL`: site admins' accounts.
  *
  * The first admin can also come from ADMIN_EMAIL and ADMIN_PASSWORD at
- * migration (bootstrap.c); these commands make more of them and mend a lost
- * password without touching the env file.  Passwords are hashed with the
+ * migration (bootstrap.c); these commands make more of them, mend a lost
+ * password without touching the env file, and give or take the role of an
+ * existing account.  Only an account whose address is verified is
+ * promoted (shared/email_proof.h): anyone can register any address, so an
+ * unverified account may not be the person the operator means.  A
+ * demotion counts at once: the admin routes read the role from the
+ * database on every request (shared/site_admin.h).  Passwords are hashed with the
  * shared scrypt code and the configured AUTH_SCRYPT_* parameters, exactly as
  * the auth area hashes them.  A password comes from stdin
  * (--password-stdin: never from argv, which other users can read in ps) or
@@ -21,6 +26,7 @@
 #include "crypto.h"
 #include "ctl.h"
 #include "email.h"
+#include "email_proof.h"
 #include "password.h"
 #include "pg.h"
 #include "redis.h"
@@ -30,7 +36,8 @@
 
 const char admin_synopsis[] =
 	"admin create EMAIL [--password-stdin] [--json]\n"
-	"admin reset-password EMAIL [--password-stdin] [--json]";
+	"admin reset-password EMAIL [--password-stdin] [--json]\n"
+	"admin promote|demote EMAIL [--json]";
 
 static const struct pg_statement st_create = {
 	"ctl_admin_create",
@@ -56,6 +63,11 @@ static const struct pg_statement st_audit = {
 	"INSERT INTO auth_audit (event, user_id, email, request_id, detail)"
 	" VALUES ($1, $2::uuid, $3, $4, '{\"by\":\"aigetctl\"}'::jsonb)",
 	4, 0,
+};
+static const struct pg_statement st_set_role = {
+	"ctl_admin_set_role",
+	"UPDATE users SET role = $2, updated_at = now() WHERE id = $1::uuid RETURNING id, email, role",
+	2, 0,
 };
 
 /* The new password: one line of stdin, or a generated one (*generated set).
@@ -154,9 +166,55 @@ fail:
 	return CTL_FAILED;
 }
 
+int admin_audit(struct app_context *ctx, const char *event, const char *user_id, const char *email)
+{
+	const char *params[] = { event, user_id, email, ctl_request_id() };
+	return run(ctx->db, &st_audit, params, NULL);
+}
+
+/* promote (to "admin") or demote (to "user") the account of email, audited. */
+static int set_role(struct app_context *ctx, const char *email, int promote, int json)
+{
+	char id[EMAIL_PROOF_ID_LEN + 1], err[256];
+	enum email_proof_state st = email_proof_lookup(ctx->db, email, id, err, sizeof err);
+	if (st == EMAIL_PROOF_ERROR)
+		return ctl_fail("admin", "database: %s", err);
+	if (st == EMAIL_PROOF_NO_ACCOUNT)
+		return ctl_fail("admin", "no account with the email %s", email);
+	if (promote && st != EMAIL_PROOF_VERIFIED)
+		return ctl_fail("admin", "the address %s is not verified, so its account may belong to whoever "
+				"registered it first; its owner verifies it (an email code), or ADMIN_EMAIL with "
+				"ADMIN_PASSWORD at `aigetctl migrate` claims the account", email);
+	const char *params[] = { id, promote ? "admin" : "user" };
+	PGresult *r = NULL;
+	if (run(ctx->db, &st_set_role, params, &r) != CTL_OK)
+		return CTL_FAILED;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return ctl_fail("admin", "no account with the email %s", email);
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, 0, 0)));
+	json_object_object_add(o, "email", json_object_new_string(PQgetvalue(r, 0, 1)));
+	json_object_object_add(o, "role", json_object_new_string(PQgetvalue(r, 0, 2)));
+	PQclear(r);
+	/* After the change, as the role takes effect at once whatever the audit does. */
+	if (admin_audit(ctx, promote ? "admin_promote" : "admin_demote", id, email) != CTL_OK)
+		fprintf(stderr, "aigetctl admin: warning: the change is made but not audited\n");
+	static const char *const fields[] = { "id", "email", "role", NULL };
+	if (json) {
+		ctl_print_json(o);
+	} else {
+		printf("%s %s\n", promote ? "promoted" : "demoted", email);
+		ctl_print_fields(o, fields);
+	}
+	json_object_put(o);
+	return CTL_OK;
+}
+
 int admin_command(struct app_context *ctx, int argc, char **argv)
 {
-	int json = 0, from_stdin = 0, create;
+	int json = 0, from_stdin = 0, create, role_change = 0;
 	const char *raw = NULL;
 	if (argc < 2)
 		return ctl_usage(admin_synopsis, "admin needs a subcommand");
@@ -164,12 +222,15 @@ int admin_command(struct app_context *ctx, int argc, char **argv)
 		create = 1;
 	else if (strcmp(argv[1], "reset-password") == 0)
 		create = 0;
-	else
+	else if (strcmp(argv[1], "promote") == 0 || strcmp(argv[1], "demote") == 0) {
+		create = 0;
+		role_change = 1;
+	} else
 		return ctl_usage(admin_synopsis, "unknown admin subcommand %s", argv[1]);
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
-		else if (strcmp(argv[i], "--password-stdin") == 0)
+		else if (strcmp(argv[i], "--password-stdin") == 0 && !role_change)
 			from_stdin = 1;
 		else if (argv[i][0] == '-' || raw)
 			return ctl_usage(admin_synopsis, "unexpected argument %s", argv[i]);
@@ -181,6 +242,8 @@ int admin_command(struct app_context *ctx, int argc, char **argv)
 		return ctl_usage(admin_synopsis, "admin %s needs an EMAIL", argv[1]);
 	if (email_normalize(raw, email) != 0)
 		return ctl_usage(admin_synopsis, "%s is not a valid email address", raw);
+	if (role_change)
+		return set_role(ctx, email, strcmp(argv[1], "promote") == 0, json);
 
 	char pw[STDIN_MAX + 2], hash[PASSWORD_HASH_MAX];
 	int generated, rc = new_password(from_stdin, pw, &generated);

@@ -1,89 +1,145 @@
 /* bootstrap.c - what `aigetctl migrate` sets up beyond the schema.
  *
  * A first signing key, so the auth area can issue tokens from its first
- * request, and the first admin from ADMIN_EMAIL and ADMIN_PASSWORD: created
- * when missing, promoted to admin, and given the configured password when it
- * no longer matches (so changing ADMIN_PASSWORD and migrating again updates
- * it).  Both steps are idempotent. */
+ * request, and the admin of ADMIN_EMAIL.  Only an account whose address is
+ * verified is made admin (shared/email_proof.h), so what happens depends
+ * on the account the address has:
+ *   - none: it is created with ADMIN_PASSWORD, its address verified (the
+ *     operator's word), with the admin role;
+ *   - a verified one: it is promoted, and given ADMIN_PASSWORD when that is
+ *     set and no longer matches (so changing ADMIN_PASSWORD and migrating
+ *     again updates it); its sessions are its owner's and stay;
+ *   - an unverified one, which may be whoever registered the address first
+ *     rather than its owner: with ADMIN_PASSWORD the operator vouches for
+ *     the address, so the account is claimed (email_proof_claim: verified,
+ *     its password and every session ended, their access tokens cut off at
+ *     once), then given ADMIN_PASSWORD and promoted; without it migrate
+ *     refuses (exit 1), since the account would be promoted as its
+ *     unknown holder left it, or claimed with no way in for the operator.
+ * Every step is idempotent; ADMIN_PASSWORD without ADMIN_EMAIL is an error. */
 #include "bootstrap.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
+#include "auth_token.h"
 #include "email.h"
+#include "email_proof.h"
 #include "keyring.h"
 #include "password.h"
 
 static const struct pg_statement st_admin_find = {
-	"bootstrap_admin_find", "SELECT id, coalesce(password_hash, ''), role FROM users WHERE lower(email) = lower($1)", 1, 1,
+	"bootstrap_admin_find", "SELECT coalesce(password_hash, ''), role FROM users WHERE id = $1::uuid", 1, 1,
 };
 static const struct pg_statement st_admin_create = {
 	"bootstrap_admin_create",
 	"INSERT INTO users (email, password_hash, role, email_verified) VALUES ($1, $2, 'admin', true)", 2, 0,
 };
+/* Only a verified account is promoted here: a claim comes first. */
 static const struct pg_statement st_admin_update = {
 	"bootstrap_admin_update",
 	"UPDATE users SET role = 'admin', password_hash = coalesce(nullif($2, ''), password_hash),"
 	" password_changed_at = CASE WHEN $2 = '' THEN password_changed_at ELSE now() END, updated_at = now()"
-	" WHERE id = $1::uuid",
+	" WHERE id = $1::uuid AND email_verified",
 	2, 0,
 };
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "aigetctl migrate: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return -1;
+}
+
+static int run(struct app_context *ctx, const struct pg_statement *st, const char *const *params, PGresult **out)
+{
+	char err[256];
+	PGresult *r = pg_exec(ctx->db, st, params, err, sizeof err);
+	if (r == NULL)
+		return fail("admin: %s", err);
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+/* The unverified account id is the operator's now: ended, then verified. */
+static int claim(struct app_context *ctx, const char *id, const char *email)
+{
+	char err[256];
+	int ended = email_proof_claim(ctx->db, ctx->redis, id, "claimed_by_admin_email",
+				      ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S, err, sizeof err);
+	if (ended < 0)
+		return fail("admin: %s", err);
+	if (admin_audit(ctx, "admin_claim", id, email) != 0)
+		return -1;
+	printf("admin   %s claimed: its address was not verified; its password and %d session%s ended\n", email,
+	       ended, ended == 1 ? "" : "s");
+	return 0;
+}
 
 static int admin(struct app_context *ctx)
 {
 	const char *raw = ctx->cfg.admin_email, *pw = ctx->cfg.admin_password;
-	char email[EMAIL_MAX + 1], err[256], why[128], hash[PASSWORD_HASH_MAX] = "";
+	char email[EMAIL_MAX + 1], err[256], why[128], hash[PASSWORD_HASH_MAX] = "", id[EMAIL_PROOF_ID_LEN + 1];
 	if (raw == NULL && pw == NULL)
 		return 0;
-	if (raw == NULL || pw == NULL) {
-		fprintf(stderr, "aigetctl migrate: ADMIN_EMAIL and ADMIN_PASSWORD go together\n");
-		return -1;
-	}
-	if (email_normalize(raw, email) != 0) {
-		fprintf(stderr, "aigetctl migrate: ADMIN_EMAIL is not a valid address\n");
-		return -1;
-	}
-	if (password_check_policy(pw, why, sizeof why) != 0) {
-		fprintf(stderr, "aigetctl migrate: ADMIN_PASSWORD %s\n", why);
-		return -1;
-	}
+	if (raw == NULL)
+		return fail("ADMIN_PASSWORD is set without ADMIN_EMAIL");
+	if (email_normalize(raw, email) != 0)
+		return fail("ADMIN_EMAIL is not a valid address");
+	if (pw && password_check_policy(pw, why, sizeof why) != 0)
+		return fail("ADMIN_PASSWORD %s", why);
 	struct password_params params = {
 		(uint32_t)ctx->cfg.auth_scrypt_n, (uint8_t)ctx->cfg.auth_scrypt_r, (uint8_t)ctx->cfg.auth_scrypt_p,
 	};
-	const char *p1[] = { email };
-	PGresult *r = pg_exec(ctx->db, &st_admin_find, p1, err, sizeof err);
-	if (r == NULL) {
-		fprintf(stderr, "aigetctl migrate: admin: %s\n", err);
+	enum email_proof_state st = email_proof_lookup(ctx->db, email, id, err, sizeof err);
+	if (st == EMAIL_PROOF_ERROR)
+		return fail("admin: %s", err);
+	if (pw == NULL && st == EMAIL_PROOF_NO_ACCOUNT)
+		return fail("ADMIN_EMAIL %s has no account: set ADMIN_PASSWORD too, to create it", email);
+	if (pw == NULL && st == EMAIL_PROOF_UNVERIFIED)
+		return fail("ADMIN_EMAIL %s: not promoted, its address is not verified, so the account may belong to "
+			    "whoever registered it first; set ADMIN_PASSWORD too, and migrate claims the account (its "
+			    "password and sessions end) and makes it admin, or have its owner verify the address", email);
+	if (st == EMAIL_PROOF_UNVERIFIED && claim(ctx, id, email) != 0)
 		return -1;
-	}
-	int found = PQntuples(r) == 1, outdated = 0;
-	char id[37] = "";
-	if (found) {
-		snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
-		int same = password_verify(PQgetvalue(r, 0, 1), pw, &params, &outdated) == 1 && !outdated;
-		if (same && strcmp(PQgetvalue(r, 0, 2), "admin") == 0) {
-			PQclear(r);
+
+	int outdated = 0, same = pw == NULL;
+	if (st != EMAIL_PROOF_NO_ACCOUNT) {
+		const char *p1[] = { id };
+		PGresult *r = NULL;
+		if (run(ctx, &st_admin_find, p1, &r) != 0)
+			return -1;
+		if (PQntuples(r) == 1 && pw)
+			same = password_verify(PQgetvalue(r, 0, 0), pw, &params, &outdated) == 1 && !outdated;
+		int unchanged = PQntuples(r) == 1 && same && strcmp(PQgetvalue(r, 0, 1), "admin") == 0;
+		PQclear(r);
+		if (unchanged) {
 			printf("admin   %s unchanged\n", email);
 			return 0;
 		}
-		if (!same && password_hash(pw, &params, hash) != 0)
-			found = -1;
-	} else if (password_hash(pw, &params, hash) != 0) {
-		found = -1;
 	}
-	PQclear(r);
-	if (found < 0) {
-		fprintf(stderr, "aigetctl migrate: could not hash ADMIN_PASSWORD\n");
+	if (!same && password_hash(pw, &params, hash) != 0)
+		return fail("could not hash ADMIN_PASSWORD");
+	const char *p2[] = { st == EMAIL_PROOF_NO_ACCOUNT ? email : id, hash };
+	PGresult *r = NULL;
+	if (run(ctx, st == EMAIL_PROOF_NO_ACCOUNT ? &st_admin_create : &st_admin_update, p2, &r) != 0)
 		return -1;
-	}
-	const char *p2[] = { found ? id : email, hash };
-	r = pg_exec(ctx->db, found ? &st_admin_update : &st_admin_create, p2, err, sizeof err);
-	if (r == NULL) {
-		fprintf(stderr, "aigetctl migrate: admin: %s\n", err);
-		return -1;
-	}
+	int changed = st == EMAIL_PROOF_NO_ACCOUNT || atoi(PQcmdTuples(r)) == 1;
 	PQclear(r);
-	printf("admin   %s %s\n", email, found ? "updated" : "created");
+	if (!changed)
+		return fail("admin: %s changed meanwhile; run migrate again", email);
+	printf("admin   %s %s\n", email, st == EMAIL_PROOF_NO_ACCOUNT ? "created" : "updated");
 	return 0;
 }
 

@@ -257,6 +257,9 @@ static int rotate(struct app_context *ctx, struct arena *a, const char *id, int 
 		return ctl_fail("key", "no randomness for a key");
 	crypto_hex(hash, sizeof hash, hex);
 	int done = keystore_rotate(ctx->db, a, &old, prefix, hex, NULL, overlap, &k, err, sizeof err);
+	if (done == KEYSTORE_FULL)
+		return ctl_fail("key", "the tenant already has %d working keys, and an overlap would make one more; "
+				"rotate without --overlap-seconds, or delete a key first", KEYSTORE_PER_TENANT_MAX);
 	if (done < 0)
 		return ctl_fail("key", "database: %s", err);
 	if (done == 0)

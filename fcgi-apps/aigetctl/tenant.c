@@ -8,7 +8,10 @@
  * stop or slow keys, apikey_invalidate_tenant() drops every cached copy of
  * the tenant's keys in every process, so a suspension refuses its keys
  * within a second.  Limits go through shared/tenant_limits.c, the
- * responder's own names, bounds and statements. */
+ * responder's own names, bounds and statements.  A tenant is made only for
+ * an owner whose address is verified (shared/email_proof.h): the operator
+ * names a person by address, and an unverified account of it may be
+ * someone else's. */
 #include "tenant.h"
 
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "apikey.h"
 #include "ctl.h"
 #include "email.h"
+#include "email_proof.h"
 #include "membership.h"
 #include "pg.h"
 #include "tenant_audit.h"
@@ -37,9 +41,6 @@ const char tenant_synopsis[] =
 	"tenant limits TENANT_ID [--qps N] [--burst N] [--concurrency N] [--monthly-requests N]"
 	" [--max-memories N] [--json]";
 
-static const struct pg_statement st_user = {
-	"ctl_tenant_user", "SELECT id FROM users WHERE lower(email) = lower($1)", 1, 1,
-};
 static const struct pg_statement st_create = {
 	"ctl_tenant_create",
 	"WITH t AS (INSERT INTO tenants (name, created_by) VALUES ($1, $2::uuid) RETURNING *),"
@@ -176,22 +177,23 @@ static int create(struct app_context *ctx, const char *raw_name, const char *own
 				 NAME_MAX_BYTES);
 	if (email_normalize(owner, email) != 0)
 		return ctl_usage(tenant_synopsis, "--owner %s is not a valid email address", owner);
-	const char *p1[] = { email };
-	PGresult *r = exec(ctx->db, &st_user, p1);
-	if (r == NULL)
-		return CTL_FAILED;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
+	char uid[EMAIL_PROOF_ID_LEN + 1], err[256];
+	switch (email_proof_lookup(ctx->db, email, uid, err, sizeof err)) {
+	case EMAIL_PROOF_ERROR:
+		return ctl_fail("tenant", "database: %s", err);
+	case EMAIL_PROOF_NO_ACCOUNT:
 		return ctl_fail("tenant", "no account with the email %s: the owner signs up first (or "
 				"`aigetctl admin create`)", email);
+	case EMAIL_PROOF_UNVERIFIED:
+		return ctl_fail("tenant", "the address %s is not verified, so its account may belong to whoever "
+				"registered it first: the owner verifies it first (an email code)", email);
+	case EMAIL_PROOF_VERIFIED:
+		break;
 	}
-	char uid[37];
-	snprintf(uid, sizeof uid, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
 	if (simple(ctx->db, &pg_begin, NULL) != 0)
 		return CTL_FAILED;
 	const char *p2[] = { name, uid, email };
-	r = exec(ctx->db, &st_create, p2);
+	PGresult *r = exec(ctx->db, &st_create, p2);
 	if (r == NULL) {
 		rollback(ctx->db);
 		return CTL_FAILED;

@@ -28,7 +28,8 @@ int store_get(struct request *req, const char *key_id, struct keystore_row *k);
 int store_insert(struct request *req, const struct keystore_new *n, struct keystore_row *k);
 int store_set_status(struct request *req, const struct keystore_row *old, const char *status,
 		     struct keystore_row *k);
-/* The caller made the new key; 0: old was rotated or deleted meanwhile. */
+/* The caller made the new key; 0: old was rotated or deleted meanwhile;
+ * KEYSTORE_FULL: an overlap at the cap (not answered). */
 int store_rotate(struct request *req, const struct keystore_row *old, const char *prefix, const char *hash_hex,
 		 long long overlap_s, struct keystore_row *k);
 /* One page of a tenant's keys (no deleted ones), newest first: adds "keys"

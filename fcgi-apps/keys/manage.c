@@ -352,6 +352,12 @@ void manage_rotate(struct request *req)
 	}
 	crypto_hex(hash, sizeof hash, hex);
 	int done = store_rotate(req, &old, prefix, hex, overlap, &k);
+	if (done == KEYSTORE_FULL) {
+		response_error(req, 409, "conflict",
+			       "the tenant already has %d working keys, and an overlap would make one more; "
+			       "rotate without overlap, or delete a key first", KEYS_PER_TENANT_MAX);
+		return;
+	}
 	if (done < 0)
 		return;
 	if (done == 0) {

@@ -10,7 +10,7 @@
 /* Maps keystore's -1 to the 503 every handler gives for an outage. */
 static int answered(struct request *req, int rc, const char *what, const char *err)
 {
-	if (rc < 0)
+	if (rc == -1)
 		response_unavailable(req, what, err);
 	return rc;
 }

@@ -2,11 +2,14 @@
  * and a tenant's admins' list and revocation.
  *
  * An invitation names an email address, not an account: it is made when
- * someone is added by an address no account has (members.c), and expires
+ * someone is added by address (members.c, for every address), and expires
  * after TENANT_INVITATION_HOURS.  It is shown to, and accepted by, the
  * account whose address matches it without regard to case, and only once
- * that address is verified: accounts are made without proving the address,
- * and an invitation must not go to whoever signs up first with it.
+ * that address is verified (shared/email_proof.h): accounts are made
+ * without proving the address, and an invitation must go neither to nor
+ * before the eyes of whoever signs up first with it.  An unverified caller
+ * asking for their invitations gets 403 rather than an empty list, which
+ * would say there are none.
  *
  * Answers on acceptance: an invitation that does not exist, is not the
  * caller's, was revoked or accepted, or whose tenant was deleted is a 404 (an
@@ -20,12 +23,13 @@
 #include <string.h>
 
 #include "auth_token.h"
+#include "email_proof.h"
 
 static const struct pg_statement st_mine = {
 	"invitations_mine",
 	"SELECT " INVITATION_COLUMNS ", " SQL_MICROS("i.created_at")
 	" FROM tenant_invitations i JOIN tenants t ON t.id = i.tenant_id JOIN users u ON u.id = $1::uuid"
-	" WHERE lower(i.email) = lower(u.email) AND i.accepted_at IS NULL AND i.revoked_at IS NULL"
+	" WHERE u.email_verified AND lower(i.email) = lower(u.email) AND i.accepted_at IS NULL AND i.revoked_at IS NULL"
 	" AND i.expires_at > now() AND t.status <> 'deleted'"
 	" AND ($2::bigint IS NULL OR (" SQL_MICROS("i.created_at") ", i.id) < ($2::bigint, $3::uuid))"
 	" ORDER BY i.created_at DESC, i.id DESC LIMIT $4::int",
@@ -124,8 +128,19 @@ static const char *invitation_id(struct request *req)
 void invitations_mine(struct request *req)
 {
 	struct page p;
-	if (parse_page(req, &p) == 0)
-		list(req, &st_mine, req->user->id, &p);
+	if (parse_page(req, &p) != 0)
+		return;
+	char err[256];
+	enum email_proof_state st = email_proof_of_user(req->ctx->db, req->user->id, err, sizeof err);
+	if (st == EMAIL_PROOF_ERROR) {
+		response_unavailable(req, "email_proof_of_user", err);
+		return;
+	}
+	if (st != EMAIL_PROOF_VERIFIED) {
+		response_error(req, 403, "forbidden", "verify your email address to see the invitations sent to it");
+		return;
+	}
+	list(req, &st_mine, req->user->id, &p);
 }
 
 void invitations_list(struct request *req)

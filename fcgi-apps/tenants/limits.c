@@ -1,4 +1,5 @@
-/* limits.c - a tenant's limits: read them, set them (owners, and site admins).
+/* limits.c - a tenant's limits: read them, set them (owners, and site admins),
+ * and their ceilings (site admins).
  *
  * A limit the tenant has not set (its column NULL) is the configured default
  * (TENANT_DEFAULT_*), so a changed default reaches every such tenant.  PUT
@@ -7,7 +8,16 @@
  * are shared/tenant_limits.c's, which aigetctl uses too.  After the change
  * is committed, apikey_invalidate_tenant() drops every cached copy of the
  * tenant's keys, which carry its limits, so new limits apply within a second
- * without a restart. */
+ * without a restart.
+ *
+ * Owners may set each limit up to its ceiling (the tenant's own, else
+ * TENANT_CEILING_*), or to any value at most what it is now: lowering is
+ * always theirs, raising above a ceiling is a site admin's (403 naming the
+ * limit and the most it may be, and nothing changes).  The check reads the
+ * limits and ceilings after the tenant's row is locked, as every change of
+ * either does, so that it holds for what it is checked against.  Site
+ * admins set limits within the bounds only, and the ceilings the same way
+ * as the limits (null: back to TENANT_CEILING_*). */
 #include "tenants.h"
 
 #include <stdio.h>
@@ -69,14 +79,58 @@ static void answer(struct request *req, const char *tenant_id)
 	PQclear(r);
 }
 
-static void put(struct request *req, const char *tenant_id, const struct limits_change *c, int by_admin)
+/* An owner's change, inside the transaction that holds the tenant's lock:
+ * every limit named at most its ceiling or its value now.  0, or -1 when
+ * answered (403, 503). */
+static int within_ceilings(struct request *req, const char *tenant_id, const struct limits_change *c)
 {
+	char err[256];
+	PGresult *r = tenant_limits_get_locked(req->ctx->db, tenant_id, err, sizeof err);
+	if (r == NULL) {
+		response_unavailable(req, "limits_get_locked", err);
+		return -1;
+	}
+	long long def[TENANT_LIMIT__MAX], now[TENANT_LIMIT__MAX], ceiling[TENANT_LIMIT__MAX];
+	tenant_limits_effective(&req->ctx->cfg, NULL, def, ceiling);   /* def: what null resets one to */
+	tenant_limits_effective(&req->ctx->cfg, r, now, ceiling);
+	PQclear(r);
+	for (int i = 0; i < TENANT_LIMIT__MAX; i++) {
+		if (!(c->mask & (1u << i)))
+			continue;
+		long long want = c->value[i] ? atoll(c->value[i]) : def[i];
+		if (want <= ceiling[i] || want <= now[i])
+			continue;
+		const char *f = tenant_limit_fields[i].field;
+		if (now[i] > ceiling[i])
+			response_error(req, 403, "forbidden", "%s may be at most %lld, its value now (this tenant's ceiling "
+				       "is %lld); a site administrator can set more", f, now[i], ceiling[i]);
+		else
+			response_error(req, 403, "forbidden", "%s may be at most %lld, this tenant's ceiling; a site "
+				       "administrator can set more", f, ceiling[i]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets the limits (or, with ceilings, the ceilings) the body named, and
+ * answers them; an owner's limits are checked against the ceilings first. */
+static void put(struct request *req, const char *tenant_id, const struct limits_change *c, int by_admin,
+		int ceilings)
+{
+	char err[256], status[16];
 	if (db_begin(req) != 0)
 		return;
-	char err[256];
-	PGresult *r = tenant_limits_put(req->ctx->db, tenant_id, c->value, c->mask, err, sizeof err);
+	int found = db_lock_tenant(req, tenant_id, status);
+	if (found <= 0 || (!by_admin && within_ceilings(req, tenant_id, c) != 0)) {
+		db_rollback(req);
+		if (found == 0)
+			response_error(req, 404, "not_found", "no such tenant");
+		return;
+	}
+	PGresult *r = (ceilings ? tenant_ceilings_put : tenant_limits_put)(req->ctx->db, tenant_id, c->value, c->mask,
+									  err, sizeof err);
 	if (r == NULL) {
-		response_unavailable(req, "limits_put", err);
+		response_unavailable(req, ceilings ? "limits_ceilings_put" : "limits_put", err);
 		db_rollback(req);
 		return;
 	}
@@ -84,14 +138,16 @@ static void put(struct request *req, const char *tenant_id, const struct limits_
 	json_object_object_add(detail, "changes", json_object_get(req->json));
 	if (by_admin)
 		json_object_object_add(detail, "by", json_object_new_string("admin"));
-	if (audit_record(req, tenant_id, "limits.set", tenant_id, detail) != 0 || db_commit(req) != 0) {
+	if (audit_record(req, tenant_id, ceilings ? "ceilings.set" : "limits.set", tenant_id, detail) != 0 ||
+	    db_commit(req) != 0) {
 		PQclear(r);
 		db_rollback(req);
 		return;
 	}
-	if (apikey_invalidate_tenant(req->ctx, tenant_id) != 0)
+	/* Ceilings bound what owners ask for; keys carry only the limits. */
+	if (!ceilings && apikey_invalidate_tenant(req->ctx, tenant_id) != 0)
 		log_warn("tenant %s: new limits apply when cached keys expire", tenant_id);
-	response_json(req, 200, tenant_limits_json(&req->ctx->cfg, tenant_id, r));
+	response_json(req, 200, (ceilings ? tenant_ceilings_json : tenant_limits_json)(&req->ctx->cfg, tenant_id, r));
 	PQclear(r);
 }
 
@@ -109,7 +165,7 @@ void limits_put(struct request *req)
 	struct limits_change c;
 	struct tenant_ref t;
 	if (parse(req, &c) == 0 && membership_require(req, path_id(req, "tenantId"), ACT_LIMITS_WRITE, &t) == 0)
-		put(req, t.id, &c, 0);
+		put(req, t.id, &c, 0, 0);
 }
 
 void admin_limits_get(struct request *req)
@@ -119,7 +175,8 @@ void admin_limits_get(struct request *req)
 		answer(req, id);
 }
 
-void admin_limits_put(struct request *req)
+/* An admin's change of the limits or the ceilings of any tenant not deleted. */
+static void admin_put(struct request *req, int ceilings)
 {
 	struct limits_change c;
 	char id[37], status[16];
@@ -129,5 +186,29 @@ void admin_limits_put(struct request *req)
 		response_error(req, 409, "conflict", "the tenant is deleted");
 		return;
 	}
-	put(req, id, &c, 1);
+	put(req, id, &c, 1, ceilings);
+}
+
+void admin_limits_put(struct request *req)
+{
+	admin_put(req, 0);
+}
+
+void admin_ceilings_get(struct request *req)
+{
+	char id[37], status[16], err[256];
+	if (admin_tenant_find(req, id, status) < 0)
+		return;
+	PGresult *r = tenant_limits_get(req->ctx->db, id, err, sizeof err);
+	if (r == NULL) {
+		response_unavailable(req, "limits_get", err);
+		return;
+	}
+	response_json(req, 200, tenant_ceilings_json(&req->ctx->cfg, id, r));
+	PQclear(r);
+}
+
+void admin_ceilings_put(struct request *req)
+{
+	admin_put(req, 1);
 }

@@ -40,6 +40,8 @@ static const struct route routes[] = {
 	{ "POST",   "/api/v1/admin/tenants/{tenantId}/resume",        admin_resume, ADMIN },
 	{ "GET",    "/api/v1/admin/tenants/{tenantId}/limits",        admin_limits_get, ADMIN },
 	{ "PUT",    "/api/v1/admin/tenants/{tenantId}/limits",        admin_limits_put, ADMIN | JSON },
+	{ "GET",    "/api/v1/admin/tenants/{tenantId}/ceilings",      admin_ceilings_get, ADMIN },
+	{ "PUT",    "/api/v1/admin/tenants/{tenantId}/ceilings",      admin_ceilings_put, ADMIN | JSON },
 	{ "GET",    "/api/v1/admin/tenants/{tenantId}/usage",         admin_usage_get, ADMIN },
 	{ "GET",    "/api/v1/admin/tenants/{tenantId}/audit",         admin_audit_list, ADMIN },
 };

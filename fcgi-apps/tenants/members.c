@@ -9,9 +9,18 @@
  * change and is refused with 409).  The caller's own role is read again
  * under that lock, so a role lost a moment ago no longer counts.
  *
- * Adding by email: an existing account is added at once (201 {member}); any
- * other address gets an invitation (202 {invitation}) that the person
- * accepts after signing up with that address (invitations.c). */
+ * Adding by email makes an invitation (202 {invitation}) for every address,
+ * also one whose account exists and is verified; the person accepts it once
+ * their address is verified (invitations.c).  One answer for every address
+ * is honest only if what follows is the same too: an account added at once
+ * would show in the members list a moment later, and the adder would learn
+ * which addresses have proved accounts all the same.  So nobody is added
+ * without accepting, which also means nobody is made a member of a tenant
+ * they did not ask for.  The one other answer, 409 for the address of a
+ * member, tells an admin only what the members list shows them anyway.
+ * Adding is rate limited per user and per client address (throttle.c):
+ * invitations reach people outside the tenant, and a caller may make
+ * tenants to send them from. */
 #include "tenants.h"
 
 #include <stdio.h>
@@ -34,15 +43,11 @@ static const struct pg_statement st_list = {
 	" ORDER BY m.created_at, m.user_id LIMIT $4::int",
 	4, 1,
 };
-static const struct pg_statement st_user_by_email = {
-	"members_user_by_email", "SELECT id FROM users WHERE lower(email) = lower($1)", 1, 0,
-};
-static const struct pg_statement st_insert = {
-	"members_insert",
-	"WITH m AS (INSERT INTO tenant_members (tenant_id, user_id, role) VALUES ($1::uuid, $2::uuid, $3)"
-	" ON CONFLICT (tenant_id, user_id) DO NOTHING RETURNING *)"
-	" SELECT " MEMBER_COLUMNS " FROM m JOIN users u ON u.id = m.user_id",
-	3, 0,
+static const struct pg_statement st_is_member = {
+	"members_is_member",
+	"SELECT EXISTS (SELECT 1 FROM tenant_members m JOIN users u ON u.id = m.user_id"
+	" WHERE m.tenant_id = $1::uuid AND lower(u.email) = lower($2))",
+	2, 0,
 };
 /* A new invitation replaces any pending one for the same address. */
 static const struct pg_statement st_revoke_pending = {
@@ -200,7 +205,9 @@ void members_add(struct request *req)
 	}
 	if (role == NULL)
 		role = "member";
-	if (membership_require(req, path_id(req, "tenantId"), ACT_MEMBERS_INVITE, &t) != 0)
+	/* Counted before the membership check: every attempt costs. */
+	if (throttle_hit(req, THROTTLE_INVITE_USER) != 0 || throttle_hit(req, THROTTLE_INVITE_IP) != 0 ||
+	    membership_require(req, path_id(req, "tenantId"), ACT_MEMBERS_INVITE, &t) != 0)
 		return;
 	if (strcmp(role, "owner") == 0 && !membership_allows(t.role, ACT_OWNERS_MANAGE)) {
 		response_error(req, 403, "forbidden", "only owners can grant the owner role");
@@ -208,40 +215,21 @@ void members_add(struct request *req)
 	}
 	if (begin_locked(req, t.id) != 0)
 		return;
-	const char *p1[] = { email };
-	PGresult *r = db_exec(req, &st_user_by_email, p1);
+	const char *p1[] = { t.id, email };
+	PGresult *r = db_exec(req, &st_is_member, p1);
 	if (r == NULL) {
 		db_rollback(req);
 		return;
 	}
-	char *user_id = PQntuples(r) == 1 ? arena_strdup(req->arena, PQgetvalue(r, 0, 0)) : NULL;
+	int member = PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
+	if (member) {
+		db_rollback(req);
+		response_error(req, 409, "conflict", "that address is a member of this tenant already");
+		return;
+	}
 	struct json_object *out = NULL;
-	int status = 202;
-	if (user_id) {
-		const char *p2[] = { t.id, user_id, role }, *p3[] = { t.id, email };
-		r = db_exec(req, &st_insert, p2);
-		if (r == NULL) {
-			db_rollback(req);
-			return;
-		}
-		if (PQntuples(r) != 1) {
-			PQclear(r);
-			db_rollback(req);
-			response_error(req, 409, "conflict", "that user is already a member of this tenant");
-			return;
-		}
-		out = member_json(r, 0, 0);
-		PQclear(r);
-		status = 201;
-		/* An invitation sent before the person signed up is moot now. */
-		if (db_run(req, &st_revoke_pending, p3) != 0 ||
-		    audit_record(req, t.id, "member.add", user_id, detail2("email", email, "role", role)) != 0) {
-			json_object_put(out);
-			db_rollback(req);
-			return;
-		}
-	} else if (invite(req, &t, email, role, &out) != 0) {
+	if (invite(req, &t, email, role, &out) != 0) {
 		db_rollback(req);
 		return;
 	}
@@ -249,7 +237,7 @@ void members_add(struct request *req)
 		json_object_put(out);
 		return;
 	}
-	response_json(req, status, wrap(status == 201 ? "member" : "invitation", out));
+	response_json(req, 202, wrap("invitation", out));
 }
 
 /* The target of /members/{userId}: NULL (answered 404) when malformed. */

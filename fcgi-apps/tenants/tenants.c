@@ -1,7 +1,13 @@
 /* tenants.c - a user's tenants: create, list, get, rename, delete.
  *
  * The creator becomes the tenant's owner in the same statement that makes
- * the tenant, so a tenant never exists without an owner.  Deletion is soft:
+ * the tenant, so a tenant never exists without an owner.  A user creates at
+ * most TENANT_MAX_PER_USER tenants that are not deleted (409 beyond): each
+ * is one more place to invite people from, and a tenant is cheap to make.
+ * The count is of the tenants the user created, not of those they own, so
+ * that handing tenants to another owner does not make room; a lock per
+ * creator (an advisory one, for the transaction) makes two creates at the
+ * same moment count one after the other.  Deletion is soft:
  * the row stays with status 'deleted' (hidden from its members, who get 404
  * like for any tenant they cannot see), every key of the tenant stops at once
  * through apikey_invalidate_tenant(), and the erasure of its data is queued
@@ -17,12 +23,19 @@
 #include "queue.h"
 #include "redis.h"
 
+/* The lock's first key names what it serialises, the second whose. */
+static const struct pg_statement st_lock_creator = {
+	"tenants_lock_creator", "SELECT pg_advisory_xact_lock(hashtext('tenants_create'), hashtext($1))", 1, 0,
+};
+/* No row when the creator has $3 tenants that are not deleted already. */
 static const struct pg_statement st_create = {
 	"tenants_create",
-	"WITH t AS (INSERT INTO tenants (name, created_by) VALUES ($1, $2::uuid) RETURNING *),"
+	"WITH t AS (INSERT INTO tenants (name, created_by) SELECT $1, $2::uuid"
+	"  WHERE (SELECT count(*) FROM tenants WHERE created_by = $2::uuid AND status <> 'deleted') < $3::int"
+	"  RETURNING *),"
 	" m AS (INSERT INTO tenant_members (tenant_id, user_id, role) SELECT id, $2::uuid, 'owner' FROM t)"
 	" SELECT " TENANT_COLUMNS " FROM t",
-	2, 0,
+	3, 0,
 };
 static const struct pg_statement st_list = {
 	"tenants_list_mine",
@@ -120,12 +133,25 @@ void tenants_create(struct request *req)
 	const char *name;
 	if (fields_only(req, allowed) != 0 || field_name(req, &name) != 0)
 		return;
+	const char *creator[] = { req->user->id };
 	if (db_begin(req) != 0)
 		return;
-	const char *params[] = { name, req->user->id };
+	if (db_run(req, &st_lock_creator, creator) != 0) {
+		db_rollback(req);
+		return;
+	}
+	long long max = req->ctx->cfg.tenant_max_per_user;
+	const char *params[] = { name, req->user->id, arena_printf(req->arena, "%lld", max) };
 	PGresult *r = db_exec(req, &st_create, params);
 	if (r == NULL) {
 		db_rollback(req);
+		return;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		db_rollback(req);
+		response_error(req, 409, "conflict", "you have created %lld tenants, the most an account may have; "
+			       "delete one first", max);
 		return;
 	}
 	char *id = arena_strdup(req->arena, PQgetvalue(r, 0, 0));

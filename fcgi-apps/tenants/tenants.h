@@ -2,9 +2,10 @@
  * paging, the tenant row, the audit.
  *
  * Handlers live in files named for what they handle: tenants.c (a user's own
- * tenants), members.c, invitations.c, limits.c, usage.c, audit.c and admin.c
- * (the back office under /api/v1/admin); db.c runs statements and
- * transactions, paging.c reads query strings.  Every tenant route starts with
+ * tenants), members.c, invitations.c, limits.c (and their ceilings), usage.c,
+ * audit.c and admin.c (the back office under /api/v1/admin); db.c runs
+ * statements and transactions, paging.c reads query strings, throttle.c
+ * holds the abuse limits.  Every tenant route starts with
  * membership_require(), the one membership check; admin routes have the
  * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
  *
@@ -79,6 +80,14 @@ struct json_object *member_json(PGresult *r, int i, int col);
 #define INVITATION_NCOLUMNS 9
 struct json_object *invitation_json(PGresult *r, int i, int col);
 
+/* ------------------------------------------------------------- throttle.c */
+
+enum throttle_rule { THROTTLE_INVITE_USER, THROTTLE_INVITE_IP, THROTTLE__MAX };
+
+/* Counts one hit of the rule for the caller (ROUTE_USER routes only): 0, or
+ * -1 when answered (429 with Retry-After, or 503 when Redis cannot count). */
+int throttle_hit(struct request *req, enum throttle_rule rule);
+
 /* ---------------------------------------------------------------- audit.c */
 
 /* Records a change to a tenant (actor: the caller) in the caller's
@@ -116,6 +125,8 @@ void limits_get(struct request *req);
 void limits_put(struct request *req);
 void admin_limits_get(struct request *req);
 void admin_limits_put(struct request *req);
+void admin_ceilings_get(struct request *req);
+void admin_ceilings_put(struct request *req);
 /* usage.c */
 void usage_get(struct request *req);
 void admin_usage_get(struct request *req);
