@@ -48,7 +48,7 @@ write_file("$ngx/nginx.conf", "${user}pid $ngx/nginx.pid;\nerror_log $ngx/error.
 	. "    scgi_temp_path $ngx/scgi;\n    uwsgi_temp_path $ngx/uwsgi;\n    include $ngx/server.conf;\n}\n");
 is(system('nginx', '-q', '-c', "$ngx/nginx.conf", '-p', $ngx), 0, 'nginx runs the example server blocks')
 	or diag(slurp("$ngx/error.log"));
-END { system('nginx', '-q', '-c', "$ngx/nginx.conf", '-p', $ngx, '-s', 'stop') if $ngx && -s "$ngx/nginx.pid" }
+END { system("nginx -q -c '$ngx/nginx.conf' -p '$ngx' -s stop 2>/dev/null") if $ngx && -s "$ngx/nginx.pid" }
 ok(wait_until(5, sub { IO::Socket::INET->new("127.0.0.1:$public") && IO::Socket::INET->new("127.0.0.1:$local") }),
 	'both servers listen');
 

@@ -35,7 +35,6 @@ my $sock = var_dir() . "/run/memox-qcache-$$.sock";
 my $child = fcgi_spawn("$ENV{BUILD_DIR}/bin/memox.fcgi", $sock, 'memox-qcache', EMBEDDING_PROVIDER => 'openai',
 	EMBEDDING_MODEL => 'standin-64', EMBEDDING_DIMENSIONS => 64, EMBEDDING_BASE_URL => "http://127.0.0.1:$port/v1",
 	MEMOX_QUERY_CACHE_SECONDS => 3600);
-END { if ($child) { kill 'TERM', $child; waitpid($child, 0) } }
 ok(-S $sock, 'a memox child with the openai provider listens');
 
 sub search {

@@ -417,7 +417,17 @@ sub fcgi_call {
 # A responder of the test's own on a socket of its own, spawned by
 # spawn-fcgi -n (so the pid returned is the child's), with the stack's env
 # file and %env over it (the environment wins over the file); its log goes
-# to $VAR/log/<name>.log.  Waits until it listens; returns the pid.
+# to $VAR/log/<name>.log.  Waits until it listens; returns the pid.  It is
+# stopped and its socket removed when the test ends (t/9900 checks that
+# nothing is left behind).
+my @spawned;
+END {
+	for my $s (@spawned) {
+		kill 'TERM', $s->[0];
+		waitpid($s->[0], 0);
+		unlink $s->[1];
+	}
+}
 sub fcgi_spawn {
 	my ($binary, $sock, $name, %env) = @_;
 	my $pid = fork // die "fork: $!";
@@ -427,6 +437,7 @@ sub fcgi_spawn {
 		{ exec('spawn-fcgi', '-n', '-s', $sock, '--', $binary, '--env-file', var_dir() . '/aiget.env') }
 		POSIX::_exit(127);
 	}
+	push @spawned, [$pid, $sock];
 	wait_until(10, sub { -S $sock });
 	return $pid;
 }
