@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "arena.h"
+#include "response.h"
 
 struct app_context;
 
@@ -93,24 +94,6 @@ int request_id_is_sane(const char *s);
 /* Queues fn(ctx, arg) to run once the response has been sent; arg lives in
  * the request's arena until then. */
 void request_defer(struct request *req, void (*fn)(struct app_context *ctx, void *arg), void *arg);
-
-/* ---------------------------------------------------------------- response */
-
-void response_header(struct request *req, const char *name, const char *value);
-void response_send(struct request *req, int status, const char *content_type,
-		   const char *body, size_t len);
-/* Serialises obj (and drops the caller's reference). */
-void response_json(struct request *req, int status, struct json_object *obj);
-/* The one error writer: {"error":{"code","message","requestId"}}. */
-void response_error(struct request *req, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void response_no_content(struct request *req);
-/* 503 "unavailable" with Retry-After: a dependency failed.  Logs "what: err"
- * (err is the dependency's message, never shown to the client). */
-void response_unavailable(struct request *req, const char *what, const char *err);
-
-/* The contract's error code for a status (400 -> "invalid_request", ...). */
-const char *response_default_code(int status);
 
 /* Milliseconds on the monotonic clock, for latencies. */
 double clock_ms(void);
