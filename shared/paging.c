@@ -21,40 +21,29 @@ int query_only(struct request *req, const char *const *allowed)
 	while (allowed[nallowed])
 		nallowed++;
 	int seen[16] = { 0 };
-	const char *p = req->query;
-	while (*p) {
-		const char *amp = strchr(p, '&');
-		size_t len = amp ? (size_t)(amp - p) : strlen(p);
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		if (len > 0) {
-			/* The dispatcher has refused malformed escapes already. */
-			const char *key = request_percent_decode(req->arena, p, klen, 1);
-			const char *val = eq ? request_percent_decode(req->arena, eq + 1, len - klen - 1, 1) : "";
-			size_t k = 0;
-			while (k < nallowed && key && strcmp(key, allowed[k]) != 0)
-				k++;
-			if (key == NULL || val == NULL || k == nallowed) {
-				int plain = key && strlen(key) <= 32;
-				for (const char *c = key; plain && *c; c++)
-					plain = *c > 0x20 && *c < 0x7f;
-				response_error(req, 400, "invalid_request", "unknown query parameter%s%s",
-					       plain ? ": " : "", plain ? key : "");
-				return -1;
-			}
-			if (k < sizeof seen / sizeof seen[0] && seen[k]++) {
-				response_error(req, 400, "invalid_request", "query parameter %s is given twice", allowed[k]);
-				return -1;
-			}
-			if (!utf8_valid((const unsigned char *)val, strlen(val))) {
-				response_error(req, 400, "invalid_request", "query parameter %s is not valid UTF-8",
-					       allowed[k]);
-				return -1;
-			}
+	size_t pos = 0;
+	const char *key, *val;
+	while (request_query_next(req, &pos, &key, &val)) {
+		/* The dispatcher has refused malformed escapes already. */
+		size_t k = 0;
+		while (k < nallowed && key && strcmp(key, allowed[k]) != 0)
+			k++;
+		if (key == NULL || val == NULL || k == nallowed) {
+			int plain = key && strlen(key) <= 32;
+			for (const char *c = key; plain && *c; c++)
+				plain = *c > 0x20 && *c < 0x7f;
+			response_error(req, 400, "invalid_request", "unknown query parameter%s%s", plain ? ": " : "",
+				       plain ? key : "");
+			return -1;
 		}
-		if (amp == NULL)
-			break;
-		p = amp + 1;
+		if (k < sizeof seen / sizeof seen[0] && seen[k]++) {
+			response_error(req, 400, "invalid_request", "query parameter %s is given twice", allowed[k]);
+			return -1;
+		}
+		if (!utf8_valid((const unsigned char *)val, strlen(val))) {
+			response_error(req, 400, "invalid_request", "query parameter %s is not valid UTF-8", allowed[k]);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -132,25 +132,33 @@ char *request_percent_decode(struct arena *a, const char *s, size_t n, int plus_
 	return out;
 }
 
-const char *request_query(struct request *req, const char *name)
+int request_query_next(struct request *req, size_t *pos, const char **key, const char **value)
 {
-	size_t nlen = strlen(name);
-	const char *p = req->query;
-	while (*p) {
+	const char *q = req->query;
+	size_t n = strlen(q);
+	while (*pos < n) {
+		const char *p = q + *pos;
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		*pos += len + (amp ? 1 : 0);
+		if (len == 0)
+			continue;
 		const char *eq = memchr(p, '=', len);
 		size_t klen = eq ? (size_t)(eq - p) : len;
-		char *key = request_percent_decode(req->arena, p, klen, 1);
-		if (key != NULL && strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
-			if (eq == NULL)
-				return "";
-			return request_percent_decode(req->arena, eq + 1, len - klen - 1, 1);
-		}
-		if (amp == NULL)
-			break;
-		p = amp + 1;
+		*key = request_percent_decode(req->arena, p, klen, 1);
+		*value = eq ? request_percent_decode(req->arena, eq + 1, len - klen - 1, 1) : "";
+		return 1;
 	}
+	return 0;
+}
+
+const char *request_query(struct request *req, const char *name)
+{
+	size_t pos = 0;
+	const char *key, *value;
+	while (request_query_next(req, &pos, &key, &value))
+		if (key != NULL && strcmp(key, name) == 0)
+			return value;
 	return NULL;
 }
 

@@ -83,6 +83,12 @@ const char *request_param(struct request *req, const char *name);
  * NULL when absent.  The dispatcher has already refused a malformed query. */
 const char *request_query(struct request *req, const char *name);
 
+/* The query string's one walker: the next parameter from *pos (start at
+ * 0), its key and value percent-decoded ('+' a space; "" for a key without
+ * '='; NULL for a malformed escape); 0 at the end.  Empty parts (a&&b) are
+ * skipped. */
+int request_query_next(struct request *req, size_t *pos, const char **key, const char **value);
+
 /* Decodes %XX and, when plus_is_space, '+'.  Returns NULL for a malformed
  * escape or an encoded NUL. */
 char *request_percent_decode(struct arena *a, const char *s, size_t n, int plus_is_space);
