@@ -287,8 +287,3 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 	if (req->key_slot)
 		quota_release(req->ctx, req->key->tenant_id, req->key_slot);
 }
-
-void router_not_implemented(struct request *req)
-{
-	response_error(req, 501, "not_implemented", "%s %s is not implemented yet", req->method, req->route);
-}

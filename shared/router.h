@@ -44,11 +44,6 @@ int router_match(struct request *req, const char *pattern);
  * caps come from req->ctx's configuration. */
 void router_dispatch(struct request *req, const struct route *routes, size_t nroutes);
 
-/* The handler of a contract route whose issue has not landed yet: 501 in
- * the contract's error format.  Routes are declared early so that 404, 405
- * and the body checks already behave as they will. */
-void router_not_implemented(struct request *req);
-
 /* 1 when a Content-Type names JSON: application/json, optionally with a
  * charset parameter that must then be utf-8. */
 int router_is_json_media_type(const char *content_type);
