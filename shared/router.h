@@ -5,7 +5,13 @@
  * {name} placeholders.  The flags say what a route needs before its handler
  * may run; router_dispatch() checks all of them in one place (cgit-style):
  * 404 for an unknown path, 405 with Allow for a known path and another method,
- * 415 for a JSON route given another media type, 413/400 for its body. */
+ * 415 for a JSON route given another media type, 413/400 for its body.
+ *
+ * The path is matched before the method: of the patterns that match it, the
+ * most specific wins (at the first segment where two differ, a literal beats
+ * a placeholder, so /keys/self is never /keys/{keyId}), and the method is
+ * then looked up among the routes of exactly that pattern, whose methods are
+ * the Allow of a 405.  The table's order does not decide between patterns. */
 #ifndef AIGET_ROUTER_H
 #define AIGET_ROUTER_H
 
