@@ -24,9 +24,9 @@
 #include "pg.h"
 #include "redis.h"
 
-#ifndef AIGET_VERSION
-#define AIGET_VERSION "0.0.0-dev"
-#endif
+/* AIGET_VERSION: build/<build>/version.h, which the GNUmakefile rewrites
+ * when `git describe` changes, so that this object is rebuilt exactly then. */
+#include "version.h"
 
 static volatile sig_atomic_t stop_requested;
 

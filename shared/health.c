@@ -16,9 +16,9 @@
 #include "pg.h"
 #include "redis.h"
 
-#ifndef AIGET_VERSION
-#define AIGET_VERSION "0.0.0-dev"
-#endif
+/* AIGET_VERSION: build/<build>/version.h, which the GNUmakefile rewrites
+ * when `git describe` changes, so that this object is rebuilt exactly then. */
+#include "version.h"
 
 static const struct pg_statement ping_statement = {
 	"health_ping", "SELECT 1", 0, 1,

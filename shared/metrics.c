@@ -28,9 +28,9 @@
 #include "app.h"
 #include "log.h"
 
-#ifndef AIGET_VERSION
-#define AIGET_VERSION "0.0.0-dev"
-#endif
+/* AIGET_VERSION: build/<build>/version.h, which the GNUmakefile rewrites
+ * when `git describe` changes, so that this object is rebuilt exactly then. */
+#include "version.h"
 
 /* ------------------------------------------------------------------ layout */
 

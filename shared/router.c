@@ -198,9 +198,41 @@ static int read_json(struct request *req, unsigned long long max_body)
 	return 0;
 }
 
+/* Which of two patterns that match one path is the more specific: the
+ * first segment where one has a literal and the other a placeholder decides,
+ * for the literal.  <0 for a, >0 for b, 0 when they are the same pattern
+ * (placeholder names aside: both match the path, so where both have a
+ * literal it is the same one).  Without this, the first route to match would
+ * win, and /keys/self would be a key named "self" for every method that
+ * /keys/self lacks and /keys/{keyId} has. */
+static int pattern_cmp(const char *a, const char *b)
+{
+	while (*a == '/' && *b == '/') {
+		a++;
+		b++;
+		int pa = *a == '{', pb = *b == '{';
+		if (pa != pb)
+			return pa - pb;
+		a = strchrnul(a, '/');
+		b = strchrnul(b, '/');
+	}
+	return 0;
+}
+
+/* Adds a method to a comma-separated Allow list unless it is there. */
+static void allow_add(char *allow, size_t size, const char *method)
+{
+	size_t len = strlen(method);
+	for (const char *p = allow; *p; p += strcspn(p, ","), p += strspn(p, ", "))
+		if (strncmp(p, method, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+			return;
+	size_t n = strlen(allow);
+	snprintf(allow + n, size - n, "%s%s", n ? ", " : "", method);
+}
+
 void router_dispatch(struct request *req, const struct route *routes, size_t nroutes)
 {
-	const struct route *found = NULL, *path_only = NULL;
+	const struct route *found = NULL, *best = NULL;
 	char allow[128] = "";
 
 	/* An allowed Origin gets its CORS headers on every answer, errors
@@ -208,31 +240,31 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 	 * preflight's are cors_preflight's.  Refusing an origin is the area's call. */
 	if (strcmp(req->method, "OPTIONS") != 0)
 		cors_headers(req);
-	for (size_t i = 0; i < nroutes; i++) {
-		if (!router_match(req, routes[i].pattern))
+	/* The path first: the most specific pattern that matches it. */
+	for (size_t i = 0; i < nroutes; i++)
+		if (router_match(req, routes[i].pattern) &&
+		    (best == NULL || pattern_cmp(routes[i].pattern, best->pattern) < 0))
+			best = &routes[i];
+	/* Then the method, among the routes of exactly that pattern; they
+	 * alone make the Allow list. */
+	for (size_t i = 0; best && i < nroutes; i++) {
+		if (pattern_cmp(routes[i].pattern, best->pattern) != 0 || !router_match(req, routes[i].pattern))
 			continue;
-		if (strcmp(routes[i].method, req->method) == 0) {
+		if (found == NULL && strcmp(routes[i].method, req->method) == 0)
 			found = &routes[i];
-			break;
-		}
-		if (path_only == NULL)
-			path_only = &routes[i];
-		if (!strstr(allow, routes[i].method)) {
-			size_t n = strlen(allow);
-			snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", routes[i].method);
-		}
+		allow_add(allow, sizeof allow, routes[i].method);
 	}
 	if (found == NULL) {
 		req->nparams = 0;
 		/* A 405 or a preflight is still about a known route: logs and
 		 * metrics name its pattern; only a path no route has is unmatched. */
-		if (path_only)
-			req->route = path_only->pattern;
-		if (allow[0] && strcmp(req->method, "OPTIONS") == 0) {
+		if (best)
+			req->route = best->pattern;
+		if (best && strcmp(req->method, "OPTIONS") == 0) {
 			cors_preflight(req, allow);
 			return;
 		}
-		if (allow[0]) {
+		if (best) {
 			response_header(req, "Allow", allow);
 			response_error(req, 405, "method_not_allowed", "method %s is not allowed here; allowed: %s",
 				       req->method, allow);
@@ -286,9 +318,4 @@ void router_dispatch(struct request *req, const struct route *routes, size_t nro
 		response_error(req, 500, "internal", "the handler sent no response");
 	if (req->key_slot)
 		quota_release(req->ctx, req->key->tenant_id, req->key_slot);
-}
-
-void router_not_implemented(struct request *req)
-{
-	response_error(req, 501, "not_implemented", "%s %s is not implemented yet", req->method, req->route);
 }

@@ -5,7 +5,13 @@
  * {name} placeholders.  The flags say what a route needs before its handler
  * may run; router_dispatch() checks all of them in one place (cgit-style):
  * 404 for an unknown path, 405 with Allow for a known path and another method,
- * 415 for a JSON route given another media type, 413/400 for its body. */
+ * 415 for a JSON route given another media type, 413/400 for its body.
+ *
+ * The path is matched before the method: of the patterns that match it, the
+ * most specific wins (at the first segment where two differ, a literal beats
+ * a placeholder, so /keys/self is never /keys/{keyId}), and the method is
+ * then looked up among the routes of exactly that pattern, whose methods are
+ * the Allow of a 405.  The table's order does not decide between patterns. */
 #ifndef AIGET_ROUTER_H
 #define AIGET_ROUTER_H
 
@@ -43,11 +49,6 @@ int router_match(struct request *req, const char *pattern);
  * error that says why not.  Always leaves a response written.  The body
  * caps come from req->ctx's configuration. */
 void router_dispatch(struct request *req, const struct route *routes, size_t nroutes);
-
-/* The handler of a contract route whose issue has not landed yet: 501 in
- * the contract's error format.  Routes are declared early so that 404, 405
- * and the body checks already behave as they will. */
-void router_not_implemented(struct request *req);
 
 /* 1 when a Content-Type names JSON: application/json, optionally with a
  * charset parameter that must then be utf-8. */

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # A whole area down: nginx answers 503 "unavailable" in the contract's format
-# with Retry-After, the other areas keep answering, and the area comes back.
+# with Retry-After (and no-store), the other areas keep answering, and the area comes back.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -13,6 +13,7 @@ ok(dev_service(keys => 'stop'), 'the keys area is stopped');
 my $res = api(GET => '/api/v1/keys/health', {headers => {'X-Request-Id' => 'down-1'}});
 my $body = error_is($res, 503, 'unavailable', 'keys down');
 is($res->{headers}{'retry-after'}, '5', 'with Retry-After');
+is($res->{headers}{'cache-control'}, 'no-store', 'and Cache-Control: no-store, as every answer');
 is($res->{headers}{'x-request-id'}, 'down-1', 'echoing the request id');
 like($res->{headers}{'content-type'}, qr/charset=utf-8/, 'JSON in UTF-8');
 is(api(GET => "/api/v1/$_/health")->{status}, 200, "$_ unaffected") for qw(auth tenants memox);

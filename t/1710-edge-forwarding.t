@@ -60,6 +60,7 @@ my $res = get($public, '/api/v1/auth/health', 'X-Forwarded-For' => '198.51.100.7
 is($res->{status}, 200, 'forwarded by the edge: health answers');
 my $err = error_is(get($public, '/api/v1/auth/health'), 400, 'invalid_request', 'not forwarded: refused');
 like($err->{error}{message}, qr/X-Forwarded-For/, 'the message says what is missing');
+is(get($public, '/api/v1/auth/health')->{headers}{'cache-control'}, 'no-store', 'not forwarded: no-store');
 error_is(get($public, '/api/v1/auth/login'), 400, 'invalid_request', 'not forwarded: any route refused');
 for my $claim ('198.51.100.7', '127.0.0.1', '::1', '10.0.0.1, 127.0.0.1') {
 	for my $area (areas()) {
@@ -69,6 +70,11 @@ for my $claim ('198.51.100.7', '127.0.0.1', '::1', '10.0.0.1, 127.0.0.1') {
 }
 error_is(get($public, '/api/v1/memox/metrics/', 'X-Forwarded-For' => '127.0.0.1'), 404, 'not_found',
 	'with a trailing slash too');
+is(get($public, '/api/v1/keys/metrics', 'X-Forwarded-For' => '198.51.100.7')->{headers}{'cache-control'},
+	'no-store', 'public server, metrics: no-store');
+is(get($public, '/nowhere', 'X-Forwarded-For' => '198.51.100.7')->{headers}{'cache-control'}, 'no-store',
+	'public server, a path outside the API: no-store');
+is(get($local, '/nowhere')->{headers}{'cache-control'}, 'no-store', 'local server, a path outside the API: no-store');
 error_is(get($public, '/api/v1/memox/metrics'), 400, 'invalid_request', 'metrics not forwarded: refused first');
 
 # --- the local server, for the box's own clients

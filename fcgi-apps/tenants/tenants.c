@@ -289,7 +289,8 @@ void tenants_delete(struct request *req)
 		return;
 	}
 	/* After the commit, so that a key looked up again finds the tenant deleted. */
-	apikey_invalidate_tenant(req->ctx, t.id);
+	if (apikey_invalidate_tenant(req->ctx, t.id) != 0)
+		log_warn("tenant %s deleted; its cached keys work until they expire", t.id);
 	schedule_erase(req, t.id);
 	log_info("tenant %s deleted", t.id);
 	response_no_content(req);
