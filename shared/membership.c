@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "auth_token.h"
+#include "db_request.h"
 #include "log.h"
 #include "pg.h"
 
@@ -74,19 +75,15 @@ int membership_require(struct request *req, const char *tenant_id, enum tenant_a
 		response_error(req, 404, "not_found", "no such tenant");
 		return -1;
 	}
-	char err[256];
 	const char *params[] = { tenant_id, req->user->id };
-	PGresult *r = pg_exec(req->ctx->db, &st_role, params, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "membership", err);
+	PGresult *r = db_request_exec(req, &st_role, params);
+	if (r == NULL)
 		return -1;
-	}
 	if (PQntuples(r) == 1) {
 		snprintf(t->id, sizeof t->id, "%s", tenant_id);
 		snprintf(t->status, sizeof t->status, "%s", PQgetvalue(r, 0, 0));
 		t->role = membership_role_parse(PQgetvalue(r, 0, 1));
 	}
-	PQclear(r);
 	if (t->role == ROLE_NONE) {
 		response_error(req, 404, "not_found", "no such tenant");
 		return -1;

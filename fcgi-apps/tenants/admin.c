@@ -87,17 +87,10 @@ int admin_tenant_find(struct request *req, char id[37], char *status)
 	}
 	snprintf(id, 37, "%s", p);
 	const char *params[] = { id };
-	PGresult *r = db_exec(req, &st_find, params);
+	PGresult *r = db_request_one(req, &st_find, params, 404, "no such tenant");
 	if (r == NULL)
 		return -1;
-	int found = PQntuples(r) == 1;
-	if (found)
-		snprintf(status, 16, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (!found) {
-		response_error(req, 404, "not_found", "no such tenant");
-		return -1;
-	}
+	snprintf(status, 16, "%s", PQgetvalue(r, 0, 0));
 	return 1;
 }
 
@@ -119,7 +112,7 @@ void admin_tenants(struct request *req)
 		return;
 	}
 	const char *params[] = { query, status, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_tenants, params);
+	PGresult *r = db_request_exec(req, &st_tenants, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -127,7 +120,6 @@ void admin_tenants(struct request *req)
 	struct json_object *list = json_object_new_array();
 	for (int i = 0; i < n; i++)
 		json_object_array_add(list, admin_tenant_json(r, i));
-	PQclear(r);
 	json_object_object_add(body, "tenants", list);
 	response_json(req, 200, body);
 }
@@ -138,14 +130,9 @@ void admin_tenant_get(struct request *req)
 	if (admin_tenant_find(req, id, status) < 0)
 		return;
 	const char *params[] = { id };
-	PGresult *r = db_exec(req, &st_get, params);
-	if (r == NULL)
-		return;
-	if (PQntuples(r) == 1)
+	PGresult *r = db_request_one(req, &st_get, params, 404, "no such tenant");
+	if (r != NULL)
 		response_json(req, 200, wrap("tenant", admin_tenant_json(r, 0)));
-	else
-		response_error(req, 404, "not_found", "no such tenant");
-	PQclear(r);
 }
 
 void admin_users(struct request *req)
@@ -156,7 +143,7 @@ void admin_users(struct request *req)
 	if (query_only(req, allowed) != 0 || query_search(req, &query) != 0 || page_parse(req, &p, 0) != 0)
 		return;
 	const char *params[] = { query, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_users, params);
+	PGresult *r = db_request_exec(req, &st_users, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -173,7 +160,6 @@ void admin_users(struct request *req)
 		json_object_object_add(u, "tenantCount", json_object_new_int64(atoll(PQgetvalue(r, i, 6))));
 		json_object_array_add(list, u);
 	}
-	PQclear(r);
 	json_object_object_add(body, "users", list);
 	response_json(req, 200, body);
 }
@@ -183,37 +169,36 @@ void admin_users(struct request *req)
 static void set_status(struct request *req, const char *to, const char *action)
 {
 	char id[37], status[16];
-	if (admin_tenant_find(req, id, status) < 0 || db_begin(req) != 0)
+	if (admin_tenant_find(req, id, status) < 0 || db_request_begin(req) != 0)
 		return;
 	int found = db_lock_tenant(req, id, status);
 	if (found <= 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		if (found == 0)
 			response_error(req, 404, "not_found", "no such tenant");
 		return;
 	}
 	if (strcmp(status, "deleted") == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 409, "conflict", "the tenant is deleted");
 		return;
 	}
 	if (strcmp(status, to) == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		admin_tenant_get(req);
 		return;
 	}
 	const char *params[] = { id, to };
-	PGresult *r = db_exec(req, &st_set_status, params);
+	PGresult *r = db_request_exec(req, &st_set_status, params);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "by", json_object_new_string("admin"));
 	json_object_object_add(detail, "from", json_object_new_string(status));
-	if (audit_record(req, id, action, id, detail) != 0 || db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	if (audit_record(req, id, action, id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	/* After the commit: a key looked up again must find the new status. */
@@ -221,7 +206,6 @@ static void set_status(struct request *req, const char *to, const char *action)
 		log_warn("tenant %s: %s; cached keys follow when they expire", id, action);
 	log_info("tenant %s: %s by %s", id, action, req->user->id);
 	response_json(req, 200, wrap("tenant", admin_tenant_json(r, 0)));
-	PQclear(r);
 }
 
 void admin_suspend(struct request *req)

@@ -134,37 +134,29 @@ void tenants_create(struct request *req)
 	if (fields_only(req, allowed) != 0 || field_name(req, &name) != 0)
 		return;
 	const char *creator[] = { req->user->id };
-	if (db_begin(req) != 0)
+	if (db_request_begin(req) != 0)
 		return;
-	if (db_run(req, &st_lock_creator, creator) != 0) {
-		db_rollback(req);
+	if (db_request_run(req, &st_lock_creator, creator) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	long long max = req->ctx->cfg.tenant_max_per_user;
 	const char *params[] = { name, req->user->id, arena_printf(req->arena, "%lld", max) };
-	PGresult *r = db_exec(req, &st_create, params);
+	PGresult *r = db_request_one(req, &st_create, params, 409, "you have created %lld tenants, the most an "
+				     "account may have; delete one first", max);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		db_rollback(req);
-		response_error(req, 409, "conflict", "you have created %lld tenants, the most an account may have; "
-			       "delete one first", max);
-		return;
-	}
-	char *id = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	const char *id = PQgetvalue(r, 0, 0);
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(name));
-	if (audit_record(req, id, "tenant.create", id, detail) != 0 || db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	if (audit_record(req, id, "tenant.create", id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	log_info("tenant %s created", id);
 	response_json(req, 201, wrap("tenant", tenant_json(r, 0, 0, "owner")));
-	PQclear(r);
 }
 
 void tenants_list(struct request *req)
@@ -174,7 +166,7 @@ void tenants_list(struct request *req)
 	if (query_only(req, allowed) != 0 || page_parse(req, &p, 0) != 0)
 		return;
 	const char *params[] = { req->user->id, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_list, params);
+	PGresult *r = db_request_exec(req, &st_list, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -182,7 +174,6 @@ void tenants_list(struct request *req)
 	struct json_object *list = json_object_new_array();
 	for (int i = 0; i < n; i++)
 		json_object_array_add(list, tenant_json(r, i, 0, PQgetvalue(r, i, TENANT_NCOLUMNS)));
-	PQclear(r);
 	json_object_object_add(body, "tenants", list);
 	response_json(req, 200, body);
 }
@@ -193,16 +184,9 @@ void tenants_get(struct request *req)
 	if (membership_require(req, path_id(req, "tenantId"), ACT_TENANT_READ, &t) != 0)
 		return;
 	const char *params[] = { t.id };
-	PGresult *r = db_exec(req, &st_get, params);
-	if (r == NULL)
-		return;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		response_error(req, 404, "not_found", "no such tenant");
-		return;
-	}
-	response_json(req, 200, wrap("tenant", tenant_json(r, 0, 0, membership_role_name(t.role))));
-	PQclear(r);
+	PGresult *r = db_request_one(req, &st_get, params, 404, "no such tenant");
+	if (r != NULL)
+		response_json(req, 200, wrap("tenant", tenant_json(r, 0, 0, membership_role_name(t.role))));
 }
 
 void tenants_rename(struct request *req)
@@ -212,19 +196,19 @@ void tenants_rename(struct request *req)
 	struct tenant_ref t;
 	char status[16];
 	if (fields_only(req, allowed) != 0 || field_name(req, &name) != 0 ||
-	    membership_require(req, path_id(req, "tenantId"), ACT_TENANT_RENAME, &t) != 0 || db_begin(req) != 0)
+	    membership_require(req, path_id(req, "tenantId"), ACT_TENANT_RENAME, &t) != 0 || db_request_begin(req) != 0)
 		return;
 	int found = db_lock_tenant(req, t.id, status);
 	if (found <= 0 || strcmp(status, "deleted") == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		if (found >= 0)
 			response_error(req, 404, "not_found", "no such tenant");
 		return;
 	}
 	const char *params[] = { t.id, name };
-	PGresult *r = db_exec(req, &st_rename, params);
+	PGresult *r = db_request_exec(req, &st_rename, params);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	int changed = strcmp(PQgetvalue(r, 0, TENANT_NCOLUMNS), name) != 0;
@@ -233,13 +217,11 @@ void tenants_rename(struct request *req)
 	json_object_object_add(detail, "to", json_object_new_string(name));
 	if (!changed)
 		json_object_put(detail);
-	if ((changed && audit_record(req, t.id, "tenant.rename", t.id, detail) != 0) || db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	if ((changed && audit_record(req, t.id, "tenant.rename", t.id, detail) != 0) || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	response_json(req, 200, wrap("tenant", tenant_json(r, 0, 0, membership_role_name(t.role))));
-	PQclear(r);
 }
 
 /* Queues the erasure of a deleted tenant's data (memories, vectors, usage)
@@ -266,26 +248,19 @@ static void schedule_erase(struct request *req, const char *tenant_id)
 void tenants_delete(struct request *req)
 {
 	struct tenant_ref t;
-	if (membership_require(req, path_id(req, "tenantId"), ACT_TENANT_DELETE, &t) != 0 || db_begin(req) != 0)
+	if (membership_require(req, path_id(req, "tenantId"), ACT_TENANT_DELETE, &t) != 0 || db_request_begin(req) != 0)
 		return;
 	const char *params[] = { t.id };
-	PGresult *r = db_exec(req, &st_delete, params);
+	PGresult *r = db_request_one(req, &st_delete, params, 404, "no such tenant");
 	if (r == NULL) {
-		db_rollback(req);
-		return;
-	}
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		db_rollback(req);
-		response_error(req, 404, "not_found", "no such tenant");
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(PQgetvalue(r, 0, 0)));
-	PQclear(r);
-	if (db_run(req, &st_revoke_invitations, params) != 0 ||
-	    audit_record(req, t.id, "tenant.delete", t.id, detail) != 0 || db_commit(req) != 0) {
-		db_rollback(req);
+	if (db_request_run(req, &st_revoke_invitations, params) != 0 ||
+	    audit_record(req, t.id, "tenant.delete", t.id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	/* After the commit, so that a key looked up again finds the tenant deleted. */

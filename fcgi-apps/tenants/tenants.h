@@ -3,9 +3,10 @@
  *
  * Handlers live in files named for what they handle: tenants.c (a user's own
  * tenants), members.c, invitations.c, limits.c (and their ceilings), usage.c,
- * audit.c and admin.c (the back office under /api/v1/admin); db.c runs
- * statements and transactions, paging.c reads query strings, throttle.c
- * holds the abuse limits.  Every tenant route starts with
+ * audit.c and admin.c (the back office under /api/v1/admin); db.c holds
+ * the tenant lock, shared/paging.c reads query strings, throttle.c holds
+ * the abuse limits.  Statements and transactions run through
+ * shared/db_request.h.  Every tenant route starts with
  * membership_require(), the one membership check; admin routes have the
  * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
  *
@@ -20,6 +21,7 @@
 #include <stddef.h>
 
 #include "apikey.h"
+#include "db_request.h"
 #include "membership.h"
 #include "paging.h"
 #include "pg.h"
@@ -33,15 +35,8 @@
 
 /* ------------------------------------------------------------------ db.c */
 
-/* Runs a statement; NULL when it failed (logged, answered 503 with Retry-After). */
-PGresult *db_exec(struct request *req, const struct pg_statement *st, const char *const *params);
-/* Runs a statement whose rows are not needed; 0, or -1 (answered 503). */
-int db_run(struct request *req, const struct pg_statement *st, const char *const *params);
-
-/* BEGIN; COMMIT (on failure rolled back, answered 503); ROLLBACK (never fails). */
-int db_begin(struct request *req);
-int db_commit(struct request *req);
-void db_rollback(struct request *req);
+/* Statements and transactions go through shared/db_request.h: a failure is
+ * answered 503, results are the request's, a rollback is always safe. */
 
 /* Inside a transaction: locks the tenant's row against other changes to it
  * and its members (FOR NO KEY UPDATE, so foreign-key checks of inserts into
