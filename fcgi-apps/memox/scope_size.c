@@ -58,11 +58,10 @@ int scope_is_small(struct request *req, const char *ns, const char *user, int *s
 	char limit[24];
 	snprintf(limit, sizeof limit, "%lld", cfg->memox_exact_scan_max + 1);
 	const char *params[] = { scope[0], ns, user, cfg->embedding_model, limit };
-	PGresult *r = store_vector(req, &st_count, params);
+	PGresult *r = db_request_exec_on(req, req->ctx->vector, &st_count, params);
 	if (r == NULL)
 		return -1;
 	*small = atoll(PQgetvalue(r, 0, 0)) <= cfg->memox_exact_scan_max;
-	PQclear(r);
 	answers[slot].key = key;
 	answers[slot].until = now + SCOPE_TTL_MS;
 	answers[slot].small = *small;

@@ -250,7 +250,7 @@ void search_memories(struct request *req)
 		snprintf(lim, sizeof lim, "%d", limit);
 		const char *params[] = { req->key->tenant_id, in.ns, in.user, qtext, req->ctx->cfg.embedding_model,
 					 in.path, in.vars, lim };
-		PGresult *r = store_vector(req, strcmp(mode, "exact") == 0 ? &st_exact : &st_index, params);
+		PGresult *r = db_request_exec_on(req, req->ctx->vector, strcmp(mode, "exact") == 0 ? &st_exact : &st_index, params);
 		if (r == NULL) {
 			json_object_put(results);
 			return;
@@ -259,7 +259,6 @@ void search_memories(struct request *req)
 		if (n < limit && strcmp(mode, "index") == 0) {
 			/* The index ran out before limit rows passed the filter:
 			 * only the exact plan can say whether more exist. */
-			PQclear(r);
 			mode = "exact";
 			continue;
 		}
@@ -268,20 +267,19 @@ void search_memories(struct request *req)
 		char *ids = arena_alloc(req->arena, (size_t)n * (CANDIDATE_ID_MAX + 1) + 3), *w = ids;
 		*w++ = '{';
 		for (int i = 0; i < n; i++) {
-			c[i].id = arena_strdup(req->arena, PQgetvalue(r, i, 0));
+			c[i].id = PQgetvalue(r, i, 0);
 			c[i].score = atof(PQgetvalue(r, i, 1));
-			c[i].version = arena_strdup(req->arena, PQgetvalue(r, i, 2));
+			c[i].version = PQgetvalue(r, i, 2);
 			size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX);
 			if (i)
 				*w++ = ',';
 			memcpy(w, c[i].id, len);
 			w += len;
 		}
-		PQclear(r);
 		*w++ = '}';
 		*w = '\0';
 		const char *fp[] = { ids, req->key->tenant_id };
-		PGresult *m = store_main(req, &st_fetch, fp);
+		PGresult *m = db_request_exec(req, &st_fetch, fp);
 		if (m == NULL) {
 			json_object_put(results);
 			return;
@@ -310,7 +308,6 @@ void search_memories(struct request *req)
 			found++;
 		}
 		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in.min_score));
-		PQclear(m);
 		if (found >= in.top_k || exhausted)
 			break;
 		pass++;
