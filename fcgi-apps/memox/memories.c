@@ -14,6 +14,7 @@
 #include "apikey.h"
 #include "fields.h"
 #include "log.h"
+#include "memory_vectors.h"
 #include "paging.h"
 
 /* Inserts a batch given as a JSON array of {namespace, externalUserId,
@@ -84,14 +85,6 @@ static const struct pg_statement st_patch = {
 
 static const struct pg_statement st_delete = {
 	"memox_delete", "DELETE FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING id", 2, 0,
-};
-
-/* Vectors of a memory that changed or went: search would skip them anyway
- * (it keeps only memories that are ready), but they would take its places. */
-static const struct pg_statement st_vectors_drop = {
-	"memox_vectors_drop",
-	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid AND version < $2::bigint",
-	2, 1,
 };
 
 /* ------------------------------------------------------------- writing */
@@ -344,8 +337,9 @@ void memories_patch(struct request *req)
 	}
 	const char *version = PQgetvalue(r, 0, 7);
 	struct json_object *body = store_memory_json(r, 0);
-	const char *drop[] = { id, version };
-	db_request_keep(req, pg_exec(req->ctx->vector, &st_vectors_drop, drop, err, sizeof err));
+	/* Search would skip the old vectors (it keeps only memories that are
+	 * ready), but they would take its places. */
+	memory_vectors_drop_older(req->ctx->vector, id, version, err, sizeof err);
 	const char *ids[] = { id }, *versions[] = { version };
 	if (enqueue_embed(req->ctx, ids, versions, 1, err, sizeof err) != 0)
 		/* The change is committed and the memory pending: the worker's
@@ -365,9 +359,8 @@ void memories_delete(struct request *req)
 	/* Gone from reads and search now (search keeps only rows that exist
 	 * here); the vectors go too, or are left to the worker. */
 	char err[256];
-	const char *drop[] = { id, "9223372036854775807" };
-	PGresult *v = db_request_keep(req, pg_exec(req->ctx->vector, &st_vectors_drop, drop, err, sizeof err));
-	if (v == NULL && enqueue_simple(req->ctx, "vectors.delete", id, err, sizeof err) != 0)
+	if (memory_vectors_drop_older(req->ctx->vector, id, "9223372036854775807", err, sizeof err) != 0 &&
+	    enqueue_simple(req->ctx, "vectors.delete", id, err, sizeof err) != 0)
 		log_warn("memory %s deleted; its vectors stay until an erase: %s", id, err);
 	response_no_content(req);
 }
