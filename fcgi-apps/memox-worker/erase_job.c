@@ -18,6 +18,7 @@
 #include "log.h"
 #include "memory_vectors.h"
 #include "pg.h"
+#include "tenant_store.h"
 
 #define PAGE "1000"
 
@@ -59,14 +60,8 @@ static const struct pg_statement erasure_done = {
 	1, 1,
 };
 
-static const struct pg_statement tenant_status = {
-	"worker_erase_tenant_status",
-	"SELECT status FROM tenants WHERE id = $1::uuid",
-	1, 1,
-};
-
-/* The status is checked again on every page: only a deleted tenant's
- * memories are ever erased here. */
+/* The status is checked again on every page, in the statement that
+ * deletes it: only a deleted tenant's memories are ever erased here. */
 static const struct pg_statement delete_tenant_memories = {
 	"worker_erase_tenant_memories",
 	"DELETE FROM memories WHERE id IN (SELECT id FROM memories WHERE tenant_id = $1::uuid LIMIT " PAGE ")"
@@ -174,15 +169,15 @@ static void erase_tenant(struct worker *w, struct job *job)
 {
 	char err[256];
 	const char *id[] = { job->id };
-	PGresult *t = pg_exec(w->ctx->db, &tenant_status, id, err, sizeof err);
-	if (t == NULL) {
+	char status[TENANT_STORE_STATUS_MAX];
+	int found = tenant_store_status(w->ctx->db, job->id, status, err, sizeof err);
+	if (found < 0) {
 		job_set(job, JOB_RETRY, "postgres: %s", err);
 		return;
 	}
 	/* No row: removed for good, its memories with it (ON DELETE CASCADE);
 	 * only vectors can be left.  A live tenant is never erased. */
-	int found = PQntuples(t) > 0, deleted = found && strcmp(PQgetvalue(t, 0, 0), "deleted") == 0;
-	PQclear(t);
+	int deleted = found && strcmp(status, "deleted") == 0;
 	if (found && !deleted) {
 		job_set(job, JOB_FAILED, "tenant %s is not deleted: refusing to erase it", job->id);
 		return;

@@ -1,4 +1,4 @@
-/* db.c - the tenant lock, and ids from the path.
+/* db.c - the tenant lock for a request, and ids from the path.
  *
  * Statements and transactions run through shared/db_request.h: every
  * database failure is answered 503 with Retry-After, the cause logged,
@@ -10,20 +10,11 @@
 #include <ctype.h>
 #include <stdio.h>
 
-static const struct pg_statement st_lock = {
-	"tenants_lock", "SELECT status FROM tenants WHERE id = $1::uuid FOR NO KEY UPDATE", 1, 0,
-};
-
 int db_lock_tenant(struct request *req, const char *tenant_id, char *status)
 {
-	const char *params[] = { tenant_id };
-	PGresult *r = db_request_exec(req, &st_lock, params);
-	if (r == NULL)
-		return -1;
-	int found = PQntuples(r) == 1;
-	if (found)
-		snprintf(status, 16, "%s", PQgetvalue(r, 0, 0));
-	return found;
+	char err[256];
+	return db_request_rc(req, tenant_store_lock(req->ctx->db, tenant_id, status, err, sizeof err), "tenant_store_lock",
+			     err);
 }
 
 const char *path_id(struct request *req, const char *name)

@@ -63,7 +63,7 @@ static const struct pg_statement st_join = {
 	"invitations_join",
 	"WITH m AS (INSERT INTO tenant_members (tenant_id, user_id, role) VALUES ($1::uuid, $2::uuid, $3)"
 	" ON CONFLICT (tenant_id, user_id) DO NOTHING RETURNING *)"
-	" SELECT " MEMBER_COLUMNS ", " TENANT_COLUMNS
+	" SELECT " MEMBER_COLUMNS ", " TENANT_STORE_COLUMNS
 	" FROM m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id",
 	3, 0,
 };
@@ -206,7 +206,7 @@ void invitations_accept(struct request *req)
 		return;
 	}
 	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "tenant", tenant_json(r, 0, MEMBER_NCOLUMNS, role));
+	json_object_object_add(body, "tenant", tenant_store_json(r, 0, MEMBER_NCOLUMNS, role));
 	json_object_object_add(body, "member", member_json(r, 0, 0));
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "role", json_object_new_string(role));

@@ -26,8 +26,8 @@
 #include "paging.h"
 #include "pg.h"
 #include "request.h"
+#include "tenant_store.h"
 
-#define TENANT_NAME_MAX 128           /* bytes, after trimming */
 #define INVITATIONS_PENDING_MAX 100   /* unexpired pending invitations per tenant */
 
 /* An RFC 3339 UTC rendering of a timestamptz column (NULL stays NULL). */
@@ -38,27 +38,14 @@
 /* Statements and transactions go through shared/db_request.h: a failure is
  * answered 503, results are the request's, a rollback is always safe. */
 
-/* Inside a transaction: locks the tenant's row against other changes to it
- * and its members (FOR NO KEY UPDATE, so foreign-key checks of inserts into
- * its members or keys still pass).  Fills status (16 bytes); 1 found, 0 no
- * such tenant, -1 answered 503. */
+/* Inside a transaction: tenant_store_lock() for a request.  Fills status
+ * (16 bytes); 1 found, 0 no such tenant, -1 answered 503. */
 int db_lock_tenant(struct request *req, const char *tenant_id, char *status);
 
 /* A path parameter lower-cased: ids may arrive in upper case, and the ids
  * published to other processes (key invalidations) and queued for the worker
  * must be the database's spelling.  NULL when absent. */
 const char *path_id(struct request *req, const char *name);
-
-/* ------------------------------------------------------------- tenants.c */
-
-/* The columns of a tenant as tenant_json() reads them, from alias t. */
-#define TENANT_COLUMNS "t.id, t.name, t.status, " SQL_TIME("t.created_at") ", " SQL_TIME("t.updated_at") ", " \
-	SQL_TIME("t.suspended_at") ", " SQL_TIME("t.deleted_at")
-#define TENANT_NCOLUMNS 7
-
-/* The tenant at row i of r (TENANT_COLUMNS from column col), with the
- * caller's role when role is not NULL. */
-struct json_object *tenant_json(PGresult *r, int i, int col, const char *role);
 
 /* ------------------------------------------------------------- members.c */
 
