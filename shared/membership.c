@@ -6,8 +6,9 @@
 
 #include "app.h"
 #include "auth_token.h"
+#include "db_request.h"
 #include "log.h"
-#include "pg.h"
+#include "tenant_store.h"
 
 /* The least role each action needs.  Owners are the only ones who can touch
  * the owner role or delete the tenant; admins run the day-to-day (members,
@@ -30,13 +31,6 @@ static const enum tenant_role needs[ACT__MAX] = {
 };
 
 static const char *const role_names[ROLE__MAX] = { "none", "member", "admin", "owner" };
-
-static const struct pg_statement st_role = {
-	"membership_role",
-	"SELECT t.status, m.role FROM tenants t JOIN tenant_members m ON m.tenant_id = t.id"
-	" WHERE t.id = $1::uuid AND m.user_id = $2::uuid AND t.status <> 'deleted'",
-	2, 1,
-};
 
 enum tenant_role membership_role_parse(const char *s)
 {
@@ -74,19 +68,16 @@ int membership_require(struct request *req, const char *tenant_id, enum tenant_a
 		response_error(req, 404, "not_found", "no such tenant");
 		return -1;
 	}
-	char err[256];
-	const char *params[] = { tenant_id, req->user->id };
-	PGresult *r = pg_exec(req->ctx->db, &st_role, params, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "membership", err);
+	char err[256], status[TENANT_STORE_STATUS_MAX], role[TENANT_STORE_STATUS_MAX];
+	int found = db_request_rc(req, tenant_store_member(req->ctx->db, tenant_id, req->user->id, status, role, err,
+							   sizeof err), "tenant_store_member", err);
+	if (found < 0)
 		return -1;
-	}
-	if (PQntuples(r) == 1) {
+	if (found) {
 		snprintf(t->id, sizeof t->id, "%s", tenant_id);
-		snprintf(t->status, sizeof t->status, "%s", PQgetvalue(r, 0, 0));
-		t->role = membership_role_parse(PQgetvalue(r, 0, 1));
+		snprintf(t->status, sizeof t->status, "%s", status);
+		t->role = membership_role_parse(role);
 	}
-	PQclear(r);
 	if (t->role == ROLE_NONE) {
 		response_error(req, 404, "not_found", "no such tenant");
 		return -1;

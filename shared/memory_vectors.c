@@ -2,8 +2,17 @@
 #include "memory_vectors.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
+
+#define TEXT(n) #n
+#define NUMBER_TEXT(n) TEXT(n)        /* a page size in the SQL text */
+#define PAGE NUMBER_TEXT(MEMORY_VECTORS_PAGE)
+#define INDEX_PAGE NUMBER_TEXT(MEMORY_VECTORS_INDEX_PAGE)
+
+/* ------------------------------------------------------------- writing */
 
 static const struct pg_statement upsert = {
 	"memory_vectors_upsert",
@@ -62,4 +71,309 @@ int memory_vectors_store(struct pg *vector, const struct config *cfg, const char
 		log_warn("vector database: large scopes not listed (the next write retries): %s", note_err);
 	PQclear(r);
 	return 0;
+}
+
+static const struct pg_statement st_have = {
+	"memory_vectors_have",
+	"SELECT memory_id::text || ':' || version FROM memory_vectors WHERE model = $1 AND memory_id = ANY($2::uuid[])",
+	2, 1,
+};
+
+PGresult *memory_vectors_have(struct pg *vector, const char *model, const char *ids, char *err, size_t errlen)
+{
+	const char *params[] = { model, ids };
+	return pg_exec(vector, &st_have, params, err, errlen);
+}
+
+/* Runs a statement whose rows are not needed: 0, or -1 with err. */
+static int run(struct pg *vector, const struct pg_statement *st, const char *const *params, char *err, size_t errlen)
+{
+	PGresult *r = pg_exec(vector, st, params, err, errlen);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+/* ------------------------------------------------------------- search */
+
+/* Written by memory_vectors_search_init(): their text names the model. */
+static struct pg_statement st_exact, st_index;
+
+#define FILTER_SQL \
+	" AND ($6::jsonpath IS NULL OR jsonb_path_match(metadata, $6::jsonpath, $7::jsonb, true))"
+
+int memory_vectors_search_init(const struct config *cfg)
+{
+	int dims = (int)cfg->embedding_dims;
+	st_exact = (struct pg_statement){
+		"memory_vectors_search_exact",
+		strdup("SELECT memory_id, 1 - (embedding <=> $4::vector) AS score, version FROM memory_vectors"
+		       " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
+		       FILTER_SQL " ORDER BY score DESC, memory_id LIMIT $8::int"),
+		8, 1,
+	};
+	/* The index holds a large scope's vectors once the worker has indexed
+	 * them (sql/vector/0003): those not in it yet, a page or a freshly
+	 * listed scope's older ones, are compared one by one and merged in, so
+	 * the answer never misses them.  The indexed part compares the scope
+	 * with IS NOT DISTINCT FROM, which the scope btree cannot serve: when a
+	 * scope has just grown and the statistics still think it small, the
+	 * planner would otherwise read it through that btree and sort it, the
+	 * slow exact plan that the count has ruled out. */
+	char *sql = NULL;
+	if (asprintf(&sql,
+		     "SELECT memory_id, 1 - distance AS score, version FROM ("
+		     "(SELECT memory_id, embedding::vector(%d) <=> $4::vector(%d) AS distance, version"
+		     " FROM memory_vectors"
+		     " WHERE (tenant_id, namespace, external_user_id) IS NOT DISTINCT FROM ($1::uuid, $2, $3)"
+		     " AND model = '%s' AND in_index"
+		     " AND $5::text IS NOT NULL" FILTER_SQL
+		     " ORDER BY embedding::vector(%d) <=> $4::vector(%d) LIMIT $8::int)"
+		     " UNION ALL "
+		     "(SELECT memory_id, embedding <=> $4::vector AS distance, version FROM memory_vectors"
+		     " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
+		     " AND NOT in_index" FILTER_SQL " ORDER BY 2 LIMIT $8::int)"
+		     ") candidates ORDER BY distance, memory_id LIMIT $8::int",
+		     dims, dims, cfg->embedding_model, dims, dims) < 0)
+		sql = NULL;
+	st_index = (struct pg_statement){ "memory_vectors_search_index", sql, 8, 1 };
+	return st_exact.sql && st_index.sql ? 0 : -1;
+}
+
+PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan, const struct memory_vectors_query *q,
+				char *err, size_t errlen)
+{
+	char limit[24];
+	snprintf(limit, sizeof limit, "%d", q->limit);
+	const char *params[] = { q->tenant_id, q->namespace_, q->external_user_id, q->vector, q->model, q->path, q->vars,
+				 limit };
+	return pg_exec(vector, plan == MEMORY_VECTORS_EXACT ? &st_exact : &st_index, params, err, errlen);
+}
+
+static const struct pg_statement st_count = {
+	"memory_vectors_count",
+	"SELECT count(*) FROM (SELECT 1 FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
+	" AND external_user_id = $3 AND model = $4 LIMIT $5::int) s",
+	5, 1,
+};
+
+long long memory_vectors_count(struct pg *vector, const char *tenant_id, const char *namespace_,
+			       const char *external_user_id, const char *model, long long limit, char *err,
+			       size_t errlen)
+{
+	char text[24];
+	snprintf(text, sizeof text, "%lld", limit);
+	const char *params[] = { tenant_id, namespace_, external_user_id, model, text };
+	PGresult *r = pg_exec(vector, &st_count, params, err, errlen);
+	if (r == NULL)
+		return -1;
+	long long n = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* ------------------------------------------------------------- deleting */
+
+/* Vectors of a memory that changed or went: search would skip them anyway
+ * (it keeps only memories that are ready), but they would take its places. */
+static const struct pg_statement st_drop_older = {
+	"memory_vectors_drop_older",
+	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid AND version < $2::bigint",
+	2, 1,
+};
+static const struct pg_statement st_delete_memory = {
+	"memory_vectors_delete_memory",
+	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid",
+	1, 1,
+};
+static const struct pg_statement st_delete_memories = {
+	"memory_vectors_delete_memories",
+	"DELETE FROM memory_vectors WHERE memory_id = ANY($1::uuid[])",
+	1, 1,
+};
+
+int memory_vectors_drop_older(struct pg *vector, const char *memory_id, const char *version, char *err,
+			      size_t errlen)
+{
+	const char *params[] = { memory_id, version };
+	return run(vector, &st_drop_older, params, err, errlen);
+}
+
+int memory_vectors_delete_memory(struct pg *vector, const char *memory_id, char *err, size_t errlen)
+{
+	const char *params[] = { memory_id };
+	return run(vector, &st_delete_memory, params, err, errlen);
+}
+
+int memory_vectors_delete_memories(struct pg *vector, const char *ids, char *err, size_t errlen)
+{
+	const char *params[] = { ids };
+	return run(vector, &st_delete_memories, params, err, errlen);
+}
+
+/* One page of the scope's vectors made before the erasure was asked for. */
+static const struct pg_statement st_erase_scope = {
+	"memory_vectors_erase_scope",
+	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
+	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
+	"  AND external_user_id = $3 AND created_at <= $4::timestamptz LIMIT " PAGE ")",
+	4, 1,
+};
+static const struct pg_statement st_erase_tenant = {
+	"memory_vectors_erase_tenant",
+	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
+	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid LIMIT " PAGE ")",
+	1, 1,
+};
+/* The scope's entry among the large ones names the end user too. */
+static const struct pg_statement st_forget_scope = {
+	"memory_vectors_forget_scope",
+	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3",
+	3, 1,
+};
+static const struct pg_statement st_forget_tenant = {
+	"memory_vectors_forget_tenant",
+	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid",
+	1, 1,
+};
+
+/* Runs st until a page deletes fewer than a page's rows. */
+static int erase_pages(struct pg *vector, const struct pg_statement *st, const char *const *params,
+		       void (*between)(void *), void *arg, long long *total, char *err, size_t errlen)
+{
+	for (;;) {
+		PGresult *r = pg_exec(vector, st, params, err, errlen);
+		if (r == NULL)
+			return -1;
+		long long n = atoll(PQcmdTuples(r));
+		PQclear(r);
+		*total += n;
+		if (n < MEMORY_VECTORS_PAGE)
+			return 0;
+		if (between)
+			between(arg);
+	}
+}
+
+int memory_vectors_erase_scope(struct pg *vector, const char *tenant_id, const char *namespace_,
+			       const char *external_user_id, const char *before, void (*between)(void *), void *arg,
+			       long long *total, char *err, size_t errlen)
+{
+	const char *params[] = { tenant_id, namespace_, external_user_id, before };
+	return erase_pages(vector, &st_erase_scope, params, between, arg, total, err, errlen);
+}
+
+int memory_vectors_erase_tenant(struct pg *vector, const char *tenant_id, void (*between)(void *), void *arg,
+				long long *total, char *err, size_t errlen)
+{
+	const char *params[] = { tenant_id };
+	return erase_pages(vector, &st_erase_tenant, params, between, arg, total, err, errlen);
+}
+
+int memory_vectors_forget_scope(struct pg *vector, const char *tenant_id, const char *namespace_,
+				const char *external_user_id, char *err, size_t errlen)
+{
+	const char *params[] = { tenant_id, namespace_, external_user_id };
+	return run(vector, &st_forget_scope, params, err, errlen);
+}
+
+int memory_vectors_forget_tenant(struct pg *vector, const char *tenant_id, char *err, size_t errlen)
+{
+	const char *params[] = { tenant_id };
+	return run(vector, &st_forget_tenant, params, err, errlen);
+}
+
+static const struct pg_statement st_drop_model_page = {
+	"memory_vectors_drop_model_page",
+	"DELETE FROM memory_vectors WHERE ctid = ANY(ARRAY(SELECT ctid FROM memory_vectors WHERE model = $1 LIMIT 5000))",
+	1, 1,
+};
+static const struct pg_statement st_forget_model = {
+	"memory_vectors_forget_model",
+	"DELETE FROM indexed_scopes WHERE model = $1",
+	1, 1,
+};
+
+long long memory_vectors_drop_model_page(struct pg *vector, const char *model, char *err, size_t errlen)
+{
+	const char *params[] = { model };
+	PGresult *r = pg_exec(vector, &st_drop_model_page, params, err, errlen);
+	if (r == NULL)
+		return -1;
+	long long n = atoll(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+int memory_vectors_forget_model(struct pg *vector, const char *model, char *err, size_t errlen)
+{
+	const char *params[] = { model };
+	return run(vector, &st_forget_model, params, err, errlen);
+}
+
+/* ------------------------------------------------------------- indexing */
+
+static const struct pg_statement st_index_page = {
+	"memory_vectors_index_page",
+	"WITH s AS (SELECT tenant_id, namespace, external_user_id, model FROM indexed_scopes"
+	"  WHERE NOT complete ORDER BY created_at LIMIT 1),"
+	" p AS (SELECT v.memory_id, v.model FROM memory_vectors v, s WHERE v.tenant_id = s.tenant_id"
+	"  AND v.namespace = s.namespace AND v.external_user_id = s.external_user_id AND v.model = s.model"
+	"  AND NOT v.in_index LIMIT " INDEX_PAGE " FOR UPDATE OF v SKIP LOCKED),"
+	" u AS (UPDATE memory_vectors v SET in_index = true FROM p"
+	"  WHERE v.memory_id = p.memory_id AND v.model = p.model RETURNING 1)"
+	" SELECT s.tenant_id, s.namespace, s.external_user_id, s.model, (SELECT count(*) FROM u) FROM s",
+	0, 1,
+};
+static const struct pg_statement st_index_complete = {
+	"memory_vectors_index_complete",
+	"UPDATE indexed_scopes SET complete = true WHERE tenant_id = $1::uuid AND namespace = $2"
+	" AND external_user_id = $3 AND model = $4 AND NOT EXISTS (SELECT 1 FROM memory_vectors v"
+	"  WHERE v.tenant_id = $1::uuid AND v.namespace = $2 AND v.external_user_id = $3 AND v.model = $4"
+	"  AND NOT v.in_index)",
+	4, 1,
+};
+
+PGresult *memory_vectors_index_page(struct pg *vector, char *err, size_t errlen)
+{
+	return pg_exec(vector, &st_index_page, NULL, err, errlen);
+}
+
+int memory_vectors_index_complete(struct pg *vector, PGresult *page, char *err, size_t errlen)
+{
+	const char *scope[] = { PQgetvalue(page, 0, 0), PQgetvalue(page, 0, 1), PQgetvalue(page, 0, 2),
+				PQgetvalue(page, 0, 3) };
+	PGresult *r = pg_exec(vector, &st_index_complete, scope, err, errlen);
+	if (r == NULL)
+		return -1;
+	int done = atoll(PQcmdTuples(r)) == 1;
+	PQclear(r);
+	return done;
+}
+
+/* ------------------------------------------------------------- a model's index */
+
+void memory_vectors_index_name(const char *model, char out[MEMORY_VECTORS_INDEX_NAME_MAX])
+{
+	int n = snprintf(out, MEMORY_VECTORS_INDEX_NAME_MAX, "memory_vectors_hnsw_");
+	for (const char *s = model; *s && n < MEMORY_VECTORS_INDEX_NAME_MAX - 1; s++, n++)
+		out[n] = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ? *s
+			 : (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : '_';
+	out[n] = '\0';
+}
+
+char *memory_vectors_index_sql(PGconn *c, const char *model, long long dims)
+{
+	char name[MEMORY_VECTORS_INDEX_NAME_MAX];
+	memory_vectors_index_name(model, name);
+	char *ident = PQescapeIdentifier(c, name, strlen(name));
+	char *literal = PQescapeLiteral(c, model, strlen(model));
+	char *sql = NULL;
+	if (ident && literal &&
+	    asprintf(&sql, "CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON memory_vectors"
+		     " USING hnsw ((embedding::vector(%lld)) vector_cosine_ops) WHERE model = %s AND in_index",
+		     ident, dims, literal) < 0)
+		sql = NULL;
+	PQfreemem(ident);
+	PQfreemem(literal);
+	return sql;
 }

@@ -66,6 +66,7 @@ struct request {
 	struct request_header *headers;
 	double started_ms;
 	unsigned long pg_timeouts_before; /* pg_timeouts() when it began */
+	int db_transaction;        /* 1 while db_request_begin()'s transaction is open */
 };
 
 /* Fills req from the accepted FastCGI request.  Never fails: a request that

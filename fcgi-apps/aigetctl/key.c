@@ -20,6 +20,7 @@
 #include "membership.h"
 #include "pg.h"
 #include "tenant_audit.h"
+#include "tenant_store.h"
 
 #define LIST_PAGE 200
 #define EXPIRES_DAYS_MAX 36500
@@ -29,10 +30,6 @@ const char key_synopsis[] =
 	"key list TENANT_ID [--json]\n"
 	"key disable|enable|delete KEY_ID [--json]\n"
 	"key rotate KEY_ID [--overlap-seconds S] [--json]";
-
-static const struct pg_statement st_tenant = {
-	"ctl_key_tenant", "SELECT status FROM tenants WHERE id = $1::uuid", 1, 1,
-};
 
 static const char *const list_cols[] = { "id", "prefix", "name", "status", "scopes", "createdAt", "expiresAt",
 					 "lastUsedAt", NULL };
@@ -50,13 +47,11 @@ static void lower(char *s)
  * are managed as usual: only their use is refused), else -1 with a message. */
 static int tenant_usable(struct app_context *ctx, const char *id)
 {
-	char err[256];
-	const char *params[] = { id };
-	PGresult *r = pg_exec(ctx->db, &st_tenant, params, err, sizeof err);
-	if (r == NULL)
+	char err[256], status[TENANT_STORE_STATUS_MAX];
+	int found = tenant_store_status(ctx->db, id, status, err, sizeof err);
+	if (found < 0)
 		return ctl_fail("key", "database: %s", err), -1;
-	int found = PQntuples(r) == 1, deleted = found && strcmp(PQgetvalue(r, 0, 0), "deleted") == 0;
-	PQclear(r);
+	int deleted = found && strcmp(status, "deleted") == 0;
 	if (!found || deleted)
 		return ctl_fail("key", found ? "the tenant %s is deleted" : "no tenant with the id %s", id), -1;
 	return 0;

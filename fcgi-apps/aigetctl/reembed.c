@@ -58,35 +58,6 @@ static const struct pg_statement st_page = {
 	2, 1,
 };
 
-static const struct pg_statement st_have = {
-	"ctl_reembed_have",
-	"SELECT memory_id::text || ':' || version FROM memory_vectors WHERE model = $1 AND memory_id = ANY($2::uuid[])",
-	2, 1,
-};
-
-static const struct pg_statement st_drop_page = {
-	"ctl_drop_model_page",
-	"DELETE FROM memory_vectors WHERE ctid = ANY(ARRAY(SELECT ctid FROM memory_vectors WHERE model = $1 LIMIT 5000))",
-	1, 1,
-};
-
-static const struct pg_statement st_drop_scopes = {
-	"ctl_drop_model_scopes",
-	"DELETE FROM indexed_scopes WHERE model = $1",
-	1, 1,
-};
-
-/* memory_vectors_hnsw_<model with every other character as '_'>, as
- * sql/vector/0002 names the local model's index. */
-static void index_name(const char *model, char *out, size_t len)
-{
-	int n = snprintf(out, len, "memory_vectors_hnsw_");
-	for (const char *s = model; *s && (size_t)n + 1 < len && n < 63; s++, n++)
-		out[n] = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ? *s
-			 : (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : '_';
-	out[n] = '\0';
-}
-
 /* Runs DDL (no parameters possible); names and literals escaped by libpq. */
 static int run_ddl(struct app_context *ctx, const char *sql)
 {
@@ -112,25 +83,15 @@ static int ensure_index(struct app_context *ctx)
 			cfg->embedding_dims);
 		return 0;
 	}
-	char name[64], err[256];
-	index_name(cfg->embedding_model, name, sizeof name);
+	char err[256];
 	PGconn *c = pg_conn(ctx->vector, err, sizeof err);
 	if (c == NULL) {
 		fprintf(stderr, "aigetctl: vector database: %s\n", err);
 		return -1;
 	}
-	char *ident = PQescapeIdentifier(c, name, strlen(name));
-	char *literal = PQescapeLiteral(c, cfg->embedding_model, strlen(cfg->embedding_model));
-	char *sql = NULL;
-	int rc = -1;
-	if (ident && literal &&
-	    asprintf(&sql, "CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON memory_vectors"
-		     " USING hnsw ((embedding::vector(%lld)) vector_cosine_ops) WHERE model = %s AND in_index",
-		     ident, cfg->embedding_dims, literal) >= 0)
-		rc = run_ddl(ctx, sql);
+	char *sql = memory_vectors_index_sql(c, cfg->embedding_model, cfg->embedding_dims);
+	int rc = sql ? run_ddl(ctx, sql) : -1;
 	free(sql);
-	PQfreemem(ident);
-	PQfreemem(literal);
 	return rc;
 }
 
@@ -158,8 +119,7 @@ static int reembed_page(struct app_context *ctx, char *after, long long *embedde
 	for (int i = 0; i < n; i++)
 		p += sprintf(p, "%s%s", i ? "," : "", PQgetvalue(page, i, 0));
 	strcpy(p, "}");
-	const char *hp[] = { cfg->embedding_model, ids };
-	PGresult *have = pg_exec(ctx->vector, &st_have, hp, err, sizeof err);
+	PGresult *have = memory_vectors_have(ctx->vector, cfg->embedding_model, ids, err, sizeof err);
 	free(ids);
 	if (have == NULL) {
 		fprintf(stderr, "aigetctl: vector database: %s\n", err);
@@ -262,29 +222,23 @@ int memox_drop_model(struct app_context *ctx, const char *model, int json)
 		fprintf(stderr, "aigetctl: %s is the model in use (EMBEDDING_MODEL); switch first\n", model);
 		return 64;
 	}
-	char err[256], name[64];
+	char err[256], name[MEMORY_VECTORS_INDEX_NAME_MAX];
 	long long deleted = 0;
 	for (;;) {
-		const char *params[] = { model };
-		PGresult *r = pg_exec(ctx->vector, &st_drop_page, params, err, sizeof err);
-		if (r == NULL) {
+		long long n = memory_vectors_drop_model_page(ctx->vector, model, err, sizeof err);
+		if (n < 0) {
 			fprintf(stderr, "aigetctl: vector database: %s\n", err);
 			return 1;
 		}
-		long long n = atoll(PQcmdTuples(r));
-		PQclear(r);
 		deleted += n;
 		if (n == 0)
 			break;
 	}
-	const char *params[] = { model };
-	PGresult *r = pg_exec(ctx->vector, &st_drop_scopes, params, err, sizeof err);
-	if (r == NULL) {
+	if (memory_vectors_forget_model(ctx->vector, model, err, sizeof err) != 0) {
 		fprintf(stderr, "aigetctl: vector database: %s\n", err);
 		return 1;
 	}
-	PQclear(r);
-	index_name(model, name, sizeof name);
+	memory_vectors_index_name(model, name);
 	PGconn *c = pg_conn(ctx->vector, err, sizeof err);
 	char *ident = c ? PQescapeIdentifier(c, name, strlen(name)) : NULL, *sql = NULL;
 	int rc = ident && asprintf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s", ident) >= 0 ? run_ddl(ctx, sql) : -1;

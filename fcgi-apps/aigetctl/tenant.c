@@ -1,8 +1,9 @@
 /* tenant.c - `aigetctl tenant create|list|suspend|resume|limits`.
  *
  * The same changes as the tenants responder's (fcgi-apps/tenants: tenants.c
- * for create, admin.c for suspend and resume, limits.c for limits), with
- * the same rules: a tenant is created with its owner in one statement; a
+ * for create, admin.c for suspend and resume, limits.c for limits), through
+ * the same statements and name rule (shared/tenant_store.c), with the same
+ * rules: a tenant is created with its owner in one statement; a
  * change and its tenant_audit row commit together (actor NULL, "by":
  * "aigetctl"); a deleted tenant cannot be changed; after a commit that can
  * stop or slow keys, apikey_invalidate_tenant() drops every cached copy of
@@ -26,13 +27,7 @@
 #include "pg.h"
 #include "tenant_audit.h"
 #include "tenant_limits.h"
-
-#define NAME_MAX_BYTES 128            /* TENANT_NAME_MAX of the tenants area */
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define COLUMNS "t.id, t.name, t.status, " TS("t.created_at") ", " TS("t.suspended_at") ", " \
-	"(SELECT count(*) FROM tenant_members m WHERE m.tenant_id = t.id), " \
-	"(SELECT string_agg(u.email, ',' ORDER BY u.email) FROM tenant_members m JOIN users u ON u.id = m.user_id" \
-	" WHERE m.tenant_id = t.id AND m.role = 'owner')"
+#include "tenant_store.h"
 
 const char tenant_synopsis[] =
 	"tenant create NAME --owner EMAIL [--json]\n"
@@ -40,32 +35,6 @@ const char tenant_synopsis[] =
 	"tenant suspend|resume TENANT_ID [--json]\n"
 	"tenant limits TENANT_ID [--qps N] [--burst N] [--concurrency N] [--monthly-requests N]"
 	" [--max-memories N] [--json]";
-
-static const struct pg_statement st_create = {
-	"ctl_tenant_create",
-	"WITH t AS (INSERT INTO tenants (name, created_by) VALUES ($1, $2::uuid) RETURNING *),"
-	" m AS (INSERT INTO tenant_members (tenant_id, user_id, role) SELECT id, $2::uuid, 'owner' FROM t)"
-	" SELECT t.id, t.name, t.status, " TS("t.created_at") ", " TS("t.suspended_at") ", 1, $3 FROM t",
-	3, 0,
-};
-static const struct pg_statement st_list = {
-	"ctl_tenant_list",
-	"SELECT " COLUMNS " FROM tenants t WHERE ($1::text IS NULL OR t.status = $1) ORDER BY t.created_at, t.id",
-	1, 1,
-};
-static const struct pg_statement st_get = {
-	"ctl_tenant_get", "SELECT " COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
-};
-/* As the tenants area's db_lock_tenant(): other changes to the tenant wait. */
-static const struct pg_statement st_lock = {
-	"ctl_tenant_lock", "SELECT status FROM tenants WHERE id = $1::uuid FOR NO KEY UPDATE", 1, 0,
-};
-static const struct pg_statement st_set_status = {
-	"ctl_tenant_set_status",
-	"UPDATE tenants SET status = $2, suspended_at = CASE WHEN $2 = 'suspended' THEN now() END,"
-	" updated_at = now() WHERE id = $1::uuid",
-	2, 0,
-};
 
 static const char *const table_cols[] = { "id", "name", "status", "members", "owners", "createdAt", NULL };
 static const char *const fields[] = { "id", "name", "status", "members", "owners", "createdAt", "suspendedAt", NULL };
@@ -75,6 +44,7 @@ static struct json_object *nullable(PGresult *r, int i, int col)
 	return PQgetisnull(r, i, col) ? NULL : json_object_new_string(PQgetvalue(r, i, col));
 }
 
+/* A tenant as tenant_store_summary() reads it. */
 static struct json_object *tenant_json(PGresult *r, int i)
 {
 	struct json_object *o = json_object_new_object();
@@ -85,6 +55,20 @@ static struct json_object *tenant_json(PGresult *r, int i)
 	json_object_object_add(o, "suspendedAt", nullable(r, i, 4));
 	json_object_object_add(o, "members", json_object_new_int64(atoll(PQgetvalue(r, i, 5))));
 	json_object_object_add(o, "owners", nullable(r, i, 6));
+	return o;
+}
+
+/* A tenant just created (TENANT_STORE_COLUMNS) with its one owner, owner. */
+static struct json_object *created_json(PGresult *r, const char *owner)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, 0, 0)));
+	json_object_object_add(o, "name", json_object_new_string(PQgetvalue(r, 0, 1)));
+	json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, 0, 2)));
+	json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(r, 0, 3)));
+	json_object_object_add(o, "suspendedAt", nullable(r, 0, 5));
+	json_object_object_add(o, "members", json_object_new_int64(1));
+	json_object_object_add(o, "owners", json_object_new_string(owner));
 	return o;
 }
 
@@ -150,31 +134,16 @@ static void invalidate(struct app_context *ctx, const char *id)
 			"(Redis); they follow when their cached copies expire\n");
 }
 
-/* A name as the tenants area takes it: trimmed, 1..128 bytes, no control
- * characters.  Returns the trimmed copy in buf, or NULL. */
-static const char *tenant_name(const char *raw, char *buf, size_t len)
-{
-	while (*raw == ' ' || *raw == '\t' || *raw == '\n' || *raw == '\r')
-		raw++;
-	size_t n = strlen(raw);
-	while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\n' || raw[n - 1] == '\r'))
-		n--;
-	if (n == 0 || n > NAME_MAX_BYTES || n >= len)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f)
-			return NULL;
-	memcpy(buf, raw, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 static int create(struct app_context *ctx, const char *raw_name, const char *owner, int json)
 {
-	char name[NAME_MAX_BYTES + 1], email[EMAIL_MAX + 1];
-	if (tenant_name(raw_name, name, sizeof name) == NULL)
+	char name[TENANT_STORE_NAME_MAX + 1], email[EMAIL_MAX + 1];
+	const char *start;
+	size_t n;
+	if (tenant_store_name_check(raw_name, &start, &n) != TENANT_NAME_OK)
 		return ctl_usage(tenant_synopsis, "NAME must be 1 to %d bytes without control characters",
-				 NAME_MAX_BYTES);
+				 TENANT_STORE_NAME_MAX);
+	memcpy(name, start, n);
+	name[n] = '\0';
 	if (email_normalize(owner, email) != 0)
 		return ctl_usage(tenant_synopsis, "--owner %s is not a valid email address", owner);
 	char uid[EMAIL_PROOF_ID_LEN + 1], err[256];
@@ -192,13 +161,13 @@ static int create(struct app_context *ctx, const char *raw_name, const char *own
 	}
 	if (simple(ctx->db, &pg_begin, NULL) != 0)
 		return CTL_FAILED;
-	const char *p2[] = { name, uid, email };
-	PGresult *r = exec(ctx->db, &st_create, p2);
+	PGresult *r = tenant_store_create(ctx->db, name, uid, TENANT_STORE_UNBOUNDED, err, sizeof err);
 	if (r == NULL) {
+		ctl_fail("tenant", "database: %s", err);
 		rollback(ctx->db);
 		return CTL_FAILED;
 	}
-	struct json_object *t = tenant_json(r, 0);
+	struct json_object *t = created_json(r, email);
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(name));
 	json_object_object_add(detail, "owner", json_object_new_string(uid));
@@ -214,10 +183,10 @@ static int list(struct app_context *ctx, const char *status, int json)
 {
 	if (status && strcmp(status, "active") && strcmp(status, "suspended") && strcmp(status, "deleted"))
 		return ctl_usage(tenant_synopsis, "--status must be active, suspended or deleted");
-	const char *params[] = { status };
-	PGresult *r = exec(ctx->db, &st_list, params);
+	char err[256];
+	PGresult *r = tenant_store_summaries(ctx->db, status, err, sizeof err);
 	if (r == NULL)
-		return CTL_FAILED;
+		return ctl_fail("tenant", "database: %s", err);
 	struct json_object *rows = json_object_new_array();
 	for (int i = 0; i < PQntuples(r); i++)
 		json_object_array_add(rows, tenant_json(r, i));
@@ -237,10 +206,12 @@ static int list(struct app_context *ctx, const char *status, int json)
 /* The tenant's row as tenant_json(); NULL with a message when there is none. */
 static struct json_object *get(struct app_context *ctx, const char *id)
 {
-	const char *params[] = { id };
-	PGresult *r = exec(ctx->db, &st_get, params);
-	if (r == NULL)
+	char err[256];
+	PGresult *r = tenant_store_summary(ctx->db, id, err, sizeof err);
+	if (r == NULL) {
+		ctl_fail("tenant", "database: %s", err);
 		return NULL;
+	}
 	struct json_object *t = PQntuples(r) == 1 ? tenant_json(r, 0) : NULL;
 	if (PQntuples(r) != 1)
 		ctl_fail("tenant", "no tenant with the id %s", id);
@@ -252,17 +223,15 @@ static struct json_object *get(struct app_context *ctx, const char *id)
  * or -1 (rolled back, message printed) when it is missing or deleted. */
 static int begin_change(struct app_context *ctx, const char *id, char status[16])
 {
-	const char *params[] = { id };
+	char err[256];
 	if (simple(ctx->db, &pg_begin, NULL) != 0)
 		return -1;
-	PGresult *r = exec(ctx->db, &st_lock, params);
-	int found = r && PQntuples(r) == 1;
-	if (found)
-		snprintf(status, 16, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (!found || strcmp(status, "deleted") == 0) {
+	int found = tenant_store_lock(ctx->db, id, status, err, sizeof err);
+	if (found < 0)
+		ctl_fail("tenant", "database: %s", err);
+	if (found <= 0 || strcmp(status, "deleted") == 0) {
 		rollback(ctx->db);
-		if (r)
+		if (found >= 0)
 			ctl_fail("tenant", found ? "the tenant %s is deleted" : "no tenant with the id %s", id);
 		return -1;
 	}
@@ -275,11 +244,14 @@ static int set_status(struct app_context *ctx, const char *id, const char *to, c
 	if (begin_change(ctx, id, status) != 0)
 		return CTL_FAILED;
 	int unchanged = strcmp(status, to) == 0;
-	const char *params[] = { id, to };
 	if (unchanged) {
 		rollback(ctx->db);
 	} else {
-		if (simple(ctx->db, &st_set_status, params) != 0) {
+		char err[256];
+		PGresult *r = tenant_store_set_status(ctx->db, id, to, err, sizeof err);
+		PQclear(r);
+		if (r == NULL) {
+			ctl_fail("tenant", "database: %s", err);
 			rollback(ctx->db);
 			return CTL_FAILED;
 		}

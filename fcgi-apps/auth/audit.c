@@ -1,6 +1,7 @@
 /* audit.c - security events into auth_audit (who, what, when, from where, which request). */
 #include "auth.h"
 
+#include "db_request.h"
 #include "log.h"
 
 static const struct pg_statement st_audit = {
@@ -18,9 +19,7 @@ void audit_event(struct request *req, const char *event, const char *user_id, co
 		detail ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN) : NULL,
 	};
 	char err[256];
-	PGresult *r = pg_exec(req->ctx->db, &st_audit, params, err, sizeof err);
-	if (r == NULL)
+	if (db_request_keep(req, pg_exec(req->ctx->db, &st_audit, params, err, sizeof err)) == NULL)
 		log_error("audit %s not recorded: %s", event, err);
-	PQclear(r);
 	json_object_put(detail);
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "db_request.h"
 #include "fields.h"
 #include "http_client.h"
 #include "jwt.h"
@@ -469,37 +470,27 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
  * answered: 409 when u has another subject of the provider, 503. */
 static int link(struct request *req, enum provider_id p, const struct identity *id, const struct user *u)
 {
-	char err[256], rerr[128];
-	struct pg *db = req->ctx->db;
 	const char *pname = providers[p].name;
 	const char *p1[] = { u->id }, *p2[] = { pname, id->sub, u->id, id->email };
-	PGresult *r = pg_exec(db, &pg_begin, NULL, err, sizeof err);
-	if (r == NULL)
-		goto fail;
-	PQclear(r);
-	if ((r = pg_exec(db, &st_lock_user, p1, err, sizeof err)) == NULL)
-		goto rollback;
-	PQclear(r);
-	if ((r = pg_exec(db, &st_link, p2, err, sizeof err)) == NULL)
-		goto rollback;
-	int taken = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if ((r = pg_exec(db, taken ? &pg_rollback : &pg_commit, NULL, err, sizeof err)) == NULL)
-		goto rollback;
-	PQclear(r);
-	if (taken) {
+	if (db_request_begin(req) != 0)
+		return -1;
+	PGresult *r = NULL;
+	if (db_request_run(req, &st_lock_user, p1) != 0 || (r = db_request_exec(req, &st_link, p2)) == NULL) {
+		db_request_rollback(req);
+		return -1;
+	}
+	if (PQgetvalue(r, 0, 0)[0] == 't') {
+		/* Nothing was linked: a rollback that fails loses nothing. */
+		db_request_rollback(req);
 		audit_event(req, "provider_link_refused", u->id, u->email, json_object_new_string(pname));
 		response_error(req, 409, "conflict", "this email address is already linked to another %s account",
 			       providers[p].title);
 		return -1;
 	}
+	if (db_request_commit(req) != 0)
+		return -1;
 	audit_event(req, "provider_link", u->id, u->email, json_object_new_string(pname));
 	return 0;
-rollback:
-	PQclear(pg_exec(db, &pg_rollback, NULL, rerr, sizeof rerr));
-fail:
-	response_unavailable(req, "oauth link", err);
-	return -1;
 }
 
 /* The user of an identity: linked before, or an account with the same
@@ -507,27 +498,20 @@ fail:
 static int user_for(struct request *req, enum provider_id p, const struct identity *id, const char *name,
 		    struct user *u)
 {
-	char err[256];
 	const char *pname = providers[p].name;
 	const char *p1[] = { pname, id->sub };
-	PGresult *r = pg_exec(req->ctx->db, &st_identity, p1, err, sizeof err);
+	PGresult *r = db_request_exec(req, &st_identity, p1);
 	if (r == NULL)
-		goto db_error;
-	if (PQntuples(r) == 1) {
-		char *uid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
-		PQclear(r);
-		return users_by_id(req, uid, u) == 1 ? 1 : -1;
-	}
-	PQclear(r);
+		return -1;
+	if (PQntuples(r) == 1)
+		return users_by_id(req, PQgetvalue(r, 0, 0), u) == 1 ? 1 : -1;
 	int found = users_by_email(req, id->email, u);
 	if (found < 0)
 		return -1;
 	if (!found) {
 		const char *p2[] = { id->email, name ? name : "" };
-		r = pg_exec(req->ctx->db, &st_create, p2, err, sizeof err);
-		if (r == NULL)
-			goto db_error;
-		PQclear(r);
+		if (db_request_run(req, &st_create, p2) != 0)
+			return -1;
 		/* Created now, or by a concurrent sign-in a moment ago. */
 		if (users_by_email(req, id->email, u) != 1)
 			return -1;
@@ -539,9 +523,6 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 	 * owner.  It had no identity (only proved addresses get linked), so the
 	 * link cannot refuse after the claim is done. */
 	return link(req, p, id, u) == 0 ? 1 : -1;
-db_error:
-	response_unavailable(req, "oauth", err);
-	return -1;
 }
 
 /* A native ID token signs in once: replaying it (with its nonce) within its

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db_request.h"
 #include "log.h"
 #include "membership.h"
 #include "redis.h"
@@ -64,23 +65,17 @@ void sessions_logout(struct request *req)
 		return;
 	}
 	if (refresh) {
-		char hash[65], err[256];
+		char hash[65];
 		tokens_hash_hex(refresh, hash);
 		const char *params[] = { hash };
-		PGresult *r = pg_exec(req->ctx->db, &st_session_of_token, params, err, sizeof err);
-		if (r == NULL) {
-			response_unavailable(req, "logout", err);
+		PGresult *r = db_request_exec(req, &st_session_of_token, params);
+		if (r == NULL)
 			return;
-		}
 		if (PQntuples(r) == 1) {
-			char *sid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
-			char *uid = arena_strdup(req->arena, PQgetvalue(r, 0, 1));
-			PQclear(r);
+			const char *sid = PQgetvalue(r, 0, 0), *uid = PQgetvalue(r, 0, 1);
 			if (tokens_revoke_sessions(req, uid, sid, NULL, "logout") < 0)
 				return;
 			audit_event(req, "logout", uid, NULL, NULL);
-		} else {
-			PQclear(r);
 		}
 	}
 	if (have_access) {
@@ -97,13 +92,10 @@ void sessions_logout(struct request *req)
 
 void sessions_list(struct request *req)
 {
-	char err[256];
 	const char *params[] = { req->user->id };
-	PGresult *r = pg_exec(req->ctx->db, &st_list, params, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "sessions", err);
+	PGresult *r = db_request_exec(req, &st_list, params);
+	if (r == NULL)
 		return;
-	}
 	struct json_object *list = json_object_new_array();
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct json_object *s = json_object_new_object();
@@ -117,7 +109,6 @@ void sessions_list(struct request *req)
 				       json_object_new_boolean(strcmp(PQgetvalue(r, i, 0), req->user->session) == 0));
 		json_object_array_add(list, s);
 	}
-	PQclear(r);
 	struct json_object *body = json_object_new_object();
 	json_object_object_add(body, "sessions", list);
 	response_json(req, 200, body);

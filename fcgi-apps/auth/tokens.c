@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "crypto.h"
+#include "db_request.h"
 #include "fields.h"
 #include "jwt.h"
 #include "keyring.h"
@@ -66,28 +67,6 @@ static const struct pg_statement st_revoke = {
 };
 
 /* ------------------------------------------------------------- helpers */
-
-static PGresult *exec(struct request *req, const struct pg_statement *st, const char *const *params)
-{
-	char err[256];
-	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
-	if (r == NULL)
-		response_unavailable(req, st->name, err);
-	return r;
-}
-
-static int exec_ok(struct request *req, const struct pg_statement *st, const char *const *params)
-{
-	PGresult *r = exec(req, st, params);
-	PQclear(r);
-	return r ? 0 : -1;
-}
-
-static void rollback(struct request *req)
-{
-	char err[128];
-	PQclear(pg_exec(req->ctx->db, &pg_rollback, NULL, err, sizeof err));
-}
 
 void tokens_hash_hex(const char *token, char out[2 * CRYPTO_SHA256_LEN + 1])
 {
@@ -170,11 +149,10 @@ void tokens_start_session(struct request *req, const struct user *u, int status,
 	const char *ua = FCGX_GetParam("HTTP_USER_AGENT", req->fcgx->envp);
 	const char *params[] = { u->id, secs(req, req->ctx->cfg.auth_refresh_ttl_s), ua ? ua : "",
 				 limits_client_ip(req), hash };
-	PGresult *r = exec(req, &st_create, params);
+	PGresult *r = db_request_exec(req, &st_create, params);
 	if (r == NULL)
 		return;
-	char *sid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
-	PQclear(r);
+	const char *sid = PQgetvalue(r, 0, 0);
 	char *access = sign_access(req, u->id, u->role, sid);
 	if (access == NULL) {
 		response_unavailable(req, "sign", "no signing key");
@@ -206,7 +184,7 @@ int tokens_revoke_sessions(struct request *req, const char *user_id, const char 
 			   const char *reason)
 {
 	const char *params[] = { user_id, session ? session : "", keep ? keep : "", reason };
-	PGresult *r = exec(req, &st_revoke, params);
+	PGresult *r = db_request_exec(req, &st_revoke, params);
 	if (r == NULL)
 		return -1;
 	/* Access tokens of those sessions die with them, not at their expiry. */
@@ -219,9 +197,7 @@ int tokens_revoke_sessions(struct request *req, const char *user_id, const char 
 			log_error("could not mark session %s revoked in Redis: %s", PQgetvalue(r, i, 0), err);
 		freeReplyObject(rep);
 	}
-	int n = PQntuples(r);
-	PQclear(r);
-	return n;
+	return PQntuples(r);
 }
 
 /* ------------------------------------------------------------- refresh */
@@ -307,35 +283,30 @@ void tokens_refresh(struct request *req)
 	char hash[2 * CRYPTO_SHA256_LEN + 1];
 	tokens_hash_hex(old, hash);
 
-	if (exec_ok(req, &pg_begin, NULL) != 0)
+	if (db_request_begin(req) != 0)
 		return;
 	const char *p1[] = { hash };
-	PGresult *r = exec(req, &st_find, p1);
-	if (r == NULL) {
-		rollback(req);
+	PGresult *r = db_request_exec(req, &st_find, p1);
+	if (r == NULL || PQntuples(r) == 0) {
+		db_request_rollback(req);
+		if (r)
+			refuse_refresh(req, browser);
 		return;
 	}
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		rollback(req);
-		refuse_refresh(req, browser);
-		return;
-	}
-	char *sid = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	const char *sid = PQgetvalue(r, 0, 0);
 	int spent = PQgetvalue(r, 0, 1)[0] == 't';
 	long since = atol(PQgetvalue(r, 0, 2));
 	int live = PQgetvalue(r, 0, 3)[0] == 't';
-	char *user_id = arena_strdup(req->arena, PQgetvalue(r, 0, 4));
-	PQclear(r);
+	const char *user_id = PQgetvalue(r, 0, 4);
 
 	if (!live) {
-		rollback(req);
+		db_request_rollback(req);
 		refuse_refresh(req, browser);
 		return;
 	}
 	struct user u;
 	if (spent) {
-		rollback(req);
+		db_request_rollback(req);
 		char *access, *refresh, *uid;
 		if (since <= req->ctx->cfg.auth_refresh_grace_s && grace_load(req, old, hash, &access, &refresh, &uid) == 0 &&
 		    users_by_id(req, uid, &u) == 1) {
@@ -360,7 +331,7 @@ void tokens_refresh(struct request *req)
 	char next_hash[2 * CRYPTO_SHA256_LEN + 1];
 	char *access = found == 1 && next ? sign_access(req, u.id, u.role, sid) : NULL;
 	if (access == NULL) {
-		rollback(req);
+		db_request_rollback(req);
 		if (req->status == 0) {
 			if (found == 0)
 				refuse_refresh(req, browser);
@@ -373,15 +344,13 @@ void tokens_refresh(struct request *req)
 	const char *p2[] = { next_hash, sid, secs(req, req->ctx->cfg.auth_refresh_ttl_s) };
 	/* The sealed copy is written before COMMIT: a concurrent retry waiting
 	 * on the row lock finds it as soon as it sees the token spent. */
-	if (exec_ok(req, &st_spend, p1) != 0 || exec_ok(req, &st_successor, p2) != 0) {
-		rollback(req);
+	if (db_request_run(req, &st_spend, p1) != 0 || db_request_run(req, &st_successor, p2) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	if (req->ctx->cfg.auth_refresh_grace_s > 0 && grace_store(req, old, hash, access, next, u.id) != 0)
 		log_warn("grace copy not stored; a retry of this refresh will be refused");
-	if (exec_ok(req, &pg_commit, NULL) != 0) {
-		rollback(req);
+	if (db_request_commit(req) != 0)
 		return;
-	}
 	respond_pair(req, 200, &u, access, next, browser);
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "db_request.h"
 
 #define USER_COLUMNS "id, email, email_verified, coalesce(name, ''), role, coalesce(password_hash, ''), " \
 	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -44,26 +44,15 @@ static void fill(PGresult *r, struct user *u)
 	snprintf(u->created_at, sizeof u->created_at, "%s", PQgetvalue(r, 0, 6));
 }
 
-static PGresult *exec(struct request *req, const struct pg_statement *st, const char *const *params)
-{
-	char err[256];
-	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, st->name, err);
-	}
-	return r;
-}
-
 static int lookup(struct request *req, const struct pg_statement *st, const char *key, struct user *u)
 {
 	const char *params[] = { key };
-	PGresult *r = exec(req, st, params);
+	PGresult *r = db_request_exec(req, st, params);
 	if (r == NULL)
 		return -1;
 	int found = PQntuples(r) == 1;
 	if (found)
 		fill(r, u);
-	PQclear(r);
 	return found;
 }
 
@@ -80,33 +69,25 @@ int users_by_id(struct request *req, const char *id, struct user *u)
 int users_create(struct request *req, const char *email, const char *hash, const char *name, struct user *u)
 {
 	const char *params[] = { email, hash, name ? name : "" };
-	PGresult *r = exec(req, &st_create, params);
+	PGresult *r = db_request_exec(req, &st_create, params);
 	if (r == NULL)
 		return -1;
 	int created = PQntuples(r) == 1;
 	if (created)
 		fill(r, u);
-	PQclear(r);
 	return created ? 0 : 1;
-}
-
-static int update(struct request *req, const struct pg_statement *st, const char *const *params)
-{
-	PGresult *r = exec(req, st, params);
-	PQclear(r);
-	return r ? 0 : -1;
 }
 
 int users_set_password(struct request *req, const char *id, const char *hash)
 {
 	const char *params[] = { id, hash };
-	return update(req, &st_set_password, params);
+	return db_request_run(req, &st_set_password, params);
 }
 
 int users_set_verified(struct request *req, const char *id)
 {
 	const char *params[] = { id };
-	return update(req, &st_set_verified, params);
+	return db_request_run(req, &st_set_verified, params);
 }
 
 struct json_object *users_json(const struct user *u)

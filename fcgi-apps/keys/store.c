@@ -5,20 +5,13 @@
 #include <stdio.h>
 
 #include "auth_token.h"
+#include "db_request.h"
 #include "pg.h"
-
-/* Maps keystore's -1 to the 503 every handler gives for an outage. */
-static int answered(struct request *req, int rc, const char *what, const char *err)
-{
-	if (rc == -1)
-		response_unavailable(req, what, err);
-	return rc;
-}
 
 int store_get(struct request *req, const char *key_id, struct keystore_row *k)
 {
 	char err[256];
-	return answered(req, keystore_get(req->ctx->db, req->arena, key_id, k, err, sizeof err), "keys_get", err);
+	return db_request_rc(req, keystore_get(req->ctx->db, req->arena, key_id, k, err, sizeof err), "keys_get", err);
 }
 
 int store_insert(struct request *req, const struct keystore_new *n, struct keystore_row *k)
@@ -26,34 +19,33 @@ int store_insert(struct request *req, const struct keystore_new *n, struct keyst
 	char err[256];
 	struct keystore_new by_caller = *n;
 	by_caller.created_by = req->user->id;
-	return answered(req, keystore_insert(req->ctx->db, req->arena, &by_caller, k, err, sizeof err),
-			"keys_insert", err);
+	return db_request_rc(req, keystore_insert(req->ctx->db, req->arena, &by_caller, k, err, sizeof err),
+			     "keys_insert", err);
 }
 
 int store_set_status(struct request *req, const struct keystore_row *old, const char *status,
 		     struct keystore_row *k)
 {
 	char err[256];
-	return answered(req, keystore_set_status(req->ctx->db, req->arena, old, status, k, err, sizeof err),
-			"keys_set_status", err);
+	return db_request_rc(req, keystore_set_status(req->ctx->db, req->arena, old, status, k, err, sizeof err),
+			     "keys_set_status", err);
 }
 
 int store_rotate(struct request *req, const struct keystore_row *old, const char *prefix, const char *hash_hex,
 		 long long overlap_s, struct keystore_row *k)
 {
 	char err[256];
-	return answered(req, keystore_rotate(req->ctx->db, req->arena, old, prefix, hash_hex, req->user->id,
-					     overlap_s, k, err, sizeof err), "keys_rotate", err);
+	return db_request_rc(req, keystore_rotate(req->ctx->db, req->arena, old, prefix, hash_hex, req->user->id,
+						   overlap_s, k, err, sizeof err), "keys_rotate", err);
 }
 
 int store_list(struct request *req, const char *tenant_id, const struct page *p, struct json_object *body)
 {
 	char err[256];
-	PGresult *r = keystore_list(req->ctx->db, tenant_id, p->fetch, p->after_key, p->after_id, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "keys_list", err);
+	PGresult *r = db_request_result(req, keystore_list(req->ctx->db, tenant_id, p->fetch, p->after_key,
+							   p->after_id, err, sizeof err), "keys_list", err);
+	if (r == NULL)
 		return -1;
-	}
 	struct json_object *list = json_object_new_array();
 	int n = page_finish(req, p, r, KEYSTORE_NCOLUMNS, 0, body);
 	for (int i = 0; i < n; i++) {
@@ -61,7 +53,6 @@ int store_list(struct request *req, const char *tenant_id, const struct page *p,
 		keystore_read_row(req->arena, r, i, &k);
 		json_object_array_add(list, keystore_json(&k, NULL));
 	}
-	PQclear(r);
 	json_object_object_add(body, "keys", list);
 	return 0;
 }

@@ -48,12 +48,6 @@ static const struct pg_statement select_existing = {
 	1, 1,
 };
 
-static const struct pg_statement delete_vectors = {
-	"worker_embed_delete_vectors",
-	"DELETE FROM memory_vectors WHERE memory_id = ANY($1::uuid[])",
-	1, 1,
-};
-
 /* A retried job's attempt counted on its memory, and a dead one's failure. */
 static const struct pg_statement record_failure = {
 	"worker_embed_failed",
@@ -272,7 +266,7 @@ static void drop_orphans(struct worker *w, struct row *rows, int n)
 {
 	const char **ids = calloc((size_t)n, sizeof *ids);
 	char *list = NULL, err[256];
-	PGresult *found = NULL, *del = NULL;
+	PGresult *found = NULL;
 	int k = 0;
 	for (int i = 0; ids && i < n; i++)
 		if (rows[i].result == JOB_DONE && !rows[i].ready)
@@ -295,8 +289,7 @@ static void drop_orphans(struct worker *w, struct row *rows, int n)
 	free(list);
 	if ((list = array_literal(ids, gone)) == NULL)
 		goto out;
-	const char *p2[] = { list };
-	if ((del = pg_exec(w->ctx->vector, &delete_vectors, p2, err, sizeof err)) == NULL)
+	if (memory_vectors_delete_memories(w->ctx->vector, list, err, sizeof err) != 0)
 		goto fail;
 	log_info("dropped the vectors of %d memories deleted while being embedded", gone);
 	goto out;
@@ -305,7 +298,6 @@ fail:
 	log_warn("vectors of memories deleted while being embedded may remain: %s", err);
 out:
 	PQclear(found);
-	PQclear(del);
 	free(ids);
 	free(list);
 }

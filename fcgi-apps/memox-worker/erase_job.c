@@ -16,19 +16,15 @@
 #include <string.h>
 
 #include "log.h"
+#include "memory_vectors.h"
 #include "pg.h"
+#include "tenant_store.h"
 
 #define PAGE "1000"
 
 static const struct pg_statement memory_exists = {
 	"worker_erase_memory_exists",
 	"SELECT 1 FROM memories WHERE id = $1::uuid",
-	1, 1,
-};
-
-static const struct pg_statement delete_memory_vectors = {
-	"worker_erase_memory_vectors",
-	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid",
 	1, 1,
 };
 
@@ -42,24 +38,6 @@ static const struct pg_statement erasure_running = {
 	"worker_erase_running",
 	"UPDATE memox_erasures SET status = 'running' WHERE id = $1::uuid AND status = 'pending'",
 	1, 1,
-};
-
-/* One page of the scope's vectors made before the erasure was asked for. */
-static const struct pg_statement delete_scope_vectors = {
-	"worker_erase_scope_vectors",
-	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
-	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
-	"  AND external_user_id = $3 AND created_at <= $4::timestamptz LIMIT " PAGE ")",
-	4, 1,
-};
-
-/* The scope's entry among the large ones (sql/vector/0003) names the end
- * user too; should memories made since the erasure keep the scope large,
- * the next write lists it again. */
-static const struct pg_statement delete_scope_entry = {
-	"worker_erase_scope_entry",
-	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3",
-	3, 1,
 };
 
 /* One page of the scope's memories, counted on the erasure in the same
@@ -82,33 +60,19 @@ static const struct pg_statement erasure_done = {
 	1, 1,
 };
 
-static const struct pg_statement tenant_status = {
-	"worker_erase_tenant_status",
-	"SELECT status FROM tenants WHERE id = $1::uuid",
-	1, 1,
-};
-
-static const struct pg_statement delete_tenant_vectors = {
-	"worker_erase_tenant_vectors",
-	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
-	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid LIMIT " PAGE ")",
-	1, 1,
-};
-
-static const struct pg_statement delete_tenant_entries = {
-	"worker_erase_tenant_entries",
-	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid",
-	1, 1,
-};
-
-/* The status is checked again on every page: only a deleted tenant's
- * memories are ever erased here. */
+/* The status is checked again on every page, in the statement that
+ * deletes it: only a deleted tenant's memories are ever erased here. */
 static const struct pg_statement delete_tenant_memories = {
 	"worker_erase_tenant_memories",
 	"DELETE FROM memories WHERE id IN (SELECT id FROM memories WHERE tenant_id = $1::uuid LIMIT " PAGE ")"
 	" AND EXISTS (SELECT 1 FROM tenants WHERE id = $1::uuid AND status = 'deleted')",
 	1, 1,
 };
+
+static void keepalive(void *w)
+{
+	worker_keepalive(w, 0);
+}
 
 /* Runs st until a page deletes nothing; the rows deleted go to *total.
  * count_column: the count is the statement's first value rather than its
@@ -147,9 +111,8 @@ void vectors_delete_jobs_run(struct worker *w, struct job **jobs, int n)
 			log_warn("vectors.delete %s: the memory exists, its vectors are kept", jobs[i]->id);
 			continue;
 		}
-		if ((r = pg_exec(w->ctx->vector, &delete_memory_vectors, params, err, sizeof err)) == NULL)
+		if (memory_vectors_delete_memory(w->ctx->vector, jobs[i]->id, err, sizeof err) != 0)
 			job_set(jobs[i], JOB_RETRY, "vector database: %s", err);
-		PQclear(r);
 	}
 }
 
@@ -167,18 +130,21 @@ static void erase_one(struct worker *w, struct job *job)
 		PQclear(e);
 		return;
 	}
-	long long vectors = 0, memories = 0, entries = 0;
-	const char *scope[] = { PQgetvalue(e, 0, 0), PQgetvalue(e, 0, 1), PQgetvalue(e, 0, 2), PQgetvalue(e, 0, 3) };
+	long long vectors = 0, memories = 0;
+	const char *tenant = PQgetvalue(e, 0, 0), *ns = PQgetvalue(e, 0, 1), *user = PQgetvalue(e, 0, 2);
+	const char *before = PQgetvalue(e, 0, 3);
+	struct pg *vector = w->ctx->vector;
 	PGresult *r = pg_exec(w->ctx->db, &erasure_running, id, err, sizeof err);
 	if (r == NULL) {
 		job_set(job, JOB_RETRY, "postgres: %s", err);
-	} else if (delete_pages(w, w->ctx->vector, &delete_scope_vectors, scope, 0, &vectors, err, sizeof err) != 0) {
+	} else if (memory_vectors_erase_scope(vector, tenant, ns, user, before, keepalive, w, &vectors, err,
+					      sizeof err) != 0) {
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	} else if (delete_pages(w, w->ctx->db, &delete_scope_memories, id, 1, &memories, err, sizeof err) != 0) {
 		job_set(job, JOB_RETRY, "postgres: %s", err);
-	} else if (delete_pages(w, w->ctx->vector, &delete_scope_vectors, scope, 0, &vectors, err, sizeof err) != 0) {
-		job_set(job, JOB_RETRY, "vector database: %s", err);
-	} else if (delete_pages(w, w->ctx->vector, &delete_scope_entry, scope, 0, &entries, err, sizeof err) != 0) {
+	} else if (memory_vectors_erase_scope(vector, tenant, ns, user, before, keepalive, w, &vectors, err,
+					      sizeof err) != 0 ||
+		   memory_vectors_forget_scope(vector, tenant, ns, user, err, sizeof err) != 0) {
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	} else {
 		PQclear(r);
@@ -203,27 +169,27 @@ static void erase_tenant(struct worker *w, struct job *job)
 {
 	char err[256];
 	const char *id[] = { job->id };
-	PGresult *t = pg_exec(w->ctx->db, &tenant_status, id, err, sizeof err);
-	if (t == NULL) {
+	char status[TENANT_STORE_STATUS_MAX];
+	int found = tenant_store_status(w->ctx->db, job->id, status, err, sizeof err);
+	if (found < 0) {
 		job_set(job, JOB_RETRY, "postgres: %s", err);
 		return;
 	}
 	/* No row: removed for good, its memories with it (ON DELETE CASCADE);
 	 * only vectors can be left.  A live tenant is never erased. */
-	int found = PQntuples(t) > 0, deleted = found && strcmp(PQgetvalue(t, 0, 0), "deleted") == 0;
-	PQclear(t);
+	int deleted = found && strcmp(status, "deleted") == 0;
 	if (found && !deleted) {
 		job_set(job, JOB_FAILED, "tenant %s is not deleted: refusing to erase it", job->id);
 		return;
 	}
-	long long vectors = 0, memories = 0, entries = 0;
-	if (delete_pages(w, w->ctx->vector, &delete_tenant_vectors, id, 0, &vectors, err, sizeof err) != 0)
+	long long vectors = 0, memories = 0;
+	struct pg *vector = w->ctx->vector;
+	if (memory_vectors_erase_tenant(vector, job->id, keepalive, w, &vectors, err, sizeof err) != 0)
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	else if (delete_pages(w, w->ctx->db, &delete_tenant_memories, id, 0, &memories, err, sizeof err) != 0)
 		job_set(job, JOB_RETRY, "postgres: %s", err);
-	else if (delete_pages(w, w->ctx->vector, &delete_tenant_vectors, id, 0, &vectors, err, sizeof err) != 0)
-		job_set(job, JOB_RETRY, "vector database: %s", err);
-	else if (delete_pages(w, w->ctx->vector, &delete_tenant_entries, id, 0, &entries, err, sizeof err) != 0)
+	else if (memory_vectors_erase_tenant(vector, job->id, keepalive, w, &vectors, err, sizeof err) != 0 ||
+		 memory_vectors_forget_tenant(vector, job->id, err, sizeof err) != 0)
 		job_set(job, JOB_RETRY, "vector database: %s", err);
 	else
 		log_info("tenant %s erased: %lld memories, %lld vectors", job->id, memories, vectors);

@@ -59,17 +59,16 @@ void erase_scope(struct request *req)
 	if (input_scope_value(req, "namespace", ns) != 0 || input_scope_value(req, "externalUserId", user) != 0)
 		return;
 	const char *params[] = { req->key->tenant_id, ns, user };
-	PGresult *r = store_main(req, &st_create, params);
+	PGresult *r = db_request_exec(req, &st_create, params);
 	if (r == NULL)
 		return;
-	const char *id = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	const char *id = PQgetvalue(r, 0, 0);
 	struct json_object *body = erasure_json(r);
-	PQclear(r);
 	char err[256];
 	if (enqueue_simple(req->ctx, "erase", id, err, sizeof err) != 0) {
 		const char *undo[] = { id };
 		char err2[256];
-		PQclear(pg_exec(req->ctx->db, &st_undo, undo, err2, sizeof err2));
+		db_request_keep(req, pg_exec(req->ctx->db, &st_undo, undo, err2, sizeof err2));
 		json_object_put(body);
 		response_unavailable(req, "erase job queue", err);
 		return;
@@ -88,12 +87,7 @@ void erase_get(struct request *req)
 		return;
 	}
 	const char *params[] = { id, req->key->tenant_id };
-	PGresult *r = store_main(req, &st_get, params);
-	if (r == NULL)
-		return;
-	if (PQntuples(r) == 0)
-		response_error(req, 404, "not_found", "no such erasure");
-	else
+	PGresult *r = db_request_one(req, &st_get, params, 404, "no such erasure");
+	if (r != NULL)
 		response_json(req, 200, erasure_json(r));
-	PQclear(r);
 }

@@ -14,6 +14,7 @@
 #include "apikey.h"
 #include "fields.h"
 #include "log.h"
+#include "memory_vectors.h"
 #include "paging.h"
 
 /* Inserts a batch given as a JSON array of {namespace, externalUserId,
@@ -86,14 +87,6 @@ static const struct pg_statement st_delete = {
 	"memox_delete", "DELETE FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING id", 2, 0,
 };
 
-/* Vectors of a memory that changed or went: search would skip them anyway
- * (it keeps only memories that are ready), but they would take its places. */
-static const struct pg_statement st_vectors_drop = {
-	"memox_vectors_drop",
-	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid AND version < $2::bigint",
-	2, 1,
-};
-
 /* ------------------------------------------------------------- writing */
 
 struct written {
@@ -113,8 +106,7 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 	/* Twice at most: a concurrent write of the same content that committed
 	 * after this statement's snapshot is neither inserted nor seen once. */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		PQclear(r);
-		if ((r = store_main(req, &st_insert, params)) == NULL)
+		if ((r = db_request_exec(req, &st_insert, params)) == NULL)
 			return -1;
 		int missing = 0;
 		for (int i = 0; i < PQntuples(r); i++)
@@ -123,7 +115,6 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 			break;
 	}
 	if (PQntuples(r) != n) {
-		PQclear(r);
 		response_error(req, 500, "internal", "the write answered an unexpected number of rows");
 		return -1;
 	}
@@ -132,7 +123,6 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 	for (int i = 0; i < n; i++) {
 		if (PQgetisnull(r, i, 1)) {
 			int room = strcmp(PQgetvalue(r, 0, 5), "t") == 0;
-			PQclear(r);
 			if (!room)
 				response_error(req, 403, "forbidden",
 					       "the tenant has reached its maxMemories limit (%lld)", k->limits.max_memories);
@@ -140,9 +130,9 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 				response_unavailable(req, "memox_insert", "a row could not be written or found");
 			return -1;
 		}
-		out[i].id = arena_strdup(req->arena, PQgetvalue(r, i, 1));
-		out[i].status = arena_strdup(req->arena, PQgetvalue(r, i, 2));
-		out[i].version = arena_strdup(req->arena, PQgetvalue(r, i, 3));
+		out[i].id = PQgetvalue(r, i, 1);
+		out[i].status = PQgetvalue(r, i, 2);
+		out[i].version = PQgetvalue(r, i, 3);
 		out[i].created = strcmp(PQgetvalue(r, i, 4), "t") == 0;
 		out[i].duplicate = !out[i].created;
 		/* The same content twice in one batch: one memory, one job. */
@@ -157,7 +147,6 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 			versions[queued++] = out[i].version;
 		}
 	}
-	PQclear(r);
 	if (enqueue_embed(req->ctx, ids, versions, queued, err, sizeof err) != 0) {
 		/* Nothing is left half done: the new rows go again, so the client's
 		 * retry of this 503 writes them afresh. */
@@ -167,11 +156,9 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 		list = arena_printf(req->arena, "%s}", list);
 		const char *undo[] = { list, k->tenant_id };
 		char err2[256];
-		PGresult *u = pg_exec(req->ctx->db, &st_unwrite, undo, err2, sizeof err2);
-		if (u == NULL)
+		if (db_request_keep(req, pg_exec(req->ctx->db, &st_unwrite, undo, err2, sizeof err2)) == NULL)
 			log_error("memories %s written but neither queued nor undone (%s); the sweeper will queue them",
 				  list, err2);
-		PQclear(u);
 		response_unavailable(req, "embed job queue", err);
 		return -1;
 	}
@@ -278,14 +265,9 @@ void memories_get(struct request *req)
 	if (query_only(req, (const char *const[]){ NULL }) != 0 || (id = input_memory_id(req)) == NULL)
 		return;
 	const char *params[] = { id, req->key->tenant_id };
-	PGresult *r = store_main(req, &st_get, params);
-	if (r == NULL)
-		return;
-	if (PQntuples(r) == 0)
-		response_error(req, 404, "not_found", "no such memory");
-	else
+	PGresult *r = db_request_one(req, &st_get, params, 404, "no such memory");
+	if (r != NULL)
 		response_json(req, 200, store_memory_json(r, 0));
-	PQclear(r);
 }
 
 void memories_list(struct request *req)
@@ -310,7 +292,7 @@ void memories_list(struct request *req)
 		}
 	}
 	const char *params[] = { req->key->tenant_id, ns, user, p.fetch, p.after_key, p.after_id, status };
-	PGresult *r = store_main(req, &st_list, params);
+	PGresult *r = db_request_exec(req, &st_list, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object(), *arr = json_object_new_array();
@@ -318,7 +300,6 @@ void memories_list(struct request *req)
 	for (int i = 0; i < n; i++)
 		json_object_array_add(arr, store_memory_json(r, i));
 	json_object_object_add(body, "memories", arr);
-	PQclear(r);
 	response_json(req, 200, body);
 }
 
@@ -342,7 +323,7 @@ void memories_patch(struct request *req)
 		return;
 	const char *params[] = { id, req->key->tenant_id, content, metadata };
 	char err[256];
-	PGresult *r = pg_exec(req->ctx->db, &st_patch, params, err, sizeof err);
+	PGresult *r = db_request_keep(req, pg_exec(req->ctx->db, &st_patch, params, err, sizeof err));
 	if (r == NULL) {
 		if (strcmp(pg_last_sqlstate(req->ctx->db), "23505") == 0)
 			response_error(req, 409, "conflict", "another memory of this end user has that content");
@@ -351,15 +332,14 @@ void memories_patch(struct request *req)
 		return;
 	}
 	if (PQntuples(r) == 0) {
-		PQclear(r);
 		response_error(req, 404, "not_found", "no such memory");
 		return;
 	}
-	const char *version = arena_strdup(req->arena, PQgetvalue(r, 0, 7));
+	const char *version = PQgetvalue(r, 0, 7);
 	struct json_object *body = store_memory_json(r, 0);
-	PQclear(r);
-	const char *drop[] = { id, version };
-	PQclear(pg_exec(req->ctx->vector, &st_vectors_drop, drop, err, sizeof err));
+	/* Search would skip the old vectors (it keeps only memories that are
+	 * ready), but they would take its places. */
+	memory_vectors_drop_older(req->ctx->vector, id, version, err, sizeof err);
 	const char *ids[] = { id }, *versions[] = { version };
 	if (enqueue_embed(req->ctx, ids, versions, 1, err, sizeof err) != 0)
 		/* The change is committed and the memory pending: the worker's
@@ -374,22 +354,13 @@ void memories_delete(struct request *req)
 	if (query_only(req, (const char *const[]){ NULL }) != 0 || (id = input_memory_id(req)) == NULL)
 		return;
 	const char *params[] = { id, req->key->tenant_id };
-	PGresult *r = store_main(req, &st_delete, params);
-	if (r == NULL)
+	if (db_request_one(req, &st_delete, params, 404, "no such memory") == NULL)
 		return;
-	int found = PQntuples(r) == 1;
-	PQclear(r);
-	if (!found) {
-		response_error(req, 404, "not_found", "no such memory");
-		return;
-	}
 	/* Gone from reads and search now (search keeps only rows that exist
 	 * here); the vectors go too, or are left to the worker. */
 	char err[256];
-	const char *drop[] = { id, "9223372036854775807" };
-	PGresult *v = pg_exec(req->ctx->vector, &st_vectors_drop, drop, err, sizeof err);
-	if (v == NULL && enqueue_simple(req->ctx, "vectors.delete", id, err, sizeof err) != 0)
+	if (memory_vectors_drop_older(req->ctx->vector, id, "9223372036854775807", err, sizeof err) != 0 &&
+	    enqueue_simple(req->ctx, "vectors.delete", id, err, sizeof err) != 0)
 		log_warn("memory %s deleted; its vectors stay until an erase: %s", id, err);
-	PQclear(v);
 	response_no_content(req);
 }

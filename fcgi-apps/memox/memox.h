@@ -3,8 +3,10 @@
  * Handlers live in files named for what they handle: memories.c (write,
  * read, list, change, delete one memory), erase.c (one end user's data),
  * search.c (semantic search, with filter.c turning a metadata filter into a
- * jsonpath).  input.c checks what clients send; store.c runs the statements
- * of both databases; enqueue.c hands jobs to the worker. */
+ * jsonpath).  input.c checks what clients send; statements on either
+ * database run through shared/db_request.h (a failure is answered 503, the
+ * result is the request's); store.c renders a memory; enqueue.c hands jobs
+ * to the worker. */
 #ifndef AIGET_MEMOX_H
 #define AIGET_MEMOX_H
 
@@ -15,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "app.h"
+#include "db_request.h"
 #include "pg.h"
 #include "request.h"
 
@@ -44,9 +47,6 @@ const char *input_memory_id(struct request *req);
 
 /* ------------------------------------------------------------- store.c */
 
-/* A statement on the main or vector database; NULL answered 503. */
-PGresult *store_main(struct request *req, const struct pg_statement *st, const char *const *params);
-PGresult *store_vector(struct request *req, const struct pg_statement *st, const char *const *params);
 /* A timestamp column as RFC 3339 UTC with microseconds (a memory's createdAt
  * orders its list, so seconds would not do). */
 #define MEMOX_SQL_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"

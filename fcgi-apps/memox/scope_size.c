@@ -9,20 +9,12 @@
 #include "memox.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "apikey.h"
+#include "memory_vectors.h"
 
 #define SCOPE_SLOTS  256
 #define SCOPE_TTL_MS 10000.0
-
-static const struct pg_statement st_count = {
-	"memox_search_count",
-	"SELECT count(*) FROM (SELECT 1 FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
-	" AND external_user_id = $3 AND model = $4 LIMIT $5::int) s",
-	5, 1,
-};
 
 /* Answers by a hash of (tenant, namespace, user, model); a collision only
  * picks the slower plan for a while. */
@@ -55,14 +47,14 @@ int scope_is_small(struct request *req, const char *ns, const char *user, int *s
 		*small = answers[slot].small;
 		return 0;
 	}
-	char limit[24];
-	snprintf(limit, sizeof limit, "%lld", cfg->memox_exact_scan_max + 1);
-	const char *params[] = { scope[0], ns, user, cfg->embedding_model, limit };
-	PGresult *r = store_vector(req, &st_count, params);
-	if (r == NULL)
+	char err[256];
+	long long n = memory_vectors_count(req->ctx->vector, scope[0], ns, user, cfg->embedding_model,
+					   cfg->memox_exact_scan_max + 1, err, sizeof err);
+	if (n < 0) {
+		response_unavailable(req, "memory_vectors_count", err);
 		return -1;
-	*small = atoll(PQgetvalue(r, 0, 0)) <= cfg->memox_exact_scan_max;
-	PQclear(r);
+	}
+	*small = n <= cfg->memox_exact_scan_max;
 	answers[slot].key = key;
 	answers[slot].until = now + SCOPE_TTL_MS;
 	answers[slot].small = *small;

@@ -31,18 +31,12 @@
 #include "fields.h"
 #include "json_text.h"
 #include "log.h"
+#include "memory_vectors.h"
 #include "redis.h"
 
 #define TOPK_DEFAULT 10
 #define FETCH_ROUNDS 3                /* over-fetch rounds when candidates were dropped */
 #define CANDIDATE_ID_MAX 36           /* a uuid's text */
-
-/* Vector statements depend on the model's dimensions and name, known at
- * start: search_init() writes them.  The model name in the SQL text is
- * operator configuration held to [A-Za-z0-9._:/-] by config.c, never client
- * input; it is a literal so that the planner can match the model's partial
- * HNSW index even in a generic plan. */
-static struct pg_statement st_exact, st_index;
 
 /* The candidates in the order given (ordinality), so that matching each
  * row to its candidate is a lookup, not a search. */
@@ -55,45 +49,15 @@ static const struct pg_statement st_fetch = {
 	2, 1,
 };
 
-#define FILTER_SQL \
-	" AND ($6::jsonpath IS NULL OR jsonb_path_match(metadata, $6::jsonpath, $7::jsonb, true))"
-
+/* The vector statements are shared/memory_vectors.c's; this sets the
+ * planner settings of the responder's vector connection. */
 void search_init(struct app_context *ctx)
 {
 	const struct config *cfg = &ctx->cfg;
-	int dims = (int)cfg->embedding_dims;
-	st_exact = (struct pg_statement){
-		"memox_search_exact",
-		strdup("SELECT memory_id, 1 - (embedding <=> $4::vector) AS score, version FROM memory_vectors"
-		       " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
-		       FILTER_SQL " ORDER BY score DESC, memory_id LIMIT $8::int"),
-		8, 1,
-	};
-	/* The index holds a large scope's vectors once the worker has indexed
-	 * them (sql/vector/0003): those not in it yet, a page or a freshly
-	 * listed scope's older ones, are compared one by one and merged in, so
-	 * the answer never misses them.  The indexed part compares the scope
-	 * with IS NOT DISTINCT FROM, which the scope btree cannot serve: when a
-	 * scope has just grown and the statistics still think it small, the
-	 * planner would otherwise read it through that btree and sort it, the
-	 * slow exact plan that the count has ruled out. */
-	char *sql = NULL;
-	if (asprintf(&sql,
-		     "SELECT memory_id, 1 - distance AS score, version FROM ("
-		     "(SELECT memory_id, embedding::vector(%d) <=> $4::vector(%d) AS distance, version"
-		     " FROM memory_vectors"
-		     " WHERE (tenant_id, namespace, external_user_id) IS NOT DISTINCT FROM ($1::uuid, $2, $3)"
-		     " AND model = '%s' AND in_index"
-		     " AND $5::text IS NOT NULL" FILTER_SQL
-		     " ORDER BY embedding::vector(%d) <=> $4::vector(%d) LIMIT $8::int)"
-		     " UNION ALL "
-		     "(SELECT memory_id, embedding <=> $4::vector AS distance, version FROM memory_vectors"
-		     " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
-		     " AND NOT in_index" FILTER_SQL " ORDER BY 2 LIMIT $8::int)"
-		     ") candidates ORDER BY distance, memory_id LIMIT $8::int",
-		     dims, dims, cfg->embedding_model, dims, dims) < 0)
-		sql = NULL;
-	st_index = (struct pg_statement){ "memox_search_index", sql, 8, 1 };
+	if (memory_vectors_search_init(cfg) != 0) {
+		log_error("out of memory preparing search statements");
+		exit(1);
+	}
 	/* strict_order: iterative scans keep going until LIMIT rows pass the
 	 * scope and filter, in true distance order of the index. */
 	char options[200];
@@ -102,10 +66,6 @@ void search_init(struct app_context *ctx)
 		 "-c hnsw.ef_search=%lld -c hnsw.iterative_scan=strict_order -c hnsw.max_scan_tuples=%lld",
 		 ef, cfg->memox_exact_scan_max * 4 > 20000 ? cfg->memox_exact_scan_max * 4 : 20000);
 	pg_set_options(ctx->vector, options);
-	if (st_exact.sql == NULL || st_index.sql == NULL) {
-		log_error("out of memory preparing search statements");
-		exit(1);
-	}
 }
 
 /* ------------------------------------------------------------- the query's vector */
@@ -246,11 +206,13 @@ void search_memories(struct request *req)
 	struct json_object *results = json_object_new_array();
 	int limit = in.top_k + 8, found = 0;
 	for (int pass = 0; pass < FETCH_ROUNDS;) {
-		char lim[24];
-		snprintf(lim, sizeof lim, "%d", limit);
-		const char *params[] = { req->key->tenant_id, in.ns, in.user, qtext, req->ctx->cfg.embedding_model,
-					 in.path, in.vars, lim };
-		PGresult *r = store_vector(req, strcmp(mode, "exact") == 0 ? &st_exact : &st_index, params);
+		struct memory_vectors_query mq = { req->key->tenant_id, in.ns, in.user, qtext,
+						   req->ctx->cfg.embedding_model, in.path, in.vars, limit };
+		int exact = strcmp(mode, "exact") == 0;
+		char err[256];
+		PGresult *r = db_request_result(req, memory_vectors_search(req->ctx->vector,
+					exact ? MEMORY_VECTORS_EXACT : MEMORY_VECTORS_INDEX, &mq, err, sizeof err),
+					exact ? "memory_vectors_search_exact" : "memory_vectors_search_index", err);
 		if (r == NULL) {
 			json_object_put(results);
 			return;
@@ -259,7 +221,6 @@ void search_memories(struct request *req)
 		if (n < limit && strcmp(mode, "index") == 0) {
 			/* The index ran out before limit rows passed the filter:
 			 * only the exact plan can say whether more exist. */
-			PQclear(r);
 			mode = "exact";
 			continue;
 		}
@@ -268,20 +229,19 @@ void search_memories(struct request *req)
 		char *ids = arena_alloc(req->arena, (size_t)n * (CANDIDATE_ID_MAX + 1) + 3), *w = ids;
 		*w++ = '{';
 		for (int i = 0; i < n; i++) {
-			c[i].id = arena_strdup(req->arena, PQgetvalue(r, i, 0));
+			c[i].id = PQgetvalue(r, i, 0);
 			c[i].score = atof(PQgetvalue(r, i, 1));
-			c[i].version = arena_strdup(req->arena, PQgetvalue(r, i, 2));
+			c[i].version = PQgetvalue(r, i, 2);
 			size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX);
 			if (i)
 				*w++ = ',';
 			memcpy(w, c[i].id, len);
 			w += len;
 		}
-		PQclear(r);
 		*w++ = '}';
 		*w = '\0';
 		const char *fp[] = { ids, req->key->tenant_id };
-		PGresult *m = store_main(req, &st_fetch, fp);
+		PGresult *m = db_request_exec(req, &st_fetch, fp);
 		if (m == NULL) {
 			json_object_put(results);
 			return;
@@ -310,7 +270,6 @@ void search_memories(struct request *req)
 			found++;
 		}
 		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in.min_score));
-		PQclear(m);
 		if (found >= in.top_k || exhausted)
 			break;
 		pass++;

@@ -1,31 +1,14 @@
-/* store.c - running memox statements on either database, and a memory's JSON.
+/* store.c - a memory row as the API shows it.
  *
- * A failed statement is answered 503 with Retry-After, the cause logged and
- * never shown: memox callers (a notes app's backend with tight timeouts)
- * retry on 503, and their writes are safe to repeat (dedup, Idempotency-Key). */
+ * Statements run through shared/db_request.h: a failure is answered 503
+ * with Retry-After, the cause logged and never shown, since memox callers
+ * (a notes app's backend with tight timeouts) retry on 503 and their
+ * writes are safe to repeat (dedup, Idempotency-Key). */
 #include "memox.h"
 
 #include <stdlib.h>
 
 #include "json_text.h"
-
-PGresult *store_main(struct request *req, const struct pg_statement *st, const char *const *params)
-{
-	char err[256];
-	PGresult *r = pg_exec(req->ctx->db, st, params, err, sizeof err);
-	if (r == NULL)
-		response_unavailable(req, st->name, err);
-	return r;
-}
-
-PGresult *store_vector(struct request *req, const struct pg_statement *st, const char *const *params)
-{
-	char err[256];
-	PGresult *r = pg_exec(req->ctx->vector, st, params, err, sizeof err);
-	if (r == NULL)
-		response_unavailable(req, st->name, err);
-	return r;
-}
 
 static struct json_object *text_or_null(PGresult *r, int row, int col)
 {

@@ -21,26 +21,6 @@
 #include "auth_token.h"
 #include "log.h"
 
-#define ADMIN_TENANT_COLUMNS TENANT_COLUMNS ", t.created_by," \
-	" (SELECT count(*) FROM tenant_members m WHERE m.tenant_id = t.id)"
-
-static const struct pg_statement st_find = {
-	"admin_tenant_find", "SELECT status FROM tenants WHERE id = $1::uuid", 1, 1,
-};
-static const struct pg_statement st_get = {
-	"admin_tenant_get", "SELECT " ADMIN_TENANT_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
-};
-/* A search string matches a name or email anywhere, without regard to case,
- * or an id exactly.  strpos() rather than LIKE: no wildcard to escape. */
-static const struct pg_statement st_tenants = {
-	"admin_tenants",
-	"SELECT " ADMIN_TENANT_COLUMNS ", " SQL_MICROS("t.created_at") " FROM tenants t"
-	" WHERE ($1::text IS NULL OR strpos(lower(t.name), lower($1)) > 0 OR t.id::text = lower($1))"
-	" AND ($2::text IS NULL OR t.status = $2)"
-	" AND ($3::bigint IS NULL OR (" SQL_MICROS("t.created_at") ", t.id) < ($3::bigint, $4::uuid))"
-	" ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int",
-	5, 1,
-};
 static const struct pg_statement st_users = {
 	"admin_users",
 	"SELECT u.id, u.email, u.email_verified, u.name, u.role, " SQL_TIME("u.created_at") ","
@@ -52,24 +32,6 @@ static const struct pg_statement st_users = {
 	" ORDER BY u.created_at DESC, u.id DESC LIMIT $4::int",
 	4, 1,
 };
-static const struct pg_statement st_set_status = {
-	"admin_set_status",
-	"UPDATE tenants t SET status = $2,"
-	" suspended_at = CASE WHEN $2 = 'suspended' THEN now() END, updated_at = now()"
-	" WHERE t.id = $1::uuid RETURNING " ADMIN_TENANT_COLUMNS,
-	2, 0,
-};
-
-#define ADMIN_TENANT_NCOLUMNS (TENANT_NCOLUMNS + 2)
-
-static struct json_object *admin_tenant_json(PGresult *r, int i)
-{
-	struct json_object *o = tenant_json(r, i, 0, NULL);
-	json_object_object_add(o, "createdBy", PQgetisnull(r, i, TENANT_NCOLUMNS) ? NULL
-				: json_object_new_string(PQgetvalue(r, i, TENANT_NCOLUMNS)));
-	json_object_object_add(o, "memberCount", json_object_new_int64(atoll(PQgetvalue(r, i, TENANT_NCOLUMNS + 1))));
-	return o;
-}
 
 static struct json_object *wrap(const char *name, struct json_object *v)
 {
@@ -86,19 +48,12 @@ int admin_tenant_find(struct request *req, char id[37], char *status)
 		return -1;
 	}
 	snprintf(id, 37, "%s", p);
-	const char *params[] = { id };
-	PGresult *r = db_exec(req, &st_find, params);
-	if (r == NULL)
-		return -1;
-	int found = PQntuples(r) == 1;
-	if (found)
-		snprintf(status, 16, "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (!found) {
+	char err[256];
+	int found = db_request_rc(req, tenant_store_status(req->ctx->db, id, status, err, sizeof err),
+				  "tenant_store_status", err);
+	if (found == 0)
 		response_error(req, 404, "not_found", "no such tenant");
-		return -1;
-	}
-	return 1;
+	return found > 0 ? 1 : -1;
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -118,34 +73,30 @@ void admin_tenants(struct request *req)
 		response_error(req, 400, "invalid_request", "status must be one of: active, suspended, deleted");
 		return;
 	}
-	const char *params[] = { query, status, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_tenants, params);
+	char err[256];
+	PGresult *r = db_request_result(req, tenant_store_admin_list(req->ctx->db, query, status, p.after_key, p.after_id,
+								   p.fetch, err, sizeof err),
+					"tenant_store_admin_list", err);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
-	int n = page_finish(req, &p, r, ADMIN_TENANT_NCOLUMNS, 0, body);
+	int n = page_finish(req, &p, r, TENANT_STORE_ADMIN_NCOLUMNS, 0, body);
 	struct json_object *list = json_object_new_array();
 	for (int i = 0; i < n; i++)
-		json_object_array_add(list, admin_tenant_json(r, i));
-	PQclear(r);
+		json_object_array_add(list, tenant_store_admin_json(r, i));
 	json_object_object_add(body, "tenants", list);
 	response_json(req, 200, body);
 }
 
 void admin_tenant_get(struct request *req)
 {
-	char id[37], status[16];
+	char id[37], status[16], err[256];
 	if (admin_tenant_find(req, id, status) < 0)
 		return;
-	const char *params[] = { id };
-	PGresult *r = db_exec(req, &st_get, params);
-	if (r == NULL)
-		return;
-	if (PQntuples(r) == 1)
-		response_json(req, 200, wrap("tenant", admin_tenant_json(r, 0)));
-	else
-		response_error(req, 404, "not_found", "no such tenant");
-	PQclear(r);
+	PGresult *r = db_request_row(req, tenant_store_admin_get(req->ctx->db, id, err, sizeof err),
+				     "tenant_store_admin_get", err, 404, "no such tenant");
+	if (r != NULL)
+		response_json(req, 200, wrap("tenant", tenant_store_admin_json(r, 0)));
 }
 
 void admin_users(struct request *req)
@@ -156,7 +107,7 @@ void admin_users(struct request *req)
 	if (query_only(req, allowed) != 0 || query_search(req, &query) != 0 || page_parse(req, &p, 0) != 0)
 		return;
 	const char *params[] = { query, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_users, params);
+	PGresult *r = db_request_exec(req, &st_users, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -173,7 +124,6 @@ void admin_users(struct request *req)
 		json_object_object_add(u, "tenantCount", json_object_new_int64(atoll(PQgetvalue(r, i, 6))));
 		json_object_array_add(list, u);
 	}
-	PQclear(r);
 	json_object_object_add(body, "users", list);
 	response_json(req, 200, body);
 }
@@ -183,45 +133,44 @@ void admin_users(struct request *req)
 static void set_status(struct request *req, const char *to, const char *action)
 {
 	char id[37], status[16];
-	if (admin_tenant_find(req, id, status) < 0 || db_begin(req) != 0)
+	if (admin_tenant_find(req, id, status) < 0 || db_request_begin(req) != 0)
 		return;
 	int found = db_lock_tenant(req, id, status);
 	if (found <= 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		if (found == 0)
 			response_error(req, 404, "not_found", "no such tenant");
 		return;
 	}
 	if (strcmp(status, "deleted") == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 409, "conflict", "the tenant is deleted");
 		return;
 	}
 	if (strcmp(status, to) == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		admin_tenant_get(req);
 		return;
 	}
-	const char *params[] = { id, to };
-	PGresult *r = db_exec(req, &st_set_status, params);
+	char err[256];
+	PGresult *r = db_request_result(req, tenant_store_set_status(req->ctx->db, id, to, err, sizeof err),
+					"tenant_store_set_status", err);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "by", json_object_new_string("admin"));
 	json_object_object_add(detail, "from", json_object_new_string(status));
-	if (audit_record(req, id, action, id, detail) != 0 || db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	if (audit_record(req, id, action, id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	/* After the commit: a key looked up again must find the new status. */
 	if (apikey_invalidate_tenant(req->ctx, id) != 0)
 		log_warn("tenant %s: %s; cached keys follow when they expire", id, action);
 	log_info("tenant %s: %s by %s", id, action, req->user->id);
-	response_json(req, 200, wrap("tenant", admin_tenant_json(r, 0)));
-	PQclear(r);
+	response_json(req, 200, wrap("tenant", tenant_store_admin_json(r, 0)));
 }
 
 void admin_suspend(struct request *req)

@@ -48,7 +48,7 @@ static void list(struct request *req, const char *tenant_id, const struct page *
 {
 	struct page p = *pg;
 	const char *params[] = { tenant_id, p.after_key, p.fetch };
-	PGresult *r = db_exec(req, &st_list, params);
+	PGresult *r = db_request_exec(req, &st_list, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -66,7 +66,6 @@ static void list(struct request *req, const char *tenant_id, const struct page *
 		json_object_object_add(e, "detail", PQgetisnull(r, i, 7) ? NULL : json_tokener_parse(PQgetvalue(r, i, 7)));
 		json_object_array_add(entries, e);
 	}
-	PQclear(r);
 	json_object_object_add(body, "entries", entries);
 	response_json(req, 200, body);
 }

@@ -63,7 +63,7 @@ static const struct pg_statement st_join = {
 	"invitations_join",
 	"WITH m AS (INSERT INTO tenant_members (tenant_id, user_id, role) VALUES ($1::uuid, $2::uuid, $3)"
 	" ON CONFLICT (tenant_id, user_id) DO NOTHING RETURNING *)"
-	" SELECT " MEMBER_COLUMNS ", " TENANT_COLUMNS
+	" SELECT " MEMBER_COLUMNS ", " TENANT_STORE_COLUMNS
 	" FROM m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id",
 	3, 0,
 };
@@ -94,7 +94,7 @@ struct json_object *invitation_json(PGresult *r, int i, int col)
 static void list(struct request *req, const struct pg_statement *st, const char *owner, const struct page *p)
 {
 	const char *params[] = { owner, p->after_key, p->after_id, p->fetch };
-	PGresult *r = db_exec(req, st, params);
+	PGresult *r = db_request_exec(req, st, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -102,7 +102,6 @@ static void list(struct request *req, const struct pg_statement *st, const char 
 	struct json_object *arr = json_object_new_array();
 	for (int i = 0; i < n; i++)
 		json_object_array_add(arr, invitation_json(r, i, 0));
-	PQclear(r);
 	json_object_object_add(body, "invitations", arr);
 	response_json(req, 200, body);
 }
@@ -158,15 +157,14 @@ void invitations_accept(struct request *req)
 	if (id == NULL)
 		return;
 	const char *p1[] = { id, req->user->id };
-	PGresult *r = db_exec(req, &st_state, p1);
+	PGresult *r = db_request_exec(req, &st_state, p1);
 	if (r == NULL)
 		return;
 	int found = PQntuples(r) == 1 && PQgetvalue(r, 0, 1)[0] == 't';
 	int expired = found && PQgetvalue(r, 0, 2)[0] == 't';
 	int verified = found && PQgetvalue(r, 0, 3)[0] == 't';
 	int member = found && PQgetvalue(r, 0, 4)[0] == 't';
-	char *tenant_id = found ? arena_strdup(req->arena, PQgetvalue(r, 0, 0)) : NULL;
-	PQclear(r);
+	const char *tenant_id = found ? PQgetvalue(r, 0, 0) : NULL;
 	if (!found) {
 		response_error(req, 404, "not_found", "no such invitation");
 		return;
@@ -184,45 +182,37 @@ void invitations_accept(struct request *req)
 		return;
 	}
 	char status[16];
-	if (db_begin(req) != 0)
+	if (db_request_begin(req) != 0)
 		return;
 	int locked = db_lock_tenant(req, tenant_id, status);
 	if (locked <= 0 || strcmp(status, "deleted") == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		if (locked >= 0)
 			response_error(req, 404, "not_found", "no such invitation");
 		return;
 	}
 	const char *p2[] = { id };
-	r = db_exec(req, &st_accept, p2);
-	if (r == NULL || PQntuples(r) != 1) {
-		/* Revoked, accepted or expired since the check above. */
-		db_rollback(req);
-		if (r)
-			response_error(req, 404, "not_found", "no such invitation");
-		PQclear(r);
+	/* No row: revoked, accepted or expired since the check above. */
+	r = db_request_one(req, &st_accept, p2, 404, "no such invitation");
+	if (r == NULL) {
+		db_request_rollback(req);
 		return;
 	}
-	char *role = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
-	PQclear(r);
+	const char *role = PQgetvalue(r, 0, 0);
 	const char *p3[] = { tenant_id, req->user->id, role };
-	r = db_exec(req, &st_join, p3);
-	if (r == NULL || PQntuples(r) != 1) {
-		db_rollback(req);
-		if (r)
-			response_error(req, 409, "conflict", "you are already a member of this tenant");
-		PQclear(r);
+	r = db_request_one(req, &st_join, p3, 409, "you are already a member of this tenant");
+	if (r == NULL) {
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "tenant", tenant_json(r, 0, MEMBER_NCOLUMNS, role));
+	json_object_object_add(body, "tenant", tenant_store_json(r, 0, MEMBER_NCOLUMNS, role));
 	json_object_object_add(body, "member", member_json(r, 0, 0));
-	PQclear(r);
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "role", json_object_new_string(role));
-	if (audit_record(req, tenant_id, "invitation.accept", id, detail) != 0 || db_commit(req) != 0) {
+	if (audit_record(req, tenant_id, "invitation.accept", id, detail) != 0 || db_request_commit(req) != 0) {
 		json_object_put(body);
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	response_json(req, 200, body);
@@ -235,23 +225,19 @@ void invitations_revoke(struct request *req)
 	struct tenant_ref t;
 	const char *id;
 	if (membership_require(req, path_id(req, "tenantId"), ACT_MEMBERS_INVITE, &t) != 0 ||
-	    (id = invitation_id(req)) == NULL || db_begin(req) != 0)
+	    (id = invitation_id(req)) == NULL || db_request_begin(req) != 0)
 		return;
 	const char *params[] = { id, t.id };
-	PGresult *r = db_exec(req, &st_revoke, params);
-	if (r == NULL || PQntuples(r) != 1) {
-		db_rollback(req);
-		if (r)
-			response_error(req, 404, "not_found", "no such invitation");
-		PQclear(r);
+	PGresult *r = db_request_one(req, &st_revoke, params, 404, "no such invitation");
+	if (r == NULL) {
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "email", json_object_new_string(PQgetvalue(r, 0, 0)));
 	json_object_object_add(detail, "role", json_object_new_string(PQgetvalue(r, 0, 1)));
-	PQclear(r);
-	if (audit_record(req, t.id, "invitation.revoke", id, detail) != 0 || db_commit(req) != 0) {
-		db_rollback(req);
+	if (audit_record(req, t.id, "invitation.revoke", id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	response_no_content(req);

@@ -70,13 +70,10 @@ static int parse(struct request *req, struct limits_change *c)
 static void answer(struct request *req, const char *tenant_id)
 {
 	char err[256];
-	PGresult *r = tenant_limits_get(req->ctx->db, tenant_id, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "limits_get", err);
-		return;
-	}
-	response_json(req, 200, tenant_limits_json(&req->ctx->cfg, tenant_id, r));
-	PQclear(r);
+	PGresult *r = db_request_result(req, tenant_limits_get(req->ctx->db, tenant_id, err, sizeof err),
+					"limits_get", err);
+	if (r != NULL)
+		response_json(req, 200, tenant_limits_json(&req->ctx->cfg, tenant_id, r));
 }
 
 /* An owner's change, inside the transaction that holds the tenant's lock:
@@ -85,15 +82,13 @@ static void answer(struct request *req, const char *tenant_id)
 static int within_ceilings(struct request *req, const char *tenant_id, const struct limits_change *c)
 {
 	char err[256];
-	PGresult *r = tenant_limits_get_locked(req->ctx->db, tenant_id, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "limits_get_locked", err);
+	PGresult *r = db_request_result(req, tenant_limits_get_locked(req->ctx->db, tenant_id, err, sizeof err),
+					"limits_get_locked", err);
+	if (r == NULL)
 		return -1;
-	}
 	long long def[TENANT_LIMIT__MAX], now[TENANT_LIMIT__MAX], ceiling[TENANT_LIMIT__MAX];
 	tenant_limits_effective(&req->ctx->cfg, NULL, def, ceiling);   /* def: what null resets one to */
 	tenant_limits_effective(&req->ctx->cfg, r, now, ceiling);
-	PQclear(r);
 	for (int i = 0; i < TENANT_LIMIT__MAX; i++) {
 		if (!(c->mask & (1u << i)))
 			continue;
@@ -118,20 +113,20 @@ static void put(struct request *req, const char *tenant_id, const struct limits_
 		int ceilings)
 {
 	char err[256], status[16];
-	if (db_begin(req) != 0)
+	if (db_request_begin(req) != 0)
 		return;
 	int found = db_lock_tenant(req, tenant_id, status);
 	if (found <= 0 || (!by_admin && within_ceilings(req, tenant_id, c) != 0)) {
-		db_rollback(req);
+		db_request_rollback(req);
 		if (found == 0)
 			response_error(req, 404, "not_found", "no such tenant");
 		return;
 	}
-	PGresult *r = (ceilings ? tenant_ceilings_put : tenant_limits_put)(req->ctx->db, tenant_id, c->value, c->mask,
-									  err, sizeof err);
+	PGresult *r = db_request_result(req, (ceilings ? tenant_ceilings_put : tenant_limits_put)(req->ctx->db,
+					tenant_id, c->value, c->mask, err, sizeof err),
+					ceilings ? "limits_ceilings_put" : "limits_put", err);
 	if (r == NULL) {
-		response_unavailable(req, ceilings ? "limits_ceilings_put" : "limits_put", err);
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *detail = json_object_new_object();
@@ -139,16 +134,14 @@ static void put(struct request *req, const char *tenant_id, const struct limits_
 	if (by_admin)
 		json_object_object_add(detail, "by", json_object_new_string("admin"));
 	if (audit_record(req, tenant_id, ceilings ? "ceilings.set" : "limits.set", tenant_id, detail) != 0 ||
-	    db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	    db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	/* Ceilings bound what owners ask for; keys carry only the limits. */
 	if (!ceilings && apikey_invalidate_tenant(req->ctx, tenant_id) != 0)
 		log_warn("tenant %s: new limits apply when cached keys expire", tenant_id);
 	response_json(req, 200, (ceilings ? tenant_ceilings_json : tenant_limits_json)(&req->ctx->cfg, tenant_id, r));
-	PQclear(r);
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -199,13 +192,9 @@ void admin_ceilings_get(struct request *req)
 	char id[37], status[16], err[256];
 	if (admin_tenant_find(req, id, status) < 0)
 		return;
-	PGresult *r = tenant_limits_get(req->ctx->db, id, err, sizeof err);
-	if (r == NULL) {
-		response_unavailable(req, "limits_get", err);
-		return;
-	}
-	response_json(req, 200, tenant_ceilings_json(&req->ctx->cfg, id, r));
-	PQclear(r);
+	PGresult *r = db_request_result(req, tenant_limits_get(req->ctx->db, id, err, sizeof err), "limits_get", err);
+	if (r != NULL)
+		response_json(req, 200, tenant_ceilings_json(&req->ctx->cfg, id, r));
 }
 
 void admin_ceilings_put(struct request *req)

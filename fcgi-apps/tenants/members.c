@@ -122,12 +122,12 @@ static struct json_object *detail2(const char *k1, const char *v1, const char *k
 static int begin_locked(struct request *req, const char *tenant_id)
 {
 	char status[16];
-	if (db_begin(req) != 0)
+	if (db_request_begin(req) != 0)
 		return -1;
 	int found = db_lock_tenant(req, tenant_id, status);
 	if (found > 0 && strcmp(status, "deleted") != 0)
 		return 0;
-	db_rollback(req);
+	db_request_rollback(req);
 	if (found >= 0)
 		response_error(req, 404, "not_found", "no such tenant");
 	return -1;
@@ -144,7 +144,7 @@ void members_list(struct request *req)
 	    membership_require(req, path_id(req, "tenantId"), ACT_MEMBERS_READ, &t) != 0)
 		return;
 	const char *params[] = { t.id, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_list, params);
+	PGresult *r = db_request_exec(req, &st_list, params);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
@@ -152,7 +152,6 @@ void members_list(struct request *req)
 	struct json_object *list = json_object_new_array();
 	for (int i = 0; i < n; i++)
 		json_object_array_add(list, member_json(r, i, 0));
-	PQclear(r);
 	json_object_object_add(body, "members", list);
 	response_json(req, 200, body);
 }
@@ -163,26 +162,24 @@ static int invite(struct request *req, const struct tenant_ref *t, const char *e
 		  struct json_object **out)
 {
 	const char *p2[] = { t->id, email };
-	PGresult *r = db_exec(req, &st_count_pending, p2);
+	PGresult *r = db_request_exec(req, &st_count_pending, p2);
 	if (r == NULL)
 		return -1;
 	long pending = atol(PQgetvalue(r, 0, 0));
-	PQclear(r);
 	if (pending >= INVITATIONS_PENDING_MAX) {
 		response_error(req, 409, "conflict", "the tenant has %d pending invitations; revoke some first",
 			       INVITATIONS_PENDING_MAX);
 		return -1;
 	}
-	if (db_run(req, &st_revoke_pending, p2) != 0)
+	if (db_request_run(req, &st_revoke_pending, p2) != 0)
 		return -1;
 	const char *hours = arena_printf(req->arena, "%lld", req->ctx->cfg.tenant_invitation_hours);
 	const char *p3[] = { t->id, email, role, req->user->id, hours };
-	r = db_exec(req, &st_invite, p3);
+	r = db_request_exec(req, &st_invite, p3);
 	if (r == NULL)
 		return -1;
-	char *id = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	const char *id = PQgetvalue(r, 0, 0);
 	*out = invitation_json(r, 0, 0);
-	PQclear(r);
 	if (audit_record(req, t->id, "invitation.create", id, detail2("email", email, "role", role)) != 0) {
 		json_object_put(*out);
 		return -1;
@@ -216,24 +213,23 @@ void members_add(struct request *req)
 	if (begin_locked(req, t.id) != 0)
 		return;
 	const char *p1[] = { t.id, email };
-	PGresult *r = db_exec(req, &st_is_member, p1);
+	PGresult *r = db_request_exec(req, &st_is_member, p1);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	int member = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
 	if (member) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 409, "conflict", "that address is a member of this tenant already");
 		return;
 	}
 	struct json_object *out = NULL;
 	if (invite(req, &t, email, role, &out) != 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
-	if (db_commit(req) != 0) {
+	if (db_request_commit(req) != 0) {
 		json_object_put(out);
 		return;
 	}
@@ -257,13 +253,12 @@ static int roles_locked(struct request *req, const struct tenant_ref *t, const c
 			enum tenant_action act, enum tenant_role *actor, enum tenant_role *target, long *owners)
 {
 	const char *params[] = { t->id, req->user->id, user_id };
-	PGresult *r = db_exec(req, &st_roles, params);
+	PGresult *r = db_request_exec(req, &st_roles, params);
 	if (r == NULL)
 		return -1;
 	*actor = membership_role_parse(PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0));
 	*target = membership_role_parse(PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
 	*owners = atol(PQgetvalue(r, 0, 2));
-	PQclear(r);
 	if (*actor == ROLE_NONE) {
 		response_error(req, 404, "not_found", "no such tenant");
 		return -1;
@@ -292,36 +287,32 @@ void members_change_role(struct request *req)
 	enum tenant_role actor, target, wanted = membership_role_parse(role);
 	long owners;
 	if (roles_locked(req, &t, user_id, ACT_MEMBERS_CHANGE_ROLE, &actor, &target, &owners) != 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	if ((target == ROLE_OWNER || wanted == ROLE_OWNER) && target != wanted &&
 	    !membership_allows(actor, ACT_OWNERS_MANAGE)) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 403, "forbidden", "only owners can grant or revoke the owner role");
 		return;
 	}
 	if (target == ROLE_OWNER && wanted != ROLE_OWNER && owners <= 1) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 409, "conflict", "a tenant must keep at least one owner");
 		return;
 	}
 	const char *params[] = { t.id, user_id, role };
-	PGresult *r = db_exec(req, &st_set_role, params);
-	if (r == NULL || PQntuples(r) != 1) {
-		db_rollback(req);
-		if (r)
-			response_error(req, 404, "not_found", "no such member");
-		PQclear(r);
+	PGresult *r = db_request_one(req, &st_set_role, params, 404, "no such member");
+	if (r == NULL) {
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *out = member_json(r, 0, 0);
-	PQclear(r);
 	if ((target != wanted && audit_record(req, t.id, "member.role", user_id,
 					      detail2("from", membership_role_name(target), "to", role)) != 0) ||
-	    db_commit(req) != 0) {
+	    db_request_commit(req) != 0) {
 		json_object_put(out);
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	response_json(req, 200, wrap("member", out));
@@ -341,26 +332,26 @@ void members_remove(struct request *req)
 	enum tenant_role actor, target;
 	long owners;
 	if (roles_locked(req, &t, user_id, act, &actor, &target, &owners) != 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
 	if (target == ROLE_OWNER && !self && !membership_allows(actor, ACT_OWNERS_MANAGE)) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 403, "forbidden", "only owners can remove an owner");
 		return;
 	}
 	if (target == ROLE_OWNER && owners <= 1) {
-		db_rollback(req);
+		db_request_rollback(req);
 		response_error(req, 409, "conflict", self ? "the last owner cannot leave; make someone else owner first"
 							  : "a tenant must keep at least one owner");
 		return;
 	}
 	const char *params[] = { t.id, user_id };
-	if (db_run(req, &st_remove, params) != 0 ||
+	if (db_request_run(req, &st_remove, params) != 0 ||
 	    audit_record(req, t.id, self ? "member.leave" : "member.remove", user_id,
 			 detail2("role", membership_role_name(target), NULL, NULL)) != 0 ||
-	    db_commit(req) != 0) {
-		db_rollback(req);
+	    db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	response_no_content(req);

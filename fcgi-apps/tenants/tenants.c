@@ -11,7 +11,8 @@
  * the row stays with status 'deleted' (hidden from its members, who get 404
  * like for any tenant they cannot see), every key of the tenant stops at once
  * through apikey_invalidate_tenant(), and the erasure of its data is queued
- * for the memox worker. */
+ * for the memox worker.  The tenants table's statements, the name rule and
+ * the lock are shared/tenant_store.c's, which aigetctl uses too. */
 #include "tenants.h"
 
 #include <stdio.h>
@@ -23,71 +24,12 @@
 #include "queue.h"
 #include "redis.h"
 
-/* The lock's first key names what it serialises, the second whose. */
-static const struct pg_statement st_lock_creator = {
-	"tenants_lock_creator", "SELECT pg_advisory_xact_lock(hashtext('tenants_create'), hashtext($1))", 1, 0,
-};
-/* No row when the creator has $3 tenants that are not deleted already. */
-static const struct pg_statement st_create = {
-	"tenants_create",
-	"WITH t AS (INSERT INTO tenants (name, created_by) SELECT $1, $2::uuid"
-	"  WHERE (SELECT count(*) FROM tenants WHERE created_by = $2::uuid AND status <> 'deleted') < $3::int"
-	"  RETURNING *),"
-	" m AS (INSERT INTO tenant_members (tenant_id, user_id, role) SELECT id, $2::uuid, 'owner' FROM t)"
-	" SELECT " TENANT_COLUMNS " FROM t",
-	3, 0,
-};
-static const struct pg_statement st_list = {
-	"tenants_list_mine",
-	"SELECT " TENANT_COLUMNS ", m.role, " SQL_MICROS("t.created_at")
-	" FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id"
-	" WHERE m.user_id = $1::uuid AND t.status <> 'deleted'"
-	" AND ($2::bigint IS NULL OR (" SQL_MICROS("t.created_at") ", t.id) > ($2::bigint, $3::uuid))"
-	" ORDER BY t.created_at, t.id LIMIT $4::int",
-	4, 1,
-};
-static const struct pg_statement st_get = {
-	"tenants_get", "SELECT " TENANT_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
-};
-static const struct pg_statement st_rename = {
-	"tenants_rename",
-	"WITH old AS (SELECT name FROM tenants WHERE id = $1::uuid)"
-	" UPDATE tenants t SET name = $2, updated_at = now() FROM old WHERE t.id = $1::uuid"
-	" RETURNING " TENANT_COLUMNS ", old.name",
-	2, 0,
-};
-static const struct pg_statement st_delete = {
-	"tenants_delete",
-	"UPDATE tenants SET status = 'deleted', deleted_at = now(), updated_at = now()"
-	" WHERE id = $1::uuid AND status <> 'deleted' RETURNING name",
-	1, 0,
-};
 static const struct pg_statement st_revoke_invitations = {
 	"tenants_delete_invitations",
 	"UPDATE tenant_invitations SET revoked_at = now()"
 	" WHERE tenant_id = $1::uuid AND accepted_at IS NULL AND revoked_at IS NULL",
 	1, 0,
 };
-
-static struct json_object *nullable(PGresult *r, int i, int col)
-{
-	return PQgetisnull(r, i, col) ? NULL : json_object_new_string(PQgetvalue(r, i, col));
-}
-
-struct json_object *tenant_json(PGresult *r, int i, int col, const char *role)
-{
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, i, col)));
-	json_object_object_add(o, "name", json_object_new_string(PQgetvalue(r, i, col + 1)));
-	json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, i, col + 2)));
-	if (role)
-		json_object_object_add(o, "role", json_object_new_string(role));
-	json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(r, i, col + 3)));
-	json_object_object_add(o, "updatedAt", json_object_new_string(PQgetvalue(r, i, col + 4)));
-	json_object_object_add(o, "suspendedAt", nullable(r, i, col + 5));
-	json_object_object_add(o, "deletedAt", nullable(r, i, col + 6));
-	return o;
-}
 
 static struct json_object *wrap(const char *name, struct json_object *v)
 {
@@ -96,32 +38,28 @@ static struct json_object *wrap(const char *name, struct json_object *v)
 	return o;
 }
 
-/* name: a string of 1..TENANT_NAME_MAX bytes once surrounding white space is
- * trimmed, without control characters.  The trimmed copy is in the arena. */
+/* name: a string that is a tenant's name once surrounding white space is
+ * trimmed (tenant_store_name_check()).  The trimmed copy is in the arena. */
 static int field_name(struct request *req, const char **out)
 {
-	const char *raw;
+	const char *raw, *start;
+	size_t n;
 	if (field_string(req, "name", 1, (size_t)-1, &raw) != 0)
 		return -1;
-	while (*raw == ' ' || *raw == '\t' || *raw == '\n' || *raw == '\r')
-		raw++;
-	size_t n = strlen(raw);
-	while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\n' || raw[n - 1] == '\r'))
-		n--;
-	if (n == 0) {
+	switch (tenant_store_name_check(raw, &start, &n)) {
+	case TENANT_NAME_BLANK:
 		response_error(req, 400, "invalid_request", "name must not be blank");
 		return -1;
-	}
-	if (n > TENANT_NAME_MAX) {
-		response_error(req, 400, "invalid_request", "name must be at most %d bytes", TENANT_NAME_MAX);
+	case TENANT_NAME_LONG:
+		response_error(req, 400, "invalid_request", "name must be at most %d bytes", TENANT_STORE_NAME_MAX);
 		return -1;
+	case TENANT_NAME_CONTROL:
+		response_error(req, 400, "invalid_request", "name must not contain control characters");
+		return -1;
+	case TENANT_NAME_OK:
+		break;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)raw[i] < 0x20 || raw[i] == 0x7f) {
-			response_error(req, 400, "invalid_request", "name must not contain control characters");
-			return -1;
-		}
-	*out = arena_strndup(req->arena, raw, n);
+	*out = arena_strndup(req->arena, start, n);
 	return 0;
 }
 
@@ -133,38 +71,26 @@ void tenants_create(struct request *req)
 	const char *name;
 	if (fields_only(req, allowed) != 0 || field_name(req, &name) != 0)
 		return;
-	const char *creator[] = { req->user->id };
-	if (db_begin(req) != 0)
+	if (db_request_begin(req) != 0)
 		return;
-	if (db_run(req, &st_lock_creator, creator) != 0) {
-		db_rollback(req);
-		return;
-	}
 	long long max = req->ctx->cfg.tenant_max_per_user;
-	const char *params[] = { name, req->user->id, arena_printf(req->arena, "%lld", max) };
-	PGresult *r = db_exec(req, &st_create, params);
+	char err[256];
+	PGresult *r = db_request_row(req, tenant_store_create(req->ctx->db, name, req->user->id, max, err, sizeof err),
+				     "tenant_store_create", err, 409, "you have created %lld tenants, the most an "
+				     "account may have; delete one first", max);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		db_rollback(req);
-		response_error(req, 409, "conflict", "you have created %lld tenants, the most an account may have; "
-			       "delete one first", max);
-		return;
-	}
-	char *id = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
+	const char *id = PQgetvalue(r, 0, 0);
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(name));
-	if (audit_record(req, id, "tenant.create", id, detail) != 0 || db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	if (audit_record(req, id, "tenant.create", id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	log_info("tenant %s created", id);
-	response_json(req, 201, wrap("tenant", tenant_json(r, 0, 0, "owner")));
-	PQclear(r);
+	response_json(req, 201, wrap("tenant", tenant_store_json(r, 0, 0, "owner")));
 }
 
 void tenants_list(struct request *req)
@@ -173,16 +99,17 @@ void tenants_list(struct request *req)
 	struct page p;
 	if (query_only(req, allowed) != 0 || page_parse(req, &p, 0) != 0)
 		return;
-	const char *params[] = { req->user->id, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_exec(req, &st_list, params);
+	char err[256];
+	PGresult *r = db_request_result(req, tenant_store_list_member(req->ctx->db, req->user->id, p.after_key,
+								    p.after_id, p.fetch, err, sizeof err),
+					"tenant_store_list_member", err);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
-	int n = page_finish(req, &p, r, TENANT_NCOLUMNS + 1, 0, body);
+	int n = page_finish(req, &p, r, TENANT_STORE_NCOLUMNS + 1, 0, body);
 	struct json_object *list = json_object_new_array();
 	for (int i = 0; i < n; i++)
-		json_object_array_add(list, tenant_json(r, i, 0, PQgetvalue(r, i, TENANT_NCOLUMNS)));
-	PQclear(r);
+		json_object_array_add(list, tenant_store_json(r, i, 0, PQgetvalue(r, i, TENANT_STORE_NCOLUMNS)));
 	json_object_object_add(body, "tenants", list);
 	response_json(req, 200, body);
 }
@@ -192,17 +119,11 @@ void tenants_get(struct request *req)
 	struct tenant_ref t;
 	if (membership_require(req, path_id(req, "tenantId"), ACT_TENANT_READ, &t) != 0)
 		return;
-	const char *params[] = { t.id };
-	PGresult *r = db_exec(req, &st_get, params);
-	if (r == NULL)
-		return;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		response_error(req, 404, "not_found", "no such tenant");
-		return;
-	}
-	response_json(req, 200, wrap("tenant", tenant_json(r, 0, 0, membership_role_name(t.role))));
-	PQclear(r);
+	char err[256];
+	PGresult *r = db_request_row(req, tenant_store_get(req->ctx->db, t.id, err, sizeof err), "tenant_store_get", err,
+				     404, "no such tenant");
+	if (r != NULL)
+		response_json(req, 200, wrap("tenant", tenant_store_json(r, 0, 0, membership_role_name(t.role))));
 }
 
 void tenants_rename(struct request *req)
@@ -212,34 +133,33 @@ void tenants_rename(struct request *req)
 	struct tenant_ref t;
 	char status[16];
 	if (fields_only(req, allowed) != 0 || field_name(req, &name) != 0 ||
-	    membership_require(req, path_id(req, "tenantId"), ACT_TENANT_RENAME, &t) != 0 || db_begin(req) != 0)
+	    membership_require(req, path_id(req, "tenantId"), ACT_TENANT_RENAME, &t) != 0 || db_request_begin(req) != 0)
 		return;
 	int found = db_lock_tenant(req, t.id, status);
 	if (found <= 0 || strcmp(status, "deleted") == 0) {
-		db_rollback(req);
+		db_request_rollback(req);
 		if (found >= 0)
 			response_error(req, 404, "not_found", "no such tenant");
 		return;
 	}
-	const char *params[] = { t.id, name };
-	PGresult *r = db_exec(req, &st_rename, params);
+	char err[256];
+	PGresult *r = db_request_result(req, tenant_store_rename(req->ctx->db, t.id, name, err, sizeof err),
+					"tenant_store_rename", err);
 	if (r == NULL) {
-		db_rollback(req);
+		db_request_rollback(req);
 		return;
 	}
-	int changed = strcmp(PQgetvalue(r, 0, TENANT_NCOLUMNS), name) != 0;
+	int changed = strcmp(PQgetvalue(r, 0, TENANT_STORE_NCOLUMNS), name) != 0;
 	struct json_object *detail = json_object_new_object();
-	json_object_object_add(detail, "from", json_object_new_string(PQgetvalue(r, 0, TENANT_NCOLUMNS)));
+	json_object_object_add(detail, "from", json_object_new_string(PQgetvalue(r, 0, TENANT_STORE_NCOLUMNS)));
 	json_object_object_add(detail, "to", json_object_new_string(name));
 	if (!changed)
 		json_object_put(detail);
-	if ((changed && audit_record(req, t.id, "tenant.rename", t.id, detail) != 0) || db_commit(req) != 0) {
-		PQclear(r);
-		db_rollback(req);
+	if ((changed && audit_record(req, t.id, "tenant.rename", t.id, detail) != 0) || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
-	response_json(req, 200, wrap("tenant", tenant_json(r, 0, 0, membership_role_name(t.role))));
-	PQclear(r);
+	response_json(req, 200, wrap("tenant", tenant_store_json(r, 0, 0, membership_role_name(t.role))));
 }
 
 /* Queues the erasure of a deleted tenant's data (memories, vectors, usage)
@@ -266,26 +186,21 @@ static void schedule_erase(struct request *req, const char *tenant_id)
 void tenants_delete(struct request *req)
 {
 	struct tenant_ref t;
-	if (membership_require(req, path_id(req, "tenantId"), ACT_TENANT_DELETE, &t) != 0 || db_begin(req) != 0)
+	if (membership_require(req, path_id(req, "tenantId"), ACT_TENANT_DELETE, &t) != 0 || db_request_begin(req) != 0)
 		return;
 	const char *params[] = { t.id };
-	PGresult *r = db_exec(req, &st_delete, params);
+	char err[256];
+	PGresult *r = db_request_row(req, tenant_store_delete(req->ctx->db, t.id, err, sizeof err), "tenant_store_delete",
+				     err, 404, "no such tenant");
 	if (r == NULL) {
-		db_rollback(req);
-		return;
-	}
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		db_rollback(req);
-		response_error(req, 404, "not_found", "no such tenant");
+		db_request_rollback(req);
 		return;
 	}
 	struct json_object *detail = json_object_new_object();
 	json_object_object_add(detail, "name", json_object_new_string(PQgetvalue(r, 0, 0)));
-	PQclear(r);
-	if (db_run(req, &st_revoke_invitations, params) != 0 ||
-	    audit_record(req, t.id, "tenant.delete", t.id, detail) != 0 || db_commit(req) != 0) {
-		db_rollback(req);
+	if (db_request_run(req, &st_revoke_invitations, params) != 0 ||
+	    audit_record(req, t.id, "tenant.delete", t.id, detail) != 0 || db_request_commit(req) != 0) {
+		db_request_rollback(req);
 		return;
 	}
 	/* After the commit, so that a key looked up again finds the tenant deleted. */

@@ -3,9 +3,10 @@
  *
  * Handlers live in files named for what they handle: tenants.c (a user's own
  * tenants), members.c, invitations.c, limits.c (and their ceilings), usage.c,
- * audit.c and admin.c (the back office under /api/v1/admin); db.c runs
- * statements and transactions, paging.c reads query strings, throttle.c
- * holds the abuse limits.  Every tenant route starts with
+ * audit.c and admin.c (the back office under /api/v1/admin); db.c holds
+ * the tenant lock, shared/paging.c reads query strings, throttle.c holds
+ * the abuse limits.  Statements and transactions run through
+ * shared/db_request.h.  Every tenant route starts with
  * membership_require(), the one membership check; admin routes have the
  * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
  *
@@ -20,12 +21,13 @@
 #include <stddef.h>
 
 #include "apikey.h"
+#include "db_request.h"
 #include "membership.h"
 #include "paging.h"
 #include "pg.h"
 #include "request.h"
+#include "tenant_store.h"
 
-#define TENANT_NAME_MAX 128           /* bytes, after trimming */
 #define INVITATIONS_PENDING_MAX 100   /* unexpired pending invitations per tenant */
 
 /* An RFC 3339 UTC rendering of a timestamptz column (NULL stays NULL). */
@@ -33,37 +35,17 @@
 
 /* ------------------------------------------------------------------ db.c */
 
-/* Runs a statement; NULL when it failed (logged, answered 503 with Retry-After). */
-PGresult *db_exec(struct request *req, const struct pg_statement *st, const char *const *params);
-/* Runs a statement whose rows are not needed; 0, or -1 (answered 503). */
-int db_run(struct request *req, const struct pg_statement *st, const char *const *params);
+/* Statements and transactions go through shared/db_request.h: a failure is
+ * answered 503, results are the request's, a rollback is always safe. */
 
-/* BEGIN; COMMIT (on failure rolled back, answered 503); ROLLBACK (never fails). */
-int db_begin(struct request *req);
-int db_commit(struct request *req);
-void db_rollback(struct request *req);
-
-/* Inside a transaction: locks the tenant's row against other changes to it
- * and its members (FOR NO KEY UPDATE, so foreign-key checks of inserts into
- * its members or keys still pass).  Fills status (16 bytes); 1 found, 0 no
- * such tenant, -1 answered 503. */
+/* Inside a transaction: tenant_store_lock() for a request.  Fills status
+ * (16 bytes); 1 found, 0 no such tenant, -1 answered 503. */
 int db_lock_tenant(struct request *req, const char *tenant_id, char *status);
 
 /* A path parameter lower-cased: ids may arrive in upper case, and the ids
  * published to other processes (key invalidations) and queued for the worker
  * must be the database's spelling.  NULL when absent. */
 const char *path_id(struct request *req, const char *name);
-
-/* ------------------------------------------------------------- tenants.c */
-
-/* The columns of a tenant as tenant_json() reads them, from alias t. */
-#define TENANT_COLUMNS "t.id, t.name, t.status, " SQL_TIME("t.created_at") ", " SQL_TIME("t.updated_at") ", " \
-	SQL_TIME("t.suspended_at") ", " SQL_TIME("t.deleted_at")
-#define TENANT_NCOLUMNS 7
-
-/* The tenant at row i of r (TENANT_COLUMNS from column col), with the
- * caller's role when role is not NULL. */
-struct json_object *tenant_json(PGresult *r, int i, int col, const char *role);
 
 /* ------------------------------------------------------------- members.c */
 

@@ -25,13 +25,12 @@ static void answer(struct request *req, const char *tenant_id)
 	json_object_object_add(o, "tenantId", json_object_new_string(tenant_id));
 	/* Kept by triggers on memories (sql/main/0004_memox.sql), not counted per read. */
 	const char *params[] = { tenant_id };
-	PGresult *r = db_exec(req, &st_memories, params);
+	PGresult *r = db_request_exec(req, &st_memories, params);
 	if (r == NULL) {
 		json_object_put(o);
 		return;
 	}
 	json_object_object_add(o, "memoriesStored", json_object_new_int64(PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : 0));
-	PQclear(r);
 	response_json(req, 200, o);
 }
 
