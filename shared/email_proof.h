@@ -13,8 +13,9 @@
  *     (email_proof_claim).
  * The tenants such an account created stay with the account: their holder
  * may well be the rightful owner who never verified, and the claimer sees
- * and can rotate their keys.  Callers check who may act; this module runs
- * the statements on the users and sessions tables that the rule needs. */
+ * and can rotate their keys.  Callers check who may act; this module asks
+ * shared/user_store.h, which owns the users and sessions tables, for what
+ * the rule needs. */
 #ifndef AIGET_EMAIL_PROOF_H
 #define AIGET_EMAIL_PROOF_H
 

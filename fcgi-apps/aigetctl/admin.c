@@ -16,7 +16,8 @@
  * A reset ends every session of the account, as the auth area's own reset
  * does: the sessions are revoked in the database and marked revoked in
  * Redis, so that access tokens already issued stop at once.  Both commands
- * write an auth_audit row marked "by": "aigetctl". */
+ * write an auth_audit row marked "by": "aigetctl".  The statements are
+ * shared/user_store.c's, the auth area's own. */
 #include "admin.h"
 
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "password.h"
 #include "pg.h"
 #include "redis.h"
+#include "user_store.h"
 
 #define GENERATED_BYTES 24            /* 32 base64url characters */
 #define STDIN_MAX 1024                /* longer than any password the policy allows */
@@ -38,37 +40,6 @@ const char admin_synopsis[] =
 	"admin create EMAIL [--password-stdin] [--json]\n"
 	"admin reset-password EMAIL [--password-stdin] [--json]\n"
 	"admin promote|demote EMAIL [--json]";
-
-static const struct pg_statement st_create = {
-	"ctl_admin_create",
-	"INSERT INTO users (email, password_hash, role, email_verified) VALUES ($1, $2, 'admin', true)"
-	" ON CONFLICT ((lower(email))) DO NOTHING RETURNING id, email, role",
-	2, 0,
-};
-static const struct pg_statement st_set_password = {
-	"ctl_admin_set_password",
-	"UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now()"
-	" WHERE lower(email) = lower($1) RETURNING id, email, role",
-	2, 0,
-};
-/* The auth area's revocation (fcgi-apps/auth/tokens.c), for every session. */
-static const struct pg_statement st_revoke = {
-	"ctl_admin_revoke_sessions",
-	"UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_reset'"
-	" WHERE user_id = $1::uuid AND revoked_at IS NULL RETURNING id",
-	1, 0,
-};
-static const struct pg_statement st_audit = {
-	"ctl_admin_audit",
-	"INSERT INTO auth_audit (event, user_id, email, request_id, detail)"
-	" VALUES ($1, $2::uuid, $3, $4, '{\"by\":\"aigetctl\"}'::jsonb)",
-	4, 0,
-};
-static const struct pg_statement st_set_role = {
-	"ctl_admin_set_role",
-	"UPDATE users SET role = $2, updated_at = now() WHERE id = $1::uuid RETURNING id, email, role",
-	2, 0,
-};
 
 /* The new password: one line of stdin, or a generated one (*generated set).
  * CTL_OK, or CTL_USAGE when the one given breaks the policy. */
@@ -95,16 +66,14 @@ static int new_password(int from_stdin, char pw[STDIN_MAX + 2], int *generated)
 	return CTL_OK;
 }
 
-static int run(struct pg *db, const struct pg_statement *st, const char *const *params, PGresult **out)
+/* BEGIN, COMMIT or ROLLBACK: CTL_OK, or CTL_FAILED (said on stderr). */
+static int run(struct pg *db, const struct pg_statement *st)
 {
 	char err[256];
-	PGresult *r = pg_exec(db, st, params, err, sizeof err);
+	PGresult *r = pg_exec(db, st, NULL, err, sizeof err);
 	if (r == NULL)
 		return ctl_fail("admin", "database: %s", err);
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
+	PQclear(r);
 	return CTL_OK;
 }
 
@@ -113,44 +82,42 @@ static int run(struct pg *db, const struct pg_statement *st, const char *const *
 static void revoked_in_redis(struct app_context *ctx, PGresult *sessions)
 {
 	char err[256];
-	for (int i = 0; i < PQntuples(sessions); i++) {
-		redisReply *rep = redis_command(ctx->redis, err, sizeof err, "SET %s%s 1 EX %lld",
-						AUTH_SESSION_REVOKED_PREFIX, PQgetvalue(sessions, i, 0),
-						ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S);
-		if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
+	for (int i = 0; i < PQntuples(sessions); i++)
+		if (user_store_mark_revoked(ctx->redis, PQgetvalue(sessions, i, 0),
+					    ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S, err, sizeof err) != 0)
 			fprintf(stderr, "aigetctl admin: warning: session %s revoked, but not marked in Redis (%s); "
-				"its access tokens work until they expire\n", PQgetvalue(sessions, i, 0),
-				rep ? rep->str : err);
-		freeReplyObject(rep);
-	}
+				"its access tokens work until they expire\n", PQgetvalue(sessions, i, 0), err);
 }
 
 /* create: the account with its hash; reset: the hash, the sessions ended,
- * in one transaction.  Fills *user (id, email, role) and *revoked. */
-static int store(struct app_context *ctx, int create, const char *email, const char *hash, PGresult **user,
-		 int *revoked)
+ * in one transaction.  Fills *user and *revoked. */
+static int store(struct app_context *ctx, int create, const char *email, const char *hash,
+		 struct user_store_user *user, int *revoked)
 {
-	const char *params[] = { email, hash };
+	char err[256];
 	PGresult *sessions = NULL;
 	*revoked = 0;
-	if (run(ctx->db, &pg_begin, NULL, NULL) != CTL_OK)
+	if (run(ctx->db, &pg_begin) != CTL_OK)
 		return CTL_FAILED;
-	if (run(ctx->db, create ? &st_create : &st_set_password, params, user) != CTL_OK)
+	int found = create ? user_store_create_admin(ctx->db, email, hash, user, err, sizeof err)
+			   : user_store_reset_password(ctx->db, email, hash, user, err, sizeof err);
+	if (found < 0) {
+		ctl_fail("admin", "database: %s", err);
 		goto fail;
-	if (PQntuples(*user) != 1) {
-		run(ctx->db, &pg_rollback, NULL, NULL);
-		PQclear(*user);
-		*user = NULL;
+	}
+	if (found == 0) {
+		run(ctx->db, &pg_rollback);
 		return create ? ctl_fail("admin", "an account with the email %s exists already; "
 					 "`aigetctl admin reset-password` sets its password", email)
 			      : ctl_fail("admin", "no account with the email %s", email);
 	}
-	const char *id = PQgetvalue(*user, 0, 0);
-	const char *p2[] = { id };
-	const char *p3[] = { create ? "admin_create" : "password_reset", id, PQgetvalue(*user, 0, 1),
-			     ctl_request_id() };
-	if ((!create && run(ctx->db, &st_revoke, p2, &sessions) != CTL_OK) ||
-	    run(ctx->db, &st_audit, p3, NULL) != CTL_OK || run(ctx->db, &pg_commit, NULL, NULL) != CTL_OK)
+	if (!create && (sessions = user_store_revoke_sessions(ctx->db, user->id, NULL, NULL, "password_reset", err,
+							      sizeof err)) == NULL) {
+		ctl_fail("admin", "database: %s", err);
+		goto fail;
+	}
+	if (admin_audit(ctx, create ? "admin_create" : "password_reset", user->id, user->email) != CTL_OK ||
+	    run(ctx->db, &pg_commit) != CTL_OK)
 		goto fail;
 	if (sessions) {
 		*revoked = PQntuples(sessions);
@@ -160,16 +127,17 @@ static int store(struct app_context *ctx, int create, const char *email, const c
 	return CTL_OK;
 fail:
 	PQclear(sessions);
-	PQclear(*user);
-	*user = NULL;
-	run(ctx->db, &pg_rollback, NULL, NULL);
+	run(ctx->db, &pg_rollback);
 	return CTL_FAILED;
 }
 
 int admin_audit(struct app_context *ctx, const char *event, const char *user_id, const char *email)
 {
-	const char *params[] = { event, user_id, email, ctl_request_id() };
-	return run(ctx->db, &st_audit, params, NULL);
+	char err[256];
+	if (user_store_audit(ctx->db, event, user_id, email, NULL, ctl_request_id(), "{\"by\":\"aigetctl\"}", err,
+			     sizeof err) != 0)
+		return ctl_fail("admin", "database: %s", err);
+	return CTL_OK;
 }
 
 /* promote (to "admin") or demote (to "user") the account of email, audited. */
@@ -185,19 +153,16 @@ static int set_role(struct app_context *ctx, const char *email, int promote, int
 		return ctl_fail("admin", "the address %s is not verified, so its account may belong to whoever "
 				"registered it first; its owner verifies it (an email code), or ADMIN_EMAIL with "
 				"ADMIN_PASSWORD at `aigetctl migrate` claims the account", email);
-	const char *params[] = { id, promote ? "admin" : "user" };
-	PGresult *r = NULL;
-	if (run(ctx->db, &st_set_role, params, &r) != CTL_OK)
-		return CTL_FAILED;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
+	struct user_store_user u;
+	int found = user_store_set_role(ctx->db, id, promote ? "admin" : "user", &u, err, sizeof err);
+	if (found < 0)
+		return ctl_fail("admin", "database: %s", err);
+	if (found == 0)
 		return ctl_fail("admin", "no account with the email %s", email);
-	}
 	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, 0, 0)));
-	json_object_object_add(o, "email", json_object_new_string(PQgetvalue(r, 0, 1)));
-	json_object_object_add(o, "role", json_object_new_string(PQgetvalue(r, 0, 2)));
-	PQclear(r);
+	json_object_object_add(o, "id", json_object_new_string(u.id));
+	json_object_object_add(o, "email", json_object_new_string(u.email));
+	json_object_object_add(o, "role", json_object_new_string(u.role));
 	/* After the change, as the role takes effect at once whatever the audit does. */
 	if (admin_audit(ctx, promote ? "admin_promote" : "admin_demote", id, email) != CTL_OK)
 		fprintf(stderr, "aigetctl admin: warning: the change is made but not audited\n");
@@ -252,15 +217,15 @@ int admin_command(struct app_context *ctx, int argc, char **argv)
 	};
 	if (rc == CTL_OK && password_hash(pw, &params, hash) != 0)
 		rc = ctl_fail("admin", "could not hash the password");
-	PGresult *user = NULL;
+	struct user_store_user user;
 	int revoked = 0;
 	if (rc == CTL_OK)
 		rc = store(ctx, create, email, hash, &user, &revoked);
 	if (rc == CTL_OK) {
 		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_string(PQgetvalue(user, 0, 0)));
-		json_object_object_add(o, "email", json_object_new_string(PQgetvalue(user, 0, 1)));
-		json_object_object_add(o, "role", json_object_new_string(PQgetvalue(user, 0, 2)));
+		json_object_object_add(o, "id", json_object_new_string(user.id));
+		json_object_object_add(o, "email", json_object_new_string(user.email));
+		json_object_object_add(o, "role", json_object_new_string(user.role));
 		if (create)
 			json_object_object_add(o, "created", json_object_new_boolean(1));
 		else
@@ -282,7 +247,6 @@ int admin_command(struct app_context *ctx, int argc, char **argv)
 			explicit_bzero((char *)json_object_get_string(p), (size_t)json_object_get_string_len(p));
 		json_object_put(o);
 	}
-	PQclear(user);
 	explicit_bzero(pw, sizeof pw);
 	return rc;
 }

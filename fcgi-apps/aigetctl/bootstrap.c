@@ -16,7 +16,8 @@
  *     once), then given ADMIN_PASSWORD and promoted; without it migrate
  *     refuses (exit 1), since the account would be promoted as its
  *     unknown holder left it, or claimed with no way in for the operator.
- * Every step is idempotent; ADMIN_PASSWORD without ADMIN_EMAIL is an error. */
+ * Every step is idempotent; ADMIN_PASSWORD without ADMIN_EMAIL is an error.
+ * The statements are shared/user_store.c's. */
 #include "bootstrap.h"
 
 #include <stdarg.h>
@@ -30,22 +31,7 @@
 #include "email_proof.h"
 #include "keyring.h"
 #include "password.h"
-
-static const struct pg_statement st_admin_find = {
-	"bootstrap_admin_find", "SELECT coalesce(password_hash, ''), role FROM users WHERE id = $1::uuid", 1, 1,
-};
-static const struct pg_statement st_admin_create = {
-	"bootstrap_admin_create",
-	"INSERT INTO users (email, password_hash, role, email_verified) VALUES ($1, $2, 'admin', true)", 2, 0,
-};
-/* Only a verified account is promoted here: a claim comes first. */
-static const struct pg_statement st_admin_update = {
-	"bootstrap_admin_update",
-	"UPDATE users SET role = 'admin', password_hash = coalesce(nullif($2, ''), password_hash),"
-	" password_changed_at = CASE WHEN $2 = '' THEN password_changed_at ELSE now() END, updated_at = now()"
-	" WHERE id = $1::uuid AND email_verified",
-	2, 0,
-};
+#include "user_store.h"
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -57,19 +43,6 @@ static int fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	return -1;
-}
-
-static int run(struct app_context *ctx, const struct pg_statement *st, const char *const *params, PGresult **out)
-{
-	char err[256];
-	PGresult *r = pg_exec(ctx->db, st, params, err, sizeof err);
-	if (r == NULL)
-		return fail("admin: %s", err);
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return 0;
 }
 
 /* The unverified account id is the operator's now: ended, then verified. */
@@ -116,14 +89,13 @@ static int admin(struct app_context *ctx)
 
 	int outdated = 0, same = pw == NULL;
 	if (st != EMAIL_PROOF_NO_ACCOUNT) {
-		const char *p1[] = { id };
-		PGresult *r = NULL;
-		if (run(ctx, &st_admin_find, p1, &r) != 0)
-			return -1;
-		if (PQntuples(r) == 1 && pw)
-			same = password_verify(PQgetvalue(r, 0, 0), pw, &params, &outdated) == 1 && !outdated;
-		int unchanged = PQntuples(r) == 1 && same && strcmp(PQgetvalue(r, 0, 1), "admin") == 0;
-		PQclear(r);
+		struct user_store_user u;
+		int found = user_store_by_id(ctx->db, id, &u, err, sizeof err);
+		if (found < 0)
+			return fail("admin: %s", err);
+		if (found && pw)
+			same = password_verify(u.password_hash, pw, &params, &outdated) == 1 && !outdated;
+		int unchanged = found && same && strcmp(u.role, "admin") == 0;
 		if (unchanged) {
 			printf("admin   %s unchanged\n", email);
 			return 0;
@@ -131,12 +103,12 @@ static int admin(struct app_context *ctx)
 	}
 	if (!same && password_hash(pw, &params, hash) != 0)
 		return fail("could not hash ADMIN_PASSWORD");
-	const char *p2[] = { st == EMAIL_PROOF_NO_ACCOUNT ? email : id, hash };
-	PGresult *r = NULL;
-	if (run(ctx, st == EMAIL_PROOF_NO_ACCOUNT ? &st_admin_create : &st_admin_update, p2, &r) != 0)
-		return -1;
-	int changed = st == EMAIL_PROOF_NO_ACCOUNT || atoi(PQcmdTuples(r)) == 1;
-	PQclear(r);
+	/* A new account, or the one found: changed meanwhile when neither is
+	 * what it was a moment ago (made by someone else, or unverified). */
+	int changed = st == EMAIL_PROOF_NO_ACCOUNT ? user_store_create_admin(ctx->db, email, hash, NULL, err, sizeof err)
+						  : user_store_make_admin(ctx->db, id, hash, err, sizeof err);
+	if (changed < 0)
+		return fail("admin: %s", err);
 	if (!changed)
 		return fail("admin: %s changed meanwhile; run migrate again", email);
 	printf("admin   %s %s\n", email, st == EMAIL_PROOF_NO_ACCOUNT ? "created" : "updated");

@@ -55,7 +55,7 @@ void accounts_register(struct request *req)
 	    read_email(req, email) != 0 || field_string(req, "name", 0, 256, &name) != 0 ||
 	    new_password_hash(req, "password", hash) != 0)
 		return;
-	struct user u;
+	struct user_store_user u;
 	int rc = users_create(req, email, hash, name, &u);
 	if (rc < 0)
 		return;
@@ -80,7 +80,7 @@ void accounts_login(struct request *req)
 
 	struct password_params params;
 	users_password_params(req, &params);
-	struct user u;
+	struct user_store_user u;
 	int found = users_by_email(req, email, &u);
 	if (found < 0)
 		return;
@@ -107,7 +107,7 @@ void accounts_login(struct request *req)
 
 void accounts_me(struct request *req)
 {
-	struct user u;
+	struct user_store_user u;
 	int found = users_by_id(req, req->user->id, &u);
 	if (found < 0)
 		return;
@@ -116,7 +116,7 @@ void accounts_me(struct request *req)
 		return;
 	}
 	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "user", users_json(&u));
+	json_object_object_add(body, "user", user_store_json(&u));
 	response_json(req, 200, body);
 }
 
@@ -128,7 +128,7 @@ void accounts_password_change(struct request *req)
 	if (limits_hit(req, LIMIT_PASSWORD_CHANGE_USER, req->user->id) != 0 || fields_only(req, allowed) != 0 ||
 	    field_string(req, "currentPassword", 1, PASSWORD_FIELD_MAX, &current) != 0)
 		return;
-	struct user u;
+	struct user_store_user u;
 	struct password_params params;
 	users_password_params(req, &params);
 	int found = users_by_id(req, req->user->id, &u);

@@ -14,27 +14,20 @@
 #include "email.h"
 #include "password.h"
 #include "pg.h"
+#include "user_store.h"
 
 /* ------------------------------------------------------------------ users */
 
-struct user {
-	char id[37];
-	char email[EMAIL_MAX + 1];
-	int email_verified;
-	char name[257];
-	char role[16];
-	char password_hash[PASSWORD_HASH_MAX];  /* "" when the account has none */
-	char created_at[40];
-};
+/* Accounts are shared/user_store.h's; these run its statements for a
+ * request, a database failure answered 503. */
 
 /* 1 found, 0 not found, -1 database error (then the request is answered). */
-int users_by_email(struct request *req, const char *email, struct user *u);
-int users_by_id(struct request *req, const char *id, struct user *u);
+int users_by_email(struct request *req, const char *email, struct user_store_user *u);
+int users_by_id(struct request *req, const char *id, struct user_store_user *u);
 /* 0 created, 1 the email is taken, -1 error (answered). */
-int users_create(struct request *req, const char *email, const char *hash, const char *name, struct user *u);
+int users_create(struct request *req, const char *email, const char *hash, const char *name, struct user_store_user *u);
 int users_set_password(struct request *req, const char *id, const char *hash);
 int users_set_verified(struct request *req, const char *id);
-struct json_object *users_json(const struct user *u);
 
 /* The scrypt parameters from configuration. */
 void users_password_params(struct request *req, struct password_params *p);
@@ -46,13 +39,13 @@ void users_password_params(struct request *req, struct password_params *p);
  * unverified, the prover takes the account: it becomes verified, loses its
  * password, and every session ends with reason (claim.c).  0, or -1
  * answered (503). */
-int claim_account(struct request *req, struct user *u, const char *reason, const char *proof);
+int claim_account(struct request *req, struct user_store_user *u, const char *reason, const char *proof);
 
 /* --------------------------------------------------------------- sessions */
 
 /* Starts a session for u and answers with a token pair: status 200 or 201;
  * browser as origin_check() said. */
-void tokens_start_session(struct request *req, const struct user *u, int status, int browser);
+void tokens_start_session(struct request *req, const struct user_store_user *u, int status, int browser);
 
 
 

@@ -12,7 +12,7 @@
 
 #include "email_proof.h"
 
-int claim_account(struct request *req, struct user *u, const char *reason, const char *proof)
+int claim_account(struct request *req, struct user_store_user *u, const char *reason, const char *proof)
 {
 	if (u->email_verified)
 		return 0;

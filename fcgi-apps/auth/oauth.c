@@ -64,12 +64,6 @@ static struct {
 static const struct pg_statement st_identity = {
 	"oauth_identity", "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2", 2, 1,
 };
-/* Linking holds the account's row, so that two first sign-ins of
- * different subjects cannot both find the account free (st_link's check
- * runs after the lock, with a snapshot that sees the other's link). */
-static const struct pg_statement st_lock_user = {
-	"oauth_lock_user", "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", 1, 0,
-};
 /* Links (provider, subject) to the account unless another subject of the
  * provider has it; answers true when one does (and nothing is linked). */
 static const struct pg_statement st_link = {
@@ -81,13 +75,6 @@ static const struct pg_statement st_link = {
 	" SELECT EXISTS (SELECT 1 FROM other)",
 	4, 0,
 };
-static const struct pg_statement st_create = {
-	"oauth_create_user",
-	"INSERT INTO users (email, email_verified, name) VALUES ($1, true, nullif($2, ''))"
-	" ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
-	2, 0,
-};
-
 static const struct config_provider *conf(struct request *req, enum provider_id p)
 {
 	return p == PROVIDER_GOOGLE ? &req->ctx->cfg.google : &req->ctx->cfg.apple;
@@ -466,16 +453,21 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	return 0;
 }
 
-/* Links the identity to u in one transaction (see st_lock_user).  0, or -1
- * answered: 409 when u has another subject of the provider, 503. */
-static int link(struct request *req, enum provider_id p, const struct identity *id, const struct user *u)
+/* Links the identity to u in one transaction.  It holds the account's
+ * row, so that two first sign-ins of different subjects cannot both find
+ * the account free (st_link's check runs after the lock, with a snapshot
+ * that sees the other's link).  0, or -1 answered: 409 when u has another
+ * subject of the provider, 503. */
+static int link(struct request *req, enum provider_id p, const struct identity *id, const struct user_store_user *u)
 {
 	const char *pname = providers[p].name;
-	const char *p1[] = { u->id }, *p2[] = { pname, id->sub, u->id, id->email };
+	const char *p2[] = { pname, id->sub, u->id, id->email };
+	char err[256];
 	if (db_request_begin(req) != 0)
 		return -1;
 	PGresult *r = NULL;
-	if (db_request_run(req, &st_lock_user, p1) != 0 || (r = db_request_exec(req, &st_link, p2)) == NULL) {
+	if (db_request_rc(req, user_store_lock(req->ctx->db, u->id, err, sizeof err), "user_store_lock", err) != 0 ||
+	    (r = db_request_exec(req, &st_link, p2)) == NULL) {
 		db_request_rollback(req);
 		return -1;
 	}
@@ -496,7 +488,7 @@ static int link(struct request *req, enum provider_id p, const struct identity *
 /* The user of an identity: linked before, or an account with the same
  * verified email (linked now), or a new account.  1 found, -1 answered. */
 static int user_for(struct request *req, enum provider_id p, const struct identity *id, const char *name,
-		    struct user *u)
+		    struct user_store_user *u)
 {
 	const char *pname = providers[p].name;
 	const char *p1[] = { pname, id->sub };
@@ -509,8 +501,9 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 	if (found < 0)
 		return -1;
 	if (!found) {
-		const char *p2[] = { id->email, name ? name : "" };
-		if (db_request_run(req, &st_create, p2) != 0)
+		char err[256];
+		if (db_request_rc(req, user_store_create_verified(req->ctx->db, id->email, name, NULL, err, sizeof err),
+				  "user_store_create_verified", err) < 0)
 			return -1;
 		/* Created now, or by a concurrent sign-in a moment ago. */
 		if (users_by_email(req, id->email, u) != 1)
@@ -598,7 +591,7 @@ static void token(struct request *req, enum provider_id p)
 		id_token = owned;
 	}
 	struct identity id;
-	struct user u;
+	struct user_store_user u;
 	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && (owned || first_use(req, p, id_token) == 0) &&
 		 user_for(req, p, &id, name ? name : id.name, &u) == 1;
 	free(owned);

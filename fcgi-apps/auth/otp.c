@@ -198,7 +198,7 @@ void otp_send(struct request *req)
 	if (limits_hit(req, LIMIT_OTP_SEND_EMAIL, email) != 0)
 		return;
 
-	struct user u;
+	struct user_store_user u;
 	char code[7] = "";
 	int found = users_by_email(req, email, &u), stored = 0;
 	if (found < 0)
@@ -241,7 +241,7 @@ void otp_send(struct request *req)
  * of it, with when it ends; the mail carries no code. */
 static void lockout_notice(struct request *req, const char *email, const char *wrong_key)
 {
-	struct user u;
+	struct user_store_user u;
 	char err[256], until[32];
 	if (users_by_email(req, email, &u) != 1)
 		return; /* deleted meanwhile, or the database failed (answered 503) */
@@ -336,7 +336,7 @@ void otp_verify(struct request *req)
 	int consume = strcmp(purpose, "reset_password") != 0;
 	if (check_code(req, purpose, email, code, consume) != 1)
 		return;
-	struct user u;
+	struct user_store_user u;
 	int found = users_by_email(req, email, &u);
 	if (found <= 0) {
 		if (found == 0)
@@ -384,7 +384,7 @@ void otp_password_reset(struct request *req)
 	}
 	if (check_code(req, "reset_password", email, code, 1) != 1)
 		return;
-	struct user u;
+	struct user_store_user u;
 	struct password_params params;
 	users_password_params(req, &params);
 	int found = users_by_email(req, email, &u);

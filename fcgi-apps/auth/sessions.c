@@ -14,23 +14,6 @@
 #include "membership.h"
 #include "redis.h"
 
-static const struct pg_statement st_session_of_token = {
-	"sessions_of_token",
-	"SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
-	" WHERE rt.token_hash = decode($1, 'hex')",
-	1, 1,
-};
-static const struct pg_statement st_list = {
-	"sessions_list",
-	"SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	" to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	" to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	" coalesce(user_agent, ''), coalesce(ip, '')"
-	" FROM sessions WHERE user_id = $1::uuid AND revoked_at IS NULL AND expires_at > now()"
-	" ORDER BY last_used_at DESC LIMIT 100",
-	1, 1,
-};
-
 static void blacklist(struct request *req, const struct auth_user *u)
 {
 	long ttl = (long)(u->exp - time(NULL)) + AUTH_CLOCK_SKEW_S;
@@ -65,14 +48,13 @@ void sessions_logout(struct request *req)
 		return;
 	}
 	if (refresh) {
-		char hash[65];
+		char hash[65], sid[USER_STORE_ID_LEN + 1], uid[USER_STORE_ID_LEN + 1], err[256];
 		tokens_hash_hex(refresh, hash);
-		const char *params[] = { hash };
-		PGresult *r = db_request_exec(req, &st_session_of_token, params);
-		if (r == NULL)
+		int found = db_request_rc(req, user_store_refresh_session(req->ctx->db, hash, sid, uid, err, sizeof err),
+					  "user_store_refresh_session", err);
+		if (found < 0)
 			return;
-		if (PQntuples(r) == 1) {
-			const char *sid = PQgetvalue(r, 0, 0), *uid = PQgetvalue(r, 0, 1);
+		if (found) {
 			if (tokens_revoke_sessions(req, uid, sid, NULL, "logout") < 0)
 				return;
 			audit_event(req, "logout", uid, NULL, NULL);
@@ -92,8 +74,9 @@ void sessions_logout(struct request *req)
 
 void sessions_list(struct request *req)
 {
-	const char *params[] = { req->user->id };
-	PGresult *r = db_request_exec(req, &st_list, params);
+	char err[256];
+	PGresult *r = db_request_result(req, user_store_sessions(req->ctx->db, req->user->id, err, sizeof err),
+					"user_store_sessions", err);
 	if (r == NULL)
 		return;
 	struct json_object *list = json_object_new_array();

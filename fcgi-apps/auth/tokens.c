@@ -7,7 +7,8 @@
  * retrying after a lost answer: it gets the very same pair back, kept in Redis
  * for that window sealed with a key derived from the old token (so Redis never
  * holds a usable token).  Later, it is a stolen token being replayed: the
- * whole session is revoked. */
+ * whole session is revoked.  The statements on sessions and refresh tokens
+ * are shared/user_store.c's. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -28,43 +29,6 @@
 #define REFRESH_COOKIE "aiget_refresh"
 #define REFRESH_BYTES 32
 #define GRACE_PREFIX "auth:grace:"
-#define SESSION_REVOKED_PREFIX AUTH_SESSION_REVOKED_PREFIX
-
-static const struct pg_statement st_create = {
-	"tokens_create_session",
-	"WITH s AS (INSERT INTO sessions (user_id, expires_at, user_agent, ip)"
-	" VALUES ($1::uuid, now() + make_interval(secs => $2::int), left($3, 256), $4) RETURNING id, expires_at)"
-	" INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
-	" SELECT decode($5, 'hex'), id, expires_at FROM s RETURNING session_id",
-	5, 0,
-};
-static const struct pg_statement st_find = {
-	"tokens_find",
-	"SELECT rt.session_id, rt.rotated_at IS NOT NULL,"
-	" coalesce(extract(epoch FROM now() - rt.rotated_at), 0)::int,"
-	" rt.expires_at > now() AND s.revoked_at IS NULL AND s.expires_at > now(), s.user_id"
-	" FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
-	" WHERE rt.token_hash = decode($1, 'hex') FOR UPDATE OF rt",
-	1, 0,
-};
-static const struct pg_statement st_spend = {
-	"tokens_spend", "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = decode($1, 'hex')", 1, 0,
-};
-static const struct pg_statement st_successor = {
-	"tokens_successor",
-	"WITH n AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
-	" VALUES (decode($1, 'hex'), $2::uuid, now() + make_interval(secs => $3::int)) RETURNING expires_at)"
-	" UPDATE sessions SET last_used_at = now(), expires_at = (SELECT expires_at FROM n) WHERE id = $2::uuid",
-	3, 0,
-};
-static const struct pg_statement st_revoke = {
-	"tokens_revoke",
-	"UPDATE sessions SET revoked_at = now(), revoked_reason = $4"
-	" WHERE user_id = $1::uuid AND revoked_at IS NULL"
-	" AND (nullif($2, '') IS NULL OR id = nullif($2, '')::uuid)"
-	" AND (nullif($3, '') IS NULL OR id <> nullif($3, '')::uuid) RETURNING id",
-	4, 0,
-};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -73,11 +37,6 @@ void tokens_hash_hex(const char *token, char out[2 * CRYPTO_SHA256_LEN + 1])
 	unsigned char d[CRYPTO_SHA256_LEN];
 	crypto_sha256(token, strlen(token), d);
 	crypto_hex(d, sizeof d, out);
-}
-
-static const char *secs(struct request *req, long long v)
-{
-	return arena_printf(req->arena, "%lld", v);
 }
 
 /* Signs an access token for u in session sid; NULL when no key is usable. */
@@ -118,12 +77,12 @@ void tokens_set_cookie(struct request *req, const char *value, long max_age)
 
 /* The answer with a token pair: the refresh token goes in the body for a
  * native client and only in the cookie for a browser. */
-static void respond_pair(struct request *req, int status, const struct user *u, const char *access,
+static void respond_pair(struct request *req, int status, const struct user_store_user *u, const char *access,
 			 const char *refresh, int browser)
 {
 	struct config *cfg = &req->ctx->cfg;
 	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "user", users_json(u));
+	json_object_object_add(body, "user", user_store_json(u));
 	json_object_object_add(body, "accessToken", json_object_new_string(access));
 	json_object_object_add(body, "tokenType", json_object_new_string("Bearer"));
 	json_object_object_add(body, "expiresIn", json_object_new_int64(cfg->auth_access_ttl_s));
@@ -137,7 +96,7 @@ static void respond_pair(struct request *req, int status, const struct user *u, 
 
 /* ------------------------------------------------------------- sessions */
 
-void tokens_start_session(struct request *req, const struct user *u, int status, int browser)
+void tokens_start_session(struct request *req, const struct user_store_user *u, int status, int browser)
 {
 	char *refresh = crypto_random_token(req->arena, REFRESH_BYTES);
 	char hash[2 * CRYPTO_SHA256_LEN + 1];
@@ -147,12 +106,11 @@ void tokens_start_session(struct request *req, const struct user *u, int status,
 	}
 	tokens_hash_hex(refresh, hash);
 	const char *ua = FCGX_GetParam("HTTP_USER_AGENT", req->fcgx->envp);
-	const char *params[] = { u->id, secs(req, req->ctx->cfg.auth_refresh_ttl_s), ua ? ua : "",
-				 limits_client_ip(req), hash };
-	PGresult *r = db_request_exec(req, &st_create, params);
-	if (r == NULL)
+	char sid[USER_STORE_ID_LEN + 1], err[256];
+	if (db_request_rc(req, user_store_session_start(req->ctx->db, u->id, req->ctx->cfg.auth_refresh_ttl_s, ua,
+							limits_client_ip(req), hash, sid, err, sizeof err),
+			  "user_store_session_start", err) < 0)
 		return;
-	const char *sid = PQgetvalue(r, 0, 0);
 	char *access = sign_access(req, u->id, u->role, sid);
 	if (access == NULL) {
 		response_unavailable(req, "sign", "no signing key");
@@ -183,20 +141,17 @@ const char *tokens_refresh_from_request(struct request *req, int browser, int *b
 int tokens_revoke_sessions(struct request *req, const char *user_id, const char *session, const char *keep,
 			   const char *reason)
 {
-	const char *params[] = { user_id, session ? session : "", keep ? keep : "", reason };
-	PGresult *r = db_request_exec(req, &st_revoke, params);
+	char err[256];
+	PGresult *r = db_request_result(req, user_store_revoke_sessions(req->ctx->db, user_id, session, keep, reason,
+									err, sizeof err),
+					"user_store_revoke_sessions", err);
 	if (r == NULL)
 		return -1;
 	/* Access tokens of those sessions die with them, not at their expiry. */
-	char err[256];
-	for (int i = 0; i < PQntuples(r); i++) {
-		redisReply *rep = redis_command(req->ctx->redis, err, sizeof err, "SET %s%s 1 EX %lld",
-						SESSION_REVOKED_PREFIX, PQgetvalue(r, i, 0),
-						req->ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S);
-		if (rep == NULL)
+	for (int i = 0; i < PQntuples(r); i++)
+		if (user_store_mark_revoked(req->ctx->redis, PQgetvalue(r, i, 0),
+					    req->ctx->cfg.auth_access_ttl_s + AUTH_CLOCK_SKEW_S, err, sizeof err) != 0)
 			log_error("could not mark session %s revoked in Redis: %s", PQgetvalue(r, i, 0), err);
-		freeReplyObject(rep);
-	}
 	return PQntuples(r);
 }
 
@@ -285,26 +240,26 @@ void tokens_refresh(struct request *req)
 
 	if (db_request_begin(req) != 0)
 		return;
-	const char *p1[] = { hash };
-	PGresult *r = db_request_exec(req, &st_find, p1);
-	if (r == NULL || PQntuples(r) == 0) {
+	struct user_store_refresh f;
+	char err[256];
+	int found = db_request_rc(req, user_store_refresh_find(req->ctx->db, hash, &f, err, sizeof err),
+				  "user_store_refresh_find", err);
+	if (found <= 0) {
 		db_request_rollback(req);
-		if (r)
+		if (found == 0)
 			refuse_refresh(req, browser);
 		return;
 	}
-	const char *sid = PQgetvalue(r, 0, 0);
-	int spent = PQgetvalue(r, 0, 1)[0] == 't';
-	long since = atol(PQgetvalue(r, 0, 2));
-	int live = PQgetvalue(r, 0, 3)[0] == 't';
-	const char *user_id = PQgetvalue(r, 0, 4);
+	const char *sid = f.session_id, *user_id = f.user_id;
+	int spent = f.spent, live = f.live;
+	long since = f.since_s;
 
 	if (!live) {
 		db_request_rollback(req);
 		refuse_refresh(req, browser);
 		return;
 	}
-	struct user u;
+	struct user_store_user u;
 	if (spent) {
 		db_request_rollback(req);
 		char *access, *refresh, *uid;
@@ -326,7 +281,7 @@ void tokens_refresh(struct request *req)
 		return;
 	}
 
-	int found = users_by_id(req, user_id, &u);
+	found = users_by_id(req, user_id, &u);
 	char *next = crypto_random_token(req->arena, REFRESH_BYTES);
 	char next_hash[2 * CRYPTO_SHA256_LEN + 1];
 	char *access = found == 1 && next ? sign_access(req, u.id, u.role, sid) : NULL;
@@ -341,10 +296,11 @@ void tokens_refresh(struct request *req)
 		return;
 	}
 	tokens_hash_hex(next, next_hash);
-	const char *p2[] = { next_hash, sid, secs(req, req->ctx->cfg.auth_refresh_ttl_s) };
 	/* The sealed copy is written before COMMIT: a concurrent retry waiting
 	 * on the row lock finds it as soon as it sees the token spent. */
-	if (db_request_run(req, &st_spend, p1) != 0 || db_request_run(req, &st_successor, p2) != 0) {
+	if (db_request_rc(req, user_store_refresh_rotate(req->ctx->db, hash, next_hash, sid,
+							 req->ctx->cfg.auth_refresh_ttl_s, err, sizeof err),
+			  "user_store_refresh_rotate", err) != 0) {
 		db_request_rollback(req);
 		return;
 	}

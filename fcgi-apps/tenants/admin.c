@@ -20,18 +20,7 @@
 
 #include "auth_token.h"
 #include "log.h"
-
-static const struct pg_statement st_users = {
-	"admin_users",
-	"SELECT u.id, u.email, u.email_verified, u.name, u.role, " SQL_TIME("u.created_at") ","
-	" (SELECT count(*) FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id"
-	"  WHERE m.user_id = u.id AND t.status <> 'deleted'), " SQL_MICROS("u.created_at")
-	" FROM users u"
-	" WHERE ($1::text IS NULL OR strpos(lower(u.email), lower($1)) > 0 OR u.id::text = lower($1))"
-	" AND ($2::bigint IS NULL OR (" SQL_MICROS("u.created_at") ", u.id) < ($2::bigint, $3::uuid))"
-	" ORDER BY u.created_at DESC, u.id DESC LIMIT $4::int",
-	4, 1,
-};
+#include "user_store.h"
 
 static struct json_object *wrap(const char *name, struct json_object *v)
 {
@@ -106,24 +95,17 @@ void admin_users(struct request *req)
 	const char *query;
 	if (query_only(req, allowed) != 0 || query_search(req, &query) != 0 || page_parse(req, &p, 0) != 0)
 		return;
-	const char *params[] = { query, p.after_key, p.after_id, p.fetch };
-	PGresult *r = db_request_exec(req, &st_users, params);
+	char err[256];
+	PGresult *r = db_request_result(req, user_store_admin_list(req->ctx->db, query, p.after_key, p.after_id, p.fetch,
+								 err, sizeof err),
+					"user_store_admin_list", err);
 	if (r == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
-	int n = page_finish(req, &p, r, 7, 0, body);
+	int n = page_finish(req, &p, r, USER_STORE_ADMIN_NCOLUMNS, 0, body);
 	struct json_object *list = json_object_new_array();
-	for (int i = 0; i < n; i++) {
-		struct json_object *u = json_object_new_object();
-		json_object_object_add(u, "id", json_object_new_string(PQgetvalue(r, i, 0)));
-		json_object_object_add(u, "email", json_object_new_string(PQgetvalue(r, i, 1)));
-		json_object_object_add(u, "emailVerified", json_object_new_boolean(PQgetvalue(r, i, 2)[0] == 't'));
-		json_object_object_add(u, "name", PQgetisnull(r, i, 3) ? NULL : json_object_new_string(PQgetvalue(r, i, 3)));
-		json_object_object_add(u, "role", json_object_new_string(PQgetvalue(r, i, 4)));
-		json_object_object_add(u, "createdAt", json_object_new_string(PQgetvalue(r, i, 5)));
-		json_object_object_add(u, "tenantCount", json_object_new_int64(atoll(PQgetvalue(r, i, 6))));
-		json_object_array_add(list, u);
-	}
+	for (int i = 0; i < n; i++)
+		json_object_array_add(list, user_store_admin_json(r, i));
 	json_object_object_add(body, "users", list);
 	response_json(req, 200, body);
 }
