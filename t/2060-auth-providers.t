@@ -29,6 +29,20 @@ sub provider { my ($p, $method, $path, $body) = @_;
 sub id_token { my ($p, %claims) = @_; provider($p, POST => '/test/id-token', \%claims)->{id_token} }
 sub token_call { my ($p, $body) = @_; json_post("/api/v1/auth/$p/token", $body, client_ip()) }
 
+# The provider's consent page for an authorization URL: the code and state
+# it sends back, by redirect (Google) or by form post (Apple).
+sub consent {
+	my $url = shift;
+	my $consent = $raw->get("$url");
+	if ($consent->{status} == 302) {
+		my $back = URI->new($consent->{headers}{location});
+		return ($back->query_param('code'), $back->query_param('state'));
+	}
+	my ($code) = $consent->{content} =~ /name="code" value="([^"]+)"/;
+	my ($state) = $consent->{content} =~ /name="state" value="([^"]+)"/;
+	return ($code, $state);
+}
+
 # The code flow: start, the provider's consent (the stand-in signs in the
 # user named by login_hint), then the code and state back to us.
 sub code_flow {
@@ -37,15 +51,7 @@ sub code_flow {
 	my $s = decode_json_ok($start, "$p start");
 	my $url = URI->new($s->{authorizationUrl});
 	$url->query_param(login_hint => $email);
-	my $consent = $raw->get("$url");
-	my ($code, $state);
-	if ($consent->{status} == 302) {
-		my $back = URI->new($consent->{headers}{location});
-		($code, $state) = ($back->query_param('code'), $back->query_param('state'));
-	} else {
-		($code) = $consent->{content} =~ /name="code" value="([^"]+)"/;
-		($state) = $consent->{content} =~ /name="state" value="([^"]+)"/;
-	}
+	my ($code, $state) = consent($url);
 	return ($s, $url, $code, $state);
 }
 
@@ -176,15 +182,7 @@ sub browser_flow {
 	my ($cookie) = cookie_named($start, 'aiget_oauth');
 	my $url = URI->new($s->{authorizationUrl});
 	$url->query_param(login_hint => $email);
-	my $consent = $raw->get("$url");
-	my ($code, $state);
-	if ($consent->{status} == 302) {
-		my $back = URI->new($consent->{headers}{location});
-		($code, $state) = ($back->query_param('code'), $back->query_param('state'));
-	} else {
-		($code) = $consent->{content} =~ /name="code" value="([^"]+)"/;
-		($state) = $consent->{content} =~ /name="state" value="([^"]+)"/;
-	}
+	my ($code, $state) = consent($url);
 	return ($start, $cookie, $code, $state);
 }
 sub browser_token {
