@@ -109,7 +109,11 @@ int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t
 	}
 	PQclear(r);
 	clear(kr);
+	/* The first n of each are set (the rest are never copied), and the
+	 * elements of loaded are meant to be pointers. */
+	/* cppcheck-suppress uninitvar ; NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	memcpy(kr->keys, loaded, n * sizeof loaded[0]);
+	/* cppcheck-suppress uninitvar */
 	memcpy(kr->created, created, n * sizeof created[0]);
 	kr->n = n;
 	kr->loaded_at = now;

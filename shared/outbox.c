@@ -766,6 +766,8 @@ static int parse_command(struct outbox *ob, const char *command, char *err, size
 			ob->argv_has_t = 1;
 		ob->argv[ob->argc++] = w;
 	}
+	/* A command that starts with '/' has a first word. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	if (access(ob->argv[0], X_OK) != 0) {
 		snprintf(err, errlen, "SENDMAIL_COMMAND: cannot run %s: %s", ob->argv[0], strerror(errno));
 		return -1;

@@ -141,6 +141,8 @@ static void batches(void)
 	static float rows[5 * DIMS], one[DIMS];
 	const char *texts[] = { "The user prefers dark roast coffee in the morning.",
 				"The meeting with Bob moved to Friday.",
+				/* Two literals, or the e would extend the \xa9 escape. */
+				/* NOLINTNEXTLINE(bugprone-suspicious-missing-comma) */
 				"caf\xc3\xa9 cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e",
 				"  ,,, !!! ",
 				"Which coffee does the user like?" };

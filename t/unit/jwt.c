@@ -30,7 +30,7 @@ static char *join(const char *a, const char *b, const char *c)
 {
 	size_t n = strlen(a) + strlen(b) + strlen(c) + 3;
 	char *s = malloc(n);
-	snprintf(s, n, "%s.%s%s%s", a, b, c != NULL && *c ? "." : "", c);
+	snprintf(s, n, "%s.%s%s%s", a, b, *c ? "." : "", c);
 	return s;
 }
 
