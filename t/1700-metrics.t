@@ -199,9 +199,9 @@ sub concurrently {
 # ---------------------------------------------------- rate-limit rejections
 {
 	my (undef, undef, $reg) = register_user(tag => 'metrics-rate');
-	my $tenant = keys_tenant($reg->{accessToken}, 'metrics rate');
+	my $tenant = tenants_new($reg->{accessToken}, 'metrics rate')->{id};
 	my $k = keys_make($reg->{accessToken}, $tenant, name => 'metrics');
-	keys_limits($reg->{accessToken}, $tenant, qps => 1, burst => 1);
+	keys_limits($tenant, qps => 1, burst => 1);
 	my $rej = series('aiget_rate_limit_rejections_total', area => 'keys', limit => 'rate');
 	my $r429 = series('aiget_http_requests_total', area => 'keys', route => '/api/v1/keys/self', method => 'GET',
 		status => 429);
@@ -233,7 +233,7 @@ sub concurrently {
 	my $q0 = scrape('memox')->{$queued};
 	my @ids;
 	for my $i (1 .. 3) {
-		my $b = mx_ok(mx(POST => '/memories', $t->{key}, {namespace => 'metrics', externalUserId => 'u1',
+		my $b = answer_is(call($t->{key}, POST => '/api/v1/memox/memories', {namespace => 'metrics', externalUserId => 'u1',
 			content => "metrics memory $i " . rand()}), 202, "memory $i");
 		push @ids, $b->{id};
 	}

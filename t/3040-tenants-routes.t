@@ -33,7 +33,7 @@ my $t = tenants_new($u{owner}, 'Routes');
 my $TP = "/api/v1/tenants/$t->{id}";
 tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
 tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
-my $inv = decode_json_ok(tenants_call($u{owner}, POST => "$TP/members", {email => unique_email('routes-inv')}),
+my $inv = decode_json_ok(call($u{owner}, POST => "$TP/members", {email => unique_email('routes-inv')}),
 	'invite')->{invitation};
 
 # Real ids for the placeholders, so that a refusal comes from the check under test.
@@ -60,10 +60,10 @@ my %member_forbidden = map { $_ => 1 } (
 );
 my %admin_forbidden = map { $_ => 1 } ('DELETE /api/v1/tenants/{tenantId}', 'PUT /api/v1/tenants/{tenantId}/limits');
 
-sub call {
+sub call_route {
 	my ($who, $r, $path) = @_;
 	my $b = $body{"$r->{method} $r->{pattern}"};
-	return tenants_call($who, $r->{method} => $path // path_of($r->{pattern}), $b);
+	return call($who, $r->{method} => $path // path_of($r->{pattern}), $b);
 }
 sub fingerprint {
 	psql("SELECT (SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}') || ' ' ||"
@@ -82,7 +82,7 @@ for my $r (grep { $_->{pattern} !~ m{/(?:health|metrics)$} } @routes) {
 		my $path = path_of($r->{pattern});
 		my %has = map { $_ => 1 } @{$methods{$r->{pattern}}};
 		my ($wrong) = grep { !$has{$_} } qw(PUT PATCH POST DELETE);
-		my $res = tenants_call($u{owner}, $wrong => $path);
+		my $res = call($u{owner}, $wrong => $path);
 		error_is($res, 405, 'method_not_allowed', "$wrong instead");
 		my @allow = sort split /,\s*/, $res->{headers}{allow} // '';
 		my @want = sort @{$methods{$r->{pattern}}};
@@ -90,28 +90,28 @@ for my $r (grep { $_->{pattern} !~ m{/(?:health|metrics)$} } @routes) {
 		@want = do { my %s; sort grep { !$s{$_}++ } @want, @{$methods{'/api/v1/tenants/{tenantId}'}} } if $r->{pattern} eq '/api/v1/tenants/invitations';
 		is_deeply(\@allow, \@want, 'Allow lists the methods of the path');
 
-		my $no = call(undef, $r);
+		my $no = call_route(undef, $r);
 		error_is($no, 401, 'unauthorized', 'no access token');
 		is($no->{headers}{'www-authenticate'}, 'Bearer', 'WWW-Authenticate: Bearer');
-		error_is(call('not.a.jwt', $r), 401, 'unauthorized', 'a bad access token');
+		error_is(call_route('not.a.jwt', $r), 401, 'unauthorized', 'a bad access token');
 
 		if ($r->{flags} =~ /ADMIN/) {
-			error_is(call($u{owner}, $r), 403, 'forbidden', 'a user without the admin role');
+			error_is(call_route($u{owner}, $r), 403, 'forbidden', 'a user without the admin role');
 		} elsif ($r->{pattern} =~ /\{tenantId\}/) {
-			error_is(call($u{outsider}, $r), 404, 'not_found', 'a user outside the tenant');
-			error_is(call($u{owner}, $r, path_of($r->{pattern}, tenantId => '00000000-0000-4000-8000-000000000000')),
+			error_is(call_route($u{outsider}, $r), 404, 'not_found', 'a user outside the tenant');
+			error_is(call_route($u{owner}, $r, path_of($r->{pattern}, tenantId => '00000000-0000-4000-8000-000000000000')),
 				404, 'not_found', 'a tenant that does not exist');
-			error_is(call($u{owner}, $r, path_of($r->{pattern}, tenantId => 'x' . substr($t->{id}, 1) . 'x')),
+			error_is(call_route($u{owner}, $r, path_of($r->{pattern}, tenantId => 'x' . substr($t->{id}, 1) . 'x')),
 				404, 'not_found', 'a malformed tenant id');
-			error_is(call($u{member}, $r), 403, 'forbidden', 'a member') if $member_forbidden{$key};
-			error_is(call($u{admin}, $r), 403, 'forbidden', 'an admin') if $admin_forbidden{$key};
+			error_is(call_route($u{member}, $r), 403, 'forbidden', 'a member') if $member_forbidden{$key};
+			error_is(call_route($u{admin}, $r), 403, 'forbidden', 'an admin') if $admin_forbidden{$key};
 		}
 		for my $p (grep { $_ ne 'tenantId' } $r->{pattern} =~ /\{(\w+)\}/g) {
-			my $who = $r->{flags} =~ /ADMIN/ ? tenants_admin() : $u{owner};
-			error_is(call($who, $r, path_of($r->{pattern}, $p => 'not-a-uuid')), 404, 'not_found', "a malformed $p");
+			my $who = $r->{flags} =~ /ADMIN/ ? site_admin() : $u{owner};
+			error_is(call_route($who, $r, path_of($r->{pattern}, $p => 'not-a-uuid')), 404, 'not_found', "a malformed $p");
 		}
 		return unless $r->{flags} =~ /JSON/;
-		my $who = $r->{flags} =~ /ADMIN/ ? tenants_admin() : $u{owner};
+		my $who = $r->{flags} =~ /ADMIN/ ? site_admin() : $u{owner};
 		my %h = %{bearer($who->{token})};
 		error_is(api($r->{method} => $path, {headers => {%h, 'Content-Type' => 'text/plain'}, content => '{}'}),
 			415, 'unsupported_media_type', 'text/plain');

@@ -22,8 +22,8 @@ my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my (undef, undef, $reg) = register_user(tag => 'keys-life');
 my $tok = $reg->{accessToken};
 my $uid = $reg->{user}{id};
-my $tenant = keys_tenant($tok, 'lifecycle');
-keys_limits($tok, $tenant);    # generous: the polling below is fast
+my $tenant = tenants_new($tok, 'lifecycle')->{id};
+keys_limits($tenant);    # generous: the polling below is fast
 
 sub self_status { keys_self($_[0])->{status} }
 sub manage {
@@ -52,7 +52,7 @@ sub cutoff {
 sub ms { defined $_[0] ? sprintf('%.0f ms', 1000 * $_[0]) : 'never' }
 
 # ------------------------------------------------------------- create
-my $res = json_post('/api/v1/keys', {tenantId => $tenant, name => 'production'}, {%{bearer($tok)}, 'X-Request-Id' => "keys-create-$$"});
+my $res = call(undef, POST => '/api/v1/keys', {tenantId => $tenant, name => 'production'}, {%{bearer($tok)}, 'X-Request-Id' => "keys-create-$$"});
 is($res->{status}, 201, 'create: 201') or diag($res->{content});
 my $k = decode_json_ok($res, 'create');
 like($k->{id}, $UUID, 'create: an id');

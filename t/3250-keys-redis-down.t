@@ -16,12 +16,12 @@ Aiget::require_stack();
 
 my (undef, undef, $reg) = register_user(tag => 'keys-redis');
 my $tok = $reg->{accessToken};
-my $tenant = keys_tenant($tok, 'redis down');
+my $tenant = tenants_new($tok, 'redis down')->{id};
 my $k = keys_make($tok, $tenant, name => 'steady');
 my $kd = keys_make($tok, $tenant, name => 'disabled');
 is(api(POST => "/api/v1/keys/$kd->{id}/disable", {headers => bearer($tok)})->{status}, 200, 'one key disabled');
 my $itok = stack_env('KEYS_INTERNAL_TOKEN');
-sub verify { json_post('/api/v1/keys/verify', {key => $_[0]}, bearer($itok)) }
+sub verify { call(undef, POST => '/api/v1/keys/verify', {key => $_[0]}, bearer($itok)) }
 
 my $res = keys_self($k->{key});
 is($res->{status}, 200, 'Redis up: 200');

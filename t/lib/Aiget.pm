@@ -13,9 +13,9 @@ use POSIX ();
 use MIME::Base64 ();
 use Test::More;
 
-our @EXPORT = qw(base_url api decode_json_ok error_is var_dir dev_service wait_until areas
-	json_post unique_email client_ip register_user bearer mails_to last_code
-	stack_env psql redis_cli jwt_decode_unverified children_of);
+our @EXPORT = qw(base_url api call answer_is decode_json_ok error_is var_dir dev_service wait_until areas
+	unique_email client_ip register_user bearer mails_to last_code
+	stack_env psql redis_cli jwt_decode_unverified children_of route_table);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -54,12 +54,38 @@ sub error_is {
 	return $body;
 }
 
-# POST a JSON body (a string is sent as it is) with extra headers.
-sub json_post {
-	my ($path, $body, $headers) = @_;
-	my $content = ref $body ? JSON::PP->new->canonical->encode($body) : $body;
-	return api(POST => $path, {headers => {'Content-Type' => 'application/json', %{$headers || {}}},
-		content => $content});
+# call(WHO, METHOD => PATH, BODY, HEADERS): a request of the API as a
+# client makes it; every area's tests use it.
+#   WHO      undef (no credentials), an access token or API key (sent as a
+#            bearer token), or a user hash with {token} (tenants_user(),
+#            site_admin()).
+#   BODY     undef for none; a reference is sent as JSON in UTF-8 (its
+#            strings are characters: `use utf8` where a literal is not
+#            ASCII), a string as it is.  With a body, Content-Type is
+#            application/json unless HEADERS name one.
+#   HEADERS  extra headers; they win over the ones above.  Unless they name
+#            X-Forwarded-For, each call comes from a client address of its
+#            own (client_ip()), so per-address limits trip only where a test
+#            means them to.  (Metrics answer loopback only: read them with
+#            api().)
+sub call {
+	my ($who, $method, $path, $body, $headers) = @_;
+	my $credential = ref $who ? $who->{token} : $who;
+	my %h = (defined $credential ? %{bearer($credential)} : (), %{$headers || {}});
+	%h = (%{client_ip()}, %h) unless grep { lc eq 'x-forwarded-for' } keys %h;
+	my %opts = (headers => \%h);
+	if (defined $body) {
+		$h{'Content-Type'} = 'application/json' unless grep { lc eq 'content-type' } keys %h;
+		$opts{content} = ref $body ? JSON::PP->new->utf8->canonical->encode($body) : $body;
+	}
+	return api($method, $path, \%opts);
+}
+
+# The decoded body of an answer that must have $status ({} if not JSON).
+sub answer_is {
+	my ($res, $status, $name) = @_;
+	is($res->{status}, $status, "$name: status $status") or diag($res->{content});
+	return eval { JSON::PP::decode_json($res->{content} || '{}') } // {};
 }
 
 my $email_serial = 0;
@@ -81,7 +107,7 @@ sub register_user {
 	my (%o) = @_;
 	my $email = $o{email} // unique_email($o{tag});
 	my $password = $o{password} // "correct horse $$ " . ++$email_serial;
-	my $res = json_post('/api/v1/auth/register', {email => $email, password => $password}, client_ip());
+	my $res = call(undef, POST => '/api/v1/auth/register', {email => $email, password => $password});
 	die "register failed: $res->{status} $res->{content}" unless $res->{status} == 201;
 	return ($email, $password, JSON::PP::decode_json($res->{content}));
 }
@@ -164,6 +190,7 @@ sub jwt_decode_unverified {
 	return @json;
 }
 
+
 sub dev_service {
 	my ($name, $action) = @_;
 	my $rc = system("$ENV{AIGET_SRC}/spawn/aiget-dev", 'service', $name, $action);
@@ -196,73 +223,8 @@ sub wait_until {
 	}
 }
 
-# ------------------------------------------------ tenants and keys (t/32*)
-push @EXPORT, qw(keys_admin_token keys_tenant keys_member keys_limits keys_suspend keys_make keys_self);
-
-# A site admin of the script's own, made with `aigetctl admin create`: every
-# script that sets limits signs one in, and the stack's one admin account
-# would soon meet the per-email login limit (login-email, 10 in 5 minutes).
-my $keys_admin;
-sub keys_admin_token {
-	return $keys_admin if $keys_admin;
-	my $email = unique_email('script-admin');
-	my $out = `$ENV{BUILD_DIR}/bin/aigetctl --env-file @{[var_dir()]}/aiget.env admin create $email --json 2>/dev/null`;
-	my $pw = eval { JSON::PP::decode_json($out)->{password} } // die "aigetctl admin create: $out";
-	my $res = json_post('/api/v1/auth/login', {email => $email, password => $pw}, client_ip(241));
-	die "admin login: $res->{status}" unless $res->{status} == 200;
-	return $keys_admin = JSON::PP::decode_json($res->{content})->{accessToken};
-}
-
-# A new tenant owned by the user of $token; returns its id.
-sub keys_tenant {
-	my ($token, $name) = @_;
-	my $res = json_post('/api/v1/tenants', {name => $name // "tenant $$"}, bearer($token));
-	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
-	my $b = JSON::PP::decode_json($res->{content});
-	return $b->{tenant}{id} // $b->{id};
-}
-
-# Makes the (existing) user of $user_token, address $email, a member with
-# $role: invited, their address verified, the invitation accepted.
-sub keys_member {
-	my ($owner_token, $tenant, $user_token, $email, $role) = @_;
-	my $uid = (jwt_decode_unverified($user_token))[1]{sub};
-	tenants_join($owner_token, $tenant, {token => $user_token, id => $uid, email => $email}, $role);
-}
-
-# Sets a tenant's limits (the ones not given are generous), as the site
-# admin: generous is more than owners may set themselves (TENANT_CEILING_*).
-# The first argument, the owner's token, is kept for the callers' sake.
-sub keys_limits {
-	my ($owner_token, $tenant, %l) = @_;
-	my %body = (qps => 1000, burst => 1000, concurrency => 100, monthlyRequests => 1_000_000_000,
-		maxMemories => 100_000, %l);
-	my $res = api(PUT => "/api/v1/admin/tenants/$tenant/limits", {headers => {'Content-Type' => 'application/json',
-		%{bearer(keys_admin_token())}}, content => JSON::PP->new->canonical->encode(\%body)});
-	die "set limits: $res->{status} $res->{content}" unless $res->{status} == 200;
-}
-
-# Suspends ($on true) or resumes a tenant as the admin.
-sub keys_suspend {
-	my ($tenant, $on) = @_;
-	my $res = api(POST => "/api/v1/admin/tenants/$tenant/" . ($on ? 'suspend' : 'resume'),
-		{headers => bearer(keys_admin_token())});
-	die "suspend: $res->{status} $res->{content}" unless $res->{status} =~ /^20[04]$/;
-}
-
-# A new key of the tenant (extra fields as POST /api/v1/keys takes them); returns the answer's body.
-sub keys_make {
-	my ($token, $tenant, %o) = @_;
-	my $res = json_post('/api/v1/keys', {tenantId => $tenant, name => 'test key', %o}, bearer($token));
-	die "create key: $res->{status} $res->{content}" unless $res->{status} == 201;
-	return JSON::PP::decode_json($res->{content});
-}
-
-# GET /api/v1/keys/self with a key.
-sub keys_self { api(GET => '/api/v1/keys/self', {headers => bearer($_[0])}) }
-
-# ------------------------------------------------ tenants and admin (t/30*, t/31*)
-push @EXPORT, qw(tenants_user tenants_call tenants_admin tenants_verify_email tenants_new tenants_join);
+# ------------------------------------------------------- users, admins, tenants
+push @EXPORT, qw(site_admin tenants_user tenants_new tenants_join tenants_verify_email);
 
 # A fresh user: {email, password, token, id}.
 sub tenants_user {
@@ -270,86 +232,94 @@ sub tenants_user {
 	return {email => $email, password => $password, token => $reg->{accessToken}, id => $reg->{user}{id}};
 }
 
-# tenants_call($user_or_token, METHOD, PATH, BODY): BODY a reference is sent
-# as JSON, a string as it is; a user is a hash from tenants_user().  Each
-# call comes from a client address of its own, so that per-address limits
-# (POST .../members) trip only where a test means them to.
-sub tenants_call {
-	my ($who, $method, $path, $body) = @_;
-	my $token = ref $who ? $who->{token} : $who;
-	my %h = (%{client_ip()}, defined $token ? %{bearer($token)} : ());
-	return api($method => $path, {headers => \%h}) unless defined $body;
-	return api($method => $path, {headers => {%h, 'Content-Type' => 'application/json'},
-		content => ref $body ? JSON::PP->new->canonical->encode($body) : $body});
-}
-
-# The configured admin, signed in once per script: {email, token, id}.
-my $tenants_admin;
-sub tenants_admin {
-	return $tenants_admin if $tenants_admin;
-	my $res = json_post('/api/v1/auth/login', {email => $ENV{ADMIN_EMAIL}, password => $ENV{ADMIN_PASSWORD}},
-		client_ip(242));
+# A site admin of the script's own, made with `aigetctl admin create` and
+# signed in once: {email, password, token, id}.  Not the stack's admin
+# (ADMIN_EMAIL): every script that sets limits or reads the back office
+# signs one in, and one account would soon meet the per-address login
+# limit (login-email, 10 in 5 minutes).
+my $site_admin;
+sub site_admin {
+	return $site_admin if $site_admin;
+	my $email = unique_email('script-admin');
+	my $out = `$ENV{BUILD_DIR}/bin/aigetctl --env-file @{[var_dir()]}/aiget.env admin create $email --json 2>/dev/null`;
+	my $made = eval { JSON::PP::decode_json($out) } // {};
+	die "aigetctl admin create: $out" unless $made->{password};
+	my $res = call(undef, POST => '/api/v1/auth/login', {email => $email, password => $made->{password}});
 	die "admin login: $res->{status} $res->{content}" unless $res->{status} == 200;
 	my $b = JSON::PP::decode_json($res->{content});
-	return $tenants_admin = {email => $ENV{ADMIN_EMAIL}, token => $b->{accessToken}, id => $b->{user}{id}};
+	return $site_admin = {email => $email, password => $made->{password}, token => $b->{accessToken},
+		id => $b->{user}{id}};
+}
+
+# A new tenant of WHO (a user hash or an access token); returns its JSON.
+sub tenants_new {
+	my ($who, $name) = @_;
+	my $res = call($who, POST => '/api/v1/tenants', {name => $name // "tenant $$"});
+	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return JSON::PP::decode_json($res->{content})->{tenant};
 }
 
 # Marks a user's address verified (the OTP flow is tested in t/2040 and once in t/3020).
 sub tenants_verify_email { psql("UPDATE users SET email_verified = true WHERE id = '$_[0]{id}'") }
 
-# Makes $user (a hash from tenants_user(), or {token, id, email}) a member
+# Makes $user (a hash with token, id and email: tenants_user()'s) a member
 # of tenant $tenant_id with $role (default member) the only way there is:
 # $inviter (a user or a token) invites the address, the address is marked
 # verified, and the user accepts.  Returns the acceptance's body.
 sub tenants_join {
 	my ($inviter, $tenant_id, $user, $role) = @_;
-	my $res = tenants_call($inviter, POST => "/api/v1/tenants/$tenant_id/members",
+	my $res = call($inviter, POST => "/api/v1/tenants/$tenant_id/members",
 		{email => $user->{email}, role => $role // 'member'});
 	die "invite: $res->{status} $res->{content}" unless $res->{status} == 202;
 	my $inv = JSON::PP::decode_json($res->{content})->{invitation}{id};
 	tenants_verify_email($user);
-	$res = tenants_call($user, POST => "/api/v1/tenants/invitations/$inv/accept");
+	$res = call($user, POST => "/api/v1/tenants/invitations/$inv/accept");
 	die "accept: $res->{status} $res->{content}" unless $res->{status} == 200;
 	return JSON::PP::decode_json($res->{content});
 }
 
-# A new tenant of the user; returns its JSON.
-sub tenants_new {
-	my ($who, $name) = @_;
-	my $res = tenants_call($who, POST => '/api/v1/tenants', {name => $name // "tenant $$"});
-	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
-	return JSON::PP::decode_json($res->{content})->{tenant};
+# ---------------------------------------------------------------- keys
+push @EXPORT, qw(keys_limits keys_suspend keys_make keys_self);
+
+# Sets a tenant's limits (the ones not given are generous), as the site
+# admin: generous is more than owners may set themselves (TENANT_CEILING_*).
+sub keys_limits {
+	my ($tenant, %l) = @_;
+	my %body = (qps => 1000, burst => 1000, concurrency => 100, monthlyRequests => 1_000_000_000,
+		maxMemories => 100_000, %l);
+	my $res = call(site_admin(), PUT => "/api/v1/admin/tenants/$tenant/limits", \%body);
+	die "set limits: $res->{status} $res->{content}" unless $res->{status} == 200;
 }
+
+# Suspends ($on true) or resumes a tenant as the admin.
+sub keys_suspend {
+	my ($tenant, $on) = @_;
+	my $res = call(site_admin(), POST => "/api/v1/admin/tenants/$tenant/" . ($on ? 'suspend' : 'resume'));
+	die "suspend: $res->{status} $res->{content}" unless $res->{status} =~ /^20[04]$/;
+}
+
+# A new key of the tenant (extra fields as POST /api/v1/keys takes them); returns the answer's body.
+sub keys_make {
+	my ($token, $tenant, %o) = @_;
+	my $res = call($token, POST => '/api/v1/keys', {tenantId => $tenant, name => 'test key', %o});
+	die "create key: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return JSON::PP::decode_json($res->{content});
+}
+
+# GET /api/v1/keys/self with a key.
+sub keys_self { call($_[0], GET => '/api/v1/keys/self') }
 
 # ---------------------------------------------------------------- memox
 # A tenant of a fresh owner with limits high enough for tests, and a key
 # (scopes: both memox scopes unless given).
-push @EXPORT, qw(memox_tenant mx mx_ok memox_wait psql_vector);
+push @EXPORT, qw(memox_tenant memox_wait psql_vector);
 sub memox_tenant {
 	my (%o) = @_;
 	my (undef, undef, $user) = register_user(tag => 'memox');
-	my $tenant = keys_tenant($user->{accessToken}, $o{name} // "memox $$");
-	keys_limits($user->{accessToken}, $tenant, %{$o{limits} || {}});
+	my $tenant = tenants_new($user->{accessToken}, $o{name} // "memox $$")->{id};
+	keys_limits($tenant, %{$o{limits} || {}});
 	my $k = keys_make($user->{accessToken}, $tenant, scopes => $o{scopes} // ['memox:read', 'memox:write']);
 	return {token => $user->{accessToken}, tenant => $tenant, key => $k->{key}, key_id => $k->{id}};
-}
-# A memox call with a key: mx(POST => '/memories', $key, {body}, {headers}).
-sub mx {
-	my ($method, $path, $key, $body, $headers) = @_;
-	my %h = (%{$headers || {}});
-	$h{Authorization} = "Bearer $key" if defined $key;
-	my %opts = (headers => \%h);
-	if (defined $body) {
-		$h{'Content-Type'} //= 'application/json';
-		$opts{content} = ref $body ? JSON::PP->new->utf8->canonical->encode($body) : $body;
-	}
-	return api($method, "/api/v1/memox$path", \%opts);
-}
-# The decoded body of a call that must answer $status.
-sub mx_ok {
-	my ($res, $status, $name) = @_;
-	is($res->{status}, $status, "$name: status $status") or diag($res->{content});
-	return eval { JSON::PP::decode_json($res->{content} || '{}') } // {};
 }
 # Waits until every memory id is ready (or failed); returns how many are ready.
 sub memox_wait {
@@ -358,7 +328,7 @@ sub memox_wait {
 	my $ready = 0;
 	wait_until($seconds, sub {
 		for my $id (keys %left) {
-			my $res = mx(GET => "/memories/$id", $key);
+			my $res = call($key, GET => "/api/v1/memox/memories/$id");
 			next unless $res->{status} == 200;
 			my $st = JSON::PP::decode_json($res->{content})->{status};
 			next if $st eq 'pending';
