@@ -152,23 +152,23 @@ subtest 'delete' => sub {
 	my $did = $d->{id};
 	error_is(call($other, DELETE => "$T/$did"), 404, 'not_found', 'a non-member: 404');
 	# The worker is stopped meanwhile, so that the job stays in the queue to be seen.
-	ok(dev_service(worker => 'stop'), 'the worker is stopped');
-	my $res = call($owner, DELETE => "$T/$did");
-	is($res->{status}, 204, 'answers 204') or diag($res->{content});
-	is($res->{content} // '', '', 'no body');
-	is(psql("SELECT status || ' ' || (deleted_at IS NOT NULL) FROM tenants WHERE id = '$did'"), 'deleted true',
-		'status deleted, deleted_at set');
-	error_is(call($owner, GET => "$T/$did"), 404, 'not_found', 'gone for its owner');
-	error_is(call($owner, DELETE => "$T/$did"), 404, 'not_found', 'deleting again: 404');
-	error_is(call($owner, GET => "$T/$did/members"), 404, 'not_found', 'its members are gone too');
-	ok(!(grep { $_->{id} eq $did } @{decode_json_ok(call($owner, GET => "$T?limit=100"), 'l')->{tenants}}),
-		'not listed');
-	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$did' AND action = 'tenant.delete'"), 1, 'audited');
-	my @jobs = map { eval { JSON::PP::decode_json($_) } // {} } split /\n/, redis_cli('LRANGE', '{memox}:jobs', 0, -1);
-	my ($job) = grep { ($_->{tenantId} // '') eq $did } @jobs;
-	ok($job, 'an erase job was queued');
-	is($job->{type}, 'tenant.erase', 'of type tenant.erase');
-	ok(dev_service(worker => 'start'), 'the worker is started again');
+	with_service_stopped(worker => sub {
+		my $res = call($owner, DELETE => "$T/$did");
+		is($res->{status}, 204, 'answers 204') or diag($res->{content});
+		is($res->{content} // '', '', 'no body');
+		is(psql("SELECT status || ' ' || (deleted_at IS NOT NULL) FROM tenants WHERE id = '$did'"), 'deleted true',
+			'status deleted, deleted_at set');
+		error_is(call($owner, GET => "$T/$did"), 404, 'not_found', 'gone for its owner');
+		error_is(call($owner, DELETE => "$T/$did"), 404, 'not_found', 'deleting again: 404');
+		error_is(call($owner, GET => "$T/$did/members"), 404, 'not_found', 'its members are gone too');
+		ok(!(grep { $_->{id} eq $did } @{decode_json_ok(call($owner, GET => "$T?limit=100"), 'l')->{tenants}}),
+			'not listed');
+		is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$did' AND action = 'tenant.delete'"), 1, 'audited');
+		my @jobs = map { eval { JSON::PP::decode_json($_) } // {} } split /\n/, redis_cli('LRANGE', '{memox}:jobs', 0, -1);
+		my ($job) = grep { ($_->{tenantId} // '') eq $did } @jobs;
+		ok($job, 'an erase job was queued');
+		is($job->{type}, 'tenant.erase', 'of type tenant.erase');
+	});
 };
 
 # Issue: any user could create unlimited tenants (to probe from).

@@ -30,16 +30,16 @@ my @admin_calls = ([GET => '/api/v1/admin/tenants'], [GET => '/api/v1/admin/user
 	[POST => "/api/v1/admin/tenants/$t->{id}/suspend"], [PUT => "/api/v1/admin/tenants/$t->{id}/limits", {qps => 3}],
 	[PUT => "/api/v1/admin/tenants/$t->{id}/ceilings", {qps => 3}]);
 
-ok(dev_service('pg-main' => 'stop'), 'the main database is stopped');
-for my $c (@calls, map { [@$_[0 .. 2], 1] } @admin_calls) {
-	my ($m, $p, $b, $as_admin) = @$c;
-	my $res = call($as_admin ? $admin : $owner, $m => $p, $b);
-	my $name = "$m $p";
-	my $body = error_is($res, 503, 'unavailable', $name);
-	like($res->{headers}{'retry-after'} // '', qr/^\d+$/, "$name: Retry-After");
-	unlike($body->{error}{message}, qr/postgres|connect|SQL|socket/i, "$name: nothing internal in the message");
-}
-ok(dev_service('pg-main' => 'start'), 'the main database is started again');
+with_service_stopped('pg-main' => sub {
+	for my $c (@calls, map { [@$_[0 .. 2], 1] } @admin_calls) {
+		my ($m, $p, $b, $as_admin) = @$c;
+		my $res = call($as_admin ? $admin : $owner, $m => $p, $b);
+		my $name = "$m $p";
+		my $body = error_is($res, 503, 'unavailable', $name);
+		like($res->{headers}{'retry-after'} // '', qr/^\d+$/, "$name: Retry-After");
+		unlike($body->{error}{message}, qr/postgres|connect|SQL|socket/i, "$name: nothing internal in the message");
+	}
+});
 
 ok(wait_until(15, sub { call($owner, GET => $TP)->{status} == 200 }), 'reads work again');
 # Every child of every area reconnects on its next use; the health routes

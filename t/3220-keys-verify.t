@@ -166,20 +166,20 @@ error_is(api(POST => '/api/v1/keys/verify', {headers => {%{bearer($itok)}, 'Cont
 
 # ------------------------------------------------------------- not configured
 # The responder restarted without KEYS_INTERNAL_TOKEN (an empty variable in
-# its environment wins over the env file, and empty means unset).
-{
-	ok(dev_service(keys => 'stop'), 'keys stopped');
-	local $ENV{KEYS_INTERNAL_TOKEN} = '';
-	ok(dev_service(keys => 'start'), 'keys started without an internal token');
-}
-ok(wait_until(10, sub { api(GET => '/api/v1/keys/health')->{status} == 200 }), 'keys is up');
-$res = verify($key);
-error_is($res, 503, 'unavailable', 'no internal token configured');
-like($res->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
-like(decode_json_ok($res, '503')->{error}{message}, qr/not configured/, 'saying it is not configured');
-is(keys_self($k->{key})->{status}, 200, 'keys themselves still work');
-ok(dev_service(keys => 'stop'), 'keys stopped');
-ok(dev_service(keys => 'start'), 'keys started with its configuration');
+# its environment wins over the env file, and empty means unset); the
+# helper starts it again with its configuration.
+with_service_stopped(keys => sub {
+	{
+		local $ENV{KEYS_INTERNAL_TOKEN} = '';
+		ok(dev_service(keys => 'start'), 'keys started without an internal token');
+	}
+	ok(wait_until(10, sub { api(GET => '/api/v1/keys/health')->{status} == 200 }), 'keys is up');
+	$res = verify($key);
+	error_is($res, 503, 'unavailable', 'no internal token configured');
+	like($res->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
+	like(decode_json_ok($res, '503')->{error}{message}, qr/not configured/, 'saying it is not configured');
+	is(keys_self($k->{key})->{status}, 200, 'keys themselves still work');
+});
 ok(wait_until(10, sub { api(GET => '/api/v1/keys/health')->{status} == 200 }), 'keys is up');
 is(code_of($k->{key}, undef, 'configured')->{code}, 'VALID', 'and verifies again');
 

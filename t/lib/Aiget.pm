@@ -15,7 +15,7 @@ use Test::More;
 
 our @EXPORT = qw(base_url api call answer_is decode_json_ok error_is var_dir dev_service wait_until areas
 	unique_email client_ip register_user bearer mails_to last_code
-	stack_env psql redis_cli jwt_decode_unverified children_of route_table);
+	stack_env psql redis_cli jwt_decode_unverified children_of);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -190,13 +190,6 @@ sub jwt_decode_unverified {
 	return @json;
 }
 
-
-sub dev_service {
-	my ($name, $action) = @_;
-	my $rc = system("$ENV{AIGET_SRC}/spawn/aiget-dev", 'service', $name, $action);
-	return $rc == 0;
-}
-
 # The live (not zombie) children of a process, e.g. an area's multiwatch,
 # sorted; in scalar context their number.
 sub children_of {
@@ -340,6 +333,154 @@ sub memox_wait {
 	return $ready;
 }
 sub psql_vector { run_psql('VECTOR_DATABASE_URL', @_) }
+
+# ------------------------------------------------------------ services
+push @EXPORT, qw(with_service_stopped);
+
+# `aiget-dev service NAME start|stop|reload`; true when it succeeded.  Its
+# chatter goes to stderr, not into the TAP stream.
+sub dev_service {
+	my ($name, $action) = @_;
+	my $rc = system('sh', '-c', '"$0" service "$1" "$2" >&2', "$ENV{AIGET_SRC}/spawn/aiget-dev", $name, $action);
+	return $rc == 0;
+}
+
+# with_service_stopped(NAME, CODE): stops NAME (a service of `aiget-dev
+# service`: pg-main pg-vector redis nginx auth keys tenants memox worker),
+# runs CODE, and starts NAME again however CODE ends, then waits until it
+# answers and every area is healthy, so that one script's failure never
+# becomes the next script's.  It covers CODE
+#   - returning;
+#   - dying: NAME is started again, then the error goes on;
+#   - a stop signal (INT, TERM, HUP): turned into a die while CODE runs;
+#   - exit (BAIL_OUT, plan skip_all, exit itself): the END block below.
+# Only SIGKILL is beyond it.  Starting again is stop, then start: a no-op
+# stop when CODE left NAME stopped, and the end of a variant of NAME that
+# CODE started with an environment of its own (t/3220), which the start
+# replaces with the stack's.  The stop, the start and the answers are tests.
+# A process CODE forks never starts anything: its parent does.
+#
+# An area's request counters start at zero when it starts (spawn-area), so
+# before stopping an area its counters are added to $VAR/routes-requested,
+# which t/9800 reads with the live ones.
+my %stopped;    # NAME => how many blocks of this process have it stopped
+my $services_pid = $$;
+sub with_service_stopped {
+	my ($name, $code) = @_;
+	$stopped{$name}++;
+	my ($ok, $err) = (1, '');
+	{
+		local @SIG{qw(INT TERM HUP)} = (sub { die "killed by SIG$_[0]\n" }) x 3;
+		keep_route_counts($name);
+		if (ok(dev_service($name => 'stop'), "$name: stopped")) {
+			$ok = eval { $code->(); 1 };
+			$err = $@;
+		}
+	}
+	if ($$ != $services_pid) {    # a child CODE forked, ending its way
+		die $err unless $ok;
+		return;
+	}
+	restore_service($name, 1) unless --$stopped{$name};
+	die $err unless $ok;
+	return;
+}
+
+END {
+	if ($$ == $services_pid) {
+		local ($?, $!, $@);    # the script's exit status is its own
+		for my $name (sort grep { $stopped{$_} } keys %stopped) {
+			print STDERR "# $name was left stopped by an exit inside with_service_stopped: starting it again\n";
+			$stopped{$name} = 0;
+			restore_service($name, 0);
+		}
+	}
+}
+
+# Starts NAME again and waits for it and the areas; as tests, or from END
+# (after the plan) as comments.
+sub restore_service {
+	my ($name, $as_tests) = @_;
+	my $report = $as_tests ? sub { ok($_[0], $_[1]) }
+	                       : sub { print STDERR '# ', ($_[0] ? '' : 'NOT '), "$_[1]\n"; $_[0] };
+	# The counts of a variant CODE started, before it goes.
+	keep_route_counts($name) if grep({ $_ eq $name } areas()) && service_answers($name);
+	my $started = dev_service($name => 'stop') && dev_service($name => 'start');
+	$report->($started, "$name: started again")
+		and $report->(wait_until(30, sub { service_answers($name) }), "$name: answers again")
+		and $report->(wait_until(30, \&areas_healthy), "every area is healthy again after $name");
+}
+
+# Whether a service answers as the stack needs it to.
+sub service_answers {
+	my $name = shift;
+	return quietly(sub { redis_cli('PING') eq 'PONG' }) if $name eq 'redis';
+	return quietly(sub { psql('SELECT 1') eq '1' }) if $name eq 'pg-main';
+	return quietly(sub { psql_vector('SELECT 1') eq '1' }) if $name eq 'pg-vector';
+	return api(GET => '/nginx-baseline')->{status} == 200 if $name eq 'nginx';
+	return api(GET => "/api/v1/$name/health")->{status} == 200 if grep { $_ eq $name } areas();
+	if ($name eq 'worker') {
+		# Its heartbeat in Redis names the process the pid file names: it
+		# runs, reached Redis, and is the one started last.
+		open(my $fh, '<', var_dir() . '/run/worker.pid') or return 0;
+		my $pid = <$fh> // return 0;
+		chomp $pid;
+		my $beat = quietly(sub { redis_cli('GET', '{memox}:heartbeat:dev-1') }) // '';
+		return $beat =~ /\bpid \Q$pid\E$/ ? 1 : 0;
+	}
+	die "service_answers: unknown service $name";
+}
+
+# Each area answers health 200 several times in a row, so from each of its
+# children (each has its own connections to reconnect after an outage).
+sub areas_healthy {
+	for my $area (areas()) {
+		for (1 .. 6) { return 0 unless api(GET => "/api/v1/$area/health")->{status} == 200 }
+	}
+	return 1;
+}
+
+# Runs code with stderr closed to the probes' complaints (redis-cli, psql
+# while their server is down); returns its value, undef if it died.
+sub quietly {
+	my $code = shift;
+	open(my $saved, '>&', \*STDERR) or return scalar eval { $code->() };
+	open(STDERR, '>', '/dev/null');
+	my $v = eval { $code->() };
+	open(STDERR, '>&', $saved);
+	return $v;
+}
+
+# ------------------------------------------------------- request counts
+push @EXPORT, qw(route_counts);
+
+# An area's request counters from its metrics (read from loopback, as the
+# guard wants): {"METHOD PATTERN" => requests of any status}, route
+# "unmatched" included.  Dies unless the metrics answer 200.
+sub route_counts {
+	my $area = shift;
+	my $res = api(GET => "/api/v1/$area/metrics");
+	die "metrics of $area: $res->{status}" unless $res->{status} == 200;
+	my %n;
+	for my $line (split /\n/, $res->{content}) {
+		my ($labels, $value) = $line =~ /^aiget_http_requests_total\{(.*)\} (\S+)$/ or next;    # patterns hold braces
+		my %l = $labels =~ /(\w+)="((?:[^"\\]|\\.)*)"/g;
+		$n{"$l{method} $l{route}"} += $value;
+	}
+	return \%n;
+}
+
+# Adds an area's counters to $VAR/routes-requested ("AREA METHOD PATTERN
+# COUNT" lines) before it stops; nothing for other services.
+sub keep_route_counts {
+	my $area = shift;
+	return unless grep { $_ eq $area } areas();
+	my $n = eval { route_counts($area) };
+	return print STDERR "# $area: its request counts could not be kept: $@" unless $n;
+	open(my $fh, '>>', var_dir() . '/routes-requested') or die "routes-requested: $!";
+	print $fh "$area $_ $n->{$_}\n" for sort keys %$n;
+	close $fh;
+}
 
 # ------------------------------------------------------------ FastCGI straight to an area's socket
 # For tests that must control the bytes nginx would send: one record of
