@@ -1,11 +1,12 @@
 #!/usr/bin/perl
-# Every route of the tenants responder, read from its route table
-# (fcgi-apps/tenants/main.c): another method is a 405 with Allow; without a
-# valid access token a 401; an admin route is a 403 for a user without the
-# admin role; a tenant route is a 404 for a user outside the tenant, for a
-# tenant that does not exist and for a malformed id, and a 403 for a member
-# whose role is too low; JSON routes refuse other media types (415), broken
-# or invalid JSON (400), unknown fields (400) and oversized bodies (413).
+# Every route of the tenants responder, as tenants.fcgi --routes prints its
+# route table with each route's flags: another method is a 405 with Allow;
+# without a valid access token a 401; an admin route is a 403 for a user
+# without the admin role; a tenant route is a 404 for a user outside the
+# tenant, for a tenant that does not exist and for a malformed id, and a 403
+# for a member whose role is too low; JSON routes refuse other media types
+# (415), broken or invalid JSON (400), unknown fields (400) and oversized
+# bodies (413).
 # None of the refusals changes anything.
 use strict;
 use warnings;
@@ -16,14 +17,7 @@ use Aiget;
 
 Aiget::require_stack();
 
-my $main = "$ENV{AIGET_SRC}/fcgi-apps/tenants/main.c";
-open(my $fh, '<', $main) or BAIL_OUT("cannot read $main: $!");
-my @routes;
-while (<$fh>) {
-	next unless /^\s*\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([^}]*?)\s*\},/;
-	push @routes, {method => $1, pattern => $2, flags => $3};
-}
-close $fh;
+my @routes = route_table('tenants');
 cmp_ok(scalar @routes, '>=', 29, 'the route table was read (' . scalar(@routes) . ' routes)');
 my %methods;
 push @{$methods{$_->{pattern}}}, $_->{method} for @routes;
@@ -95,7 +89,7 @@ for my $r (grep { $_->{pattern} !~ m{/(?:health|metrics)$} } @routes) {
 		is($no->{headers}{'www-authenticate'}, 'Bearer', 'WWW-Authenticate: Bearer');
 		error_is(call_route('not.a.jwt', $r), 401, 'unauthorized', 'a bad access token');
 
-		if ($r->{flags} =~ /ADMIN/) {
+		if ($r->{flags}{ADMIN}) {
 			error_is(call_route($u{owner}, $r), 403, 'forbidden', 'a user without the admin role');
 		} elsif ($r->{pattern} =~ /\{tenantId\}/) {
 			error_is(call_route($u{outsider}, $r), 404, 'not_found', 'a user outside the tenant');
@@ -107,11 +101,11 @@ for my $r (grep { $_->{pattern} !~ m{/(?:health|metrics)$} } @routes) {
 			error_is(call_route($u{admin}, $r), 403, 'forbidden', 'an admin') if $admin_forbidden{$key};
 		}
 		for my $p (grep { $_ ne 'tenantId' } $r->{pattern} =~ /\{(\w+)\}/g) {
-			my $who = $r->{flags} =~ /ADMIN/ ? site_admin() : $u{owner};
+			my $who = $r->{flags}{ADMIN} ? site_admin() : $u{owner};
 			error_is(call_route($who, $r, path_of($r->{pattern}, $p => 'not-a-uuid')), 404, 'not_found', "a malformed $p");
 		}
-		return unless $r->{flags} =~ /JSON/;
-		my $who = $r->{flags} =~ /ADMIN/ ? site_admin() : $u{owner};
+		return unless $r->{flags}{JSON};
+		my $who = $r->{flags}{ADMIN} ? site_admin() : $u{owner};
 		my %h = %{bearer($who->{token})};
 		error_is(api($r->{method} => $path, {headers => {%h, 'Content-Type' => 'text/plain'}, content => '{}'}),
 			415, 'unsupported_media_type', 'text/plain');

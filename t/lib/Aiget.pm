@@ -15,7 +15,7 @@ use Test::More;
 
 our @EXPORT = qw(base_url api call answer_is decode_json_ok error_is var_dir dev_service wait_until areas
 	unique_email client_ip register_user bearer mails_to last_code
-	stack_env psql redis_cli jwt_decode_unverified children_of);
+	stack_env psql redis_cli jwt_decode_unverified children_of route_table);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -451,8 +451,28 @@ sub quietly {
 	return $v;
 }
 
-# ------------------------------------------------------- request counts
+# ------------------------------------------------------------ routes
 push @EXPORT, qw(route_counts);
+
+# An area's route table as its binary prints it (--routes): a list of
+# {method, pattern, flags => {JSON => 1, ...}} in the table's order.  The
+# flags are shared/router.h's names without ROUTE_.
+sub route_table {
+	my $area = shift;
+	my $bin = ($ENV{BUILD_DIR} // 'build/asan') . "/bin/$area.fcgi";
+	open(my $fh, '-|', $bin, '--routes') or die "$bin --routes: $!";
+	my @routes;
+	while (my $line = <$fh>) {
+		chomp $line;
+		my ($method, $pattern, $flags) = $line =~ m{^([A-Z]+) (/\S*) (-|[A-Z_]+(?:,[A-Z_]+)*)$}
+			or die "$bin --routes: not METHOD PATH FLAGS: $line";
+		push @routes, {method => $method, pattern => $pattern,
+			flags => {map { $_ => 1 } grep { $_ ne '-' } split /,/, $flags}};
+	}
+	close($fh) or die "$bin --routes failed: " . ($! || "exit " . ($? >> 8));
+	die "$bin --routes: no routes" unless @routes;
+	return @routes;
+}
 
 # An area's request counters from its metrics (read from loopback, as the
 # guard wants): {"METHOD PATTERN" => requests of any status}, route
