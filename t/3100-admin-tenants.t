@@ -86,8 +86,8 @@ subtest 'find users' => sub {
 	my $p2 = decode_json_ok(call($admin, GET => "$A/users?query=admin-find-$tag&limit=2&cursor=$p1->{nextCursor}"), 'p2');
 	is_deeply([map { $_->{id} } @{$p2->{users}}], [$users[0]{id}], 'then the last');
 	ok(!defined $p2->{nextCursor}, 'and no cursor');
-	is_deeply([map { $_->{email} } @{decode_json_ok(call($admin, GET => "$A/users?query=$ENV{ADMIN_EMAIL}"), 'a')->{users}}],
-		[$ENV{ADMIN_EMAIL}], 'the admin finds themself');
+	is_deeply([map { $_->{email} } @{decode_json_ok(call($admin, GET => "$A/users?query=$admin->{email}"), 'a')->{users}}],
+		[$admin->{email}], 'the admin finds themself');
 	is_deeply([map { $_->{id} } @{decode_json_ok(call($admin, GET => "$A/users?query=$users[1]{id}"), 'id')->{users}}],
 		[$users[1]{id}], 'by id');
 	error_is(call($admin, GET => "$A/users?status=active"), 400, 'invalid_request', 'an unknown parameter');
@@ -258,7 +258,7 @@ subtest 'usage and audit' => sub {
 	ok($actions{$_}, "has $_") for qw(tenant.create tenant.suspend tenant.resume limits.set ceilings.set
 		invitation.create invitation.accept);
 	my ($s) = grep { $_->{action} eq 'tenant.suspend' } @e;
-	is($s->{actorEmail}, $ENV{ADMIN_EMAIL}, "the admin's email on their entry");
+	is($s->{actorEmail}, $admin->{email}, "the admin's email on their entry");
 	is(decode_json_ok(call($owner, GET => "/api/v1/tenants/$t->{id}/audit?limit=100"), 'o')->{entries}[0]{id},
 		$e[0]{id}, 'the owner reads the same log');
 	is(call($admin, GET => "$A/tenants/$made[4]{id}/audit")->{status}, 200, "a deleted tenant's audit");
