@@ -185,7 +185,8 @@ $base{"health:$_"} = wrk_run("health-$_", "/api/v1/$_/health") for areas();
 say_('setup: tenant, key, memory, token pools');
 my $t = memox_tenant(name => 'bench', limits => {qps => 1_000_000, burst => 1_000_000, concurrency => 100_000,
 	monthlyRequests => 1_000_000_000_000, maxMemories => 1_000_000_000});
-my $mem = mx(POST => '/memories', $t->{key}, {namespace => 'bench', externalUserId => 'get', content => 'Ada lives in Lyon'});
+my $mem = call($t->{key}, POST => '/api/v1/memox/memories',
+	{namespace => 'bench', externalUserId => 'get', content => 'Ada lives in Lyon'});
 $mem->{status} == 202 or die "memory: $mem->{status} $mem->{content}";
 my $mem_id = JSON::PP::decode_json($mem->{content})->{id};
 memox_wait($t->{key}, 30, $mem_id) == 1 or die "the memory did not become ready";

@@ -138,9 +138,49 @@ static void usage(const struct app *app, FILE *f)
 		"listening socket as fd 0), normally through spawn/spawn-area %s.\n"
 		"Configuration comes from the environment and the env file named by\n"
 		"--env-file or AIGET_ENV_FILE.  Exit status 78 means invalid configuration.\n"
-		"--routes prints the route table (METHOD PATH per line) and exits; the\n"
-		"tests compare it with docs/openapi.yaml.\n",
+		"--routes prints the route table and exits: METHOD PATH FLAGS per line,\n"
+		"FLAGS the route's preconditions (shared/router.h's names without ROUTE_,\n"
+		"comma-separated; - for none).  The tests compare it with docs/openapi.yaml\n"
+		"and read from it what each route needs.\n",
 		app->area, app->area, app->area);
+}
+
+/* The names --routes prints for enum route_flags.  A flag missing here is
+ * printed as a number rather than dropped, so that a test reading the
+ * flags fails on it instead of taking the route for one without it. */
+static const struct {
+	unsigned flag;
+	const char *name;
+} route_flag_names[] = {
+	{ ROUTE_JSON, "JSON" },
+	{ ROUTE_USER, "USER" },
+	{ ROUTE_ADMIN, "ADMIN" },
+	{ ROUTE_JSON_OPTIONAL, "JSON_OPTIONAL" },
+	{ ROUTE_APIKEY, "APIKEY" },
+	{ ROUTE_SCOPE_READ, "SCOPE_READ" },
+	{ ROUTE_SCOPE_WRITE, "SCOPE_WRITE" },
+	{ ROUTE_LARGE_BODY, "LARGE_BODY" },
+};
+
+static void print_routes(const struct app *app)
+{
+	for (size_t r = 0; r < app->nroutes; r++) {
+		unsigned left = app->routes[r].flags;
+		const char *sep = "";
+		printf("%s %s ", app->routes[r].method, app->routes[r].pattern);
+		if (left == 0)
+			fputs("-", stdout);
+		for (size_t f = 0; f < sizeof route_flag_names / sizeof route_flag_names[0]; f++) {
+			if (left & route_flag_names[f].flag) {
+				printf("%s%s", sep, route_flag_names[f].name);
+				sep = ",";
+				left &= ~route_flag_names[f].flag;
+			}
+		}
+		if (left)
+			printf("%s0x%x", sep, left);
+		putchar('\n');
+	}
 }
 
 static void install_signals(sigset_t *stop_set)
@@ -196,8 +236,7 @@ int app_main(const struct app *app, int argc, char **argv)
 			printf("%s %s\n", app->area, AIGET_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--routes") == 0) {
-			for (size_t r = 0; r < app->nroutes; r++)
-				printf("%s %s\n", app->routes[r].method, app->routes[r].pattern);
+			print_routes(app);
 			return 0;
 		} else {
 			usage(app, stderr);

@@ -53,6 +53,11 @@ for my $area (qw(auth keys tenants memox)) {
 	is($? >> 8, 0, "$area.fcgi --routes");
 	ok(@routes > 1, "$area serves routes");
 	chomp @routes;
+	# METHOD PATH FLAGS: the flags are router.h's names (a number would be
+	# a flag app.c cannot name), or - for none.
+	is_deeply([grep { !m{^[A-Z]+ /\S* (?:-|[A-Z_]+(?:,[A-Z_]+)*)$} } @routes], [],
+		"$area.fcgi --routes: each line is METHOD PATH FLAGS");
+	s/^(\S+ \S+) .*/$1/ for @routes;
 	$served{shape($_)} = $_ for @routes;
 }
 my @undocumented = sort grep { !$documented{$_} } keys %served;

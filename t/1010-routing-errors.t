@@ -13,7 +13,7 @@ Aiget::require_stack();
 my (undef, undef, $user) = register_user(tag => 'routing');
 my %credentials = (keys => bearer($user->{accessToken}), tenants => bearer($user->{accessToken}));
 # Memox routes take a tenant API key.
-my $memox_tenant = keys_tenant($user->{accessToken}, 'routing');
+my $memox_tenant = tenants_new($user->{accessToken}, 'routing')->{id};
 $credentials{memox} = bearer(keys_make($user->{accessToken}, $memox_tenant)->{key});
 my $creds = {};
 sub post_json { my ($path, $body) = @_;

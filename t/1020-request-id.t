@@ -43,7 +43,7 @@ is($res->{headers}{'x-request-id'}, 'big-body', 'oversized: id echoed');
 my $t = memox_tenant(name => 'access log');
 my $rid = "log-line-$$";
 my $secret = "never-logged-$$";
-is(mx(POST => '/search', $t->{key}, {namespace => 'n', externalUserId => 'u', query => $secret},
+is(call($t->{key}, POST => '/api/v1/memox/search', {namespace => 'n', externalUserId => 'u', query => $secret},
 	{'X-Request-Id' => $rid})->{status}, 200, 'a key-authenticated search');
 my @lines;
 ok(wait_until(5, sub {

@@ -50,10 +50,10 @@ my @small = (
 	['/api/v1/keys/verify', $key_token ? {Authorization => "Bearer $key_token"} : {}],
 );
 for my $r (@small) {
-	error_is(json_post($r->[0], $hostile, {%{$r->[1]}, %{client_ip()}}), 413, 'payload_too_large',
+	error_is(call(undef, POST => $r->[0], $hostile, {%{$r->[1]}, %{client_ip()}}), 413, 'payload_too_large',
 		"1 MiB of {} to $r->[0]");
 }
-my $res = json_post('/api/v1/auth/login', empty_objects(8000), client_ip());
+my $res = call(undef, POST => '/api/v1/auth/login', empty_objects(8000));
 my $err = error_is($res, 400, 'invalid_request', 'a body of 8000 bytes of {} to /login is parsed, then refused');
 is(scalar(@{[area_children('auth')]}) > 0, 1, 'auth has children');
 
@@ -65,11 +65,11 @@ for my $area (qw(auth keys memox)) {
 my $m = memox_tenant(limits => {qps => 1000, burst => 1000});
 my $batch_hostile = '{"memories":[' . join(',', ('{}') x 340_000) . ']}';
 for my $i (1 .. 50) {
-	json_post('/api/v1/auth/login', $hostile, client_ip());
-	json_post('/api/v1/keys/verify', $hostile, $key_token ? {Authorization => "Bearer $key_token"} : {});
-	mx(POST => '/memories/batch', $m->{key}, $batch_hostile);
+	call(undef, POST => '/api/v1/auth/login', $hostile);
+	call(undef, POST => '/api/v1/keys/verify', $hostile, $key_token ? {Authorization => "Bearer $key_token"} : {});
+	call($m->{key}, POST => '/api/v1/memox/memories/batch', $batch_hostile);
 }
-$res = mx(POST => '/memories/batch', $m->{key}, $batch_hostile);
+$res = call($m->{key}, POST => '/api/v1/memox/memories/batch', $batch_hostile);
 $err = error_is($res, 400, 'invalid_request', '1 MiB of {} to /memories/batch: refused before the parse');
 like($err->{error}{message}, qr/too many objects and arrays/, 'the message says why');
 # auth and keys refuse the body unread; memox reads it (its routes take

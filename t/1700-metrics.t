@@ -199,9 +199,9 @@ sub concurrently {
 # ---------------------------------------------------- rate-limit rejections
 {
 	my (undef, undef, $reg) = register_user(tag => 'metrics-rate');
-	my $tenant = keys_tenant($reg->{accessToken}, 'metrics rate');
+	my $tenant = tenants_new($reg->{accessToken}, 'metrics rate')->{id};
 	my $k = keys_make($reg->{accessToken}, $tenant, name => 'metrics');
-	keys_limits($reg->{accessToken}, $tenant, qps => 1, burst => 1);
+	keys_limits($tenant, qps => 1, burst => 1);
 	my $rej = series('aiget_rate_limit_rejections_total', area => 'keys', limit => 'rate');
 	my $r429 = series('aiget_http_requests_total', area => 'keys', route => '/api/v1/keys/self', method => 'GET',
 		status => 429);
@@ -229,19 +229,19 @@ sub concurrently {
 	my $ok_before = $v->{$ok} // 0;
 
 	# With the worker stopped, written memories wait in the queue.
-	ok(dev_service(worker => 'stop'), 'the worker stopped');
-	my $q0 = scrape('memox')->{$queued};
 	my @ids;
-	for my $i (1 .. 3) {
-		my $b = mx_ok(mx(POST => '/memories', $t->{key}, {namespace => 'metrics', externalUserId => 'u1',
-			content => "metrics memory $i " . rand()}), 202, "memory $i");
-		push @ids, $b->{id};
-	}
-	$v = scrape('memox');
-	is($v->{$queued} - $q0, 3, 'memox: the three jobs show as queued');
-	cmp_ok($v->{series('aiget_memox_queue_oldest_age_seconds', area => 'memox')}, '>=', 0, 'memox: the oldest has an age');
-
-	ok(dev_service(worker => 'start'), 'the worker started again');
+	with_service_stopped(worker => sub {
+		my $q0 = scrape('memox')->{$queued};
+		for my $i (1 .. 3) {
+			my $b = answer_is(call($t->{key}, POST => '/api/v1/memox/memories', {namespace => 'metrics',
+				externalUserId => 'u1', content => "metrics memory $i " . rand()}), 202, "memory $i");
+			push @ids, $b->{id};
+		}
+		$v = scrape('memox');
+		is($v->{$queued} - $q0, 3, 'memox: the three jobs show as queued');
+		cmp_ok($v->{series('aiget_memox_queue_oldest_age_seconds', area => 'memox')}, '>=', 0,
+			'memox: the oldest has an age');
+	});
 	is(memox_wait($t->{key}, 20, @ids), 3, 'the worker embedded them');
 	my $done = wait_until(10, sub { my $x = scrape('memox'); ($x->{$ok} // 0) - $ok_before >= 3 ? $x : undef });
 	ok($done, 'memox: the workers\' embed jobs counted as ok in Redis');
@@ -271,10 +271,9 @@ for my $area (areas()) {
 {
 	my $dep = series('aiget_dependency_errors_total', area => 'tenants', dependency => 'redis');
 	my $before = scrape('tenants')->{$dep};
-	ok(dev_service(redis => 'stop'), 'Redis stopped');
-	my $res = api(GET => '/api/v1/tenants/health');
-	is($res->{status}, 503, 'tenants health: 503 without Redis');
-	ok(dev_service(redis => 'start'), 'Redis started again');
+	with_service_stopped(redis => sub {
+		is(api(GET => '/api/v1/tenants/health')->{status}, 503, 'tenants health: 503 without Redis');
+	});
 	my $after = wait_until(10, sub {
 		my $v = eval { scrape('tenants') };
 		diag("scrape: $@") if $@;

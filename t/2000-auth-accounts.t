@@ -17,9 +17,9 @@ my $TIME = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 my $JWT = qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 sub body { JSON::PP->new->decode($_[0]{content}) }
-sub login { my ($email, $pw, $ip) = @_; json_post("$A/login", {email => $email, password => $pw}, $ip || client_ip()) }
+sub login { my ($email, $pw, $ip) = @_; call(undef, POST => "$A/login", {email => $email, password => $pw}, $ip || client_ip()) }
 sub me { api(GET => "$A/me", {headers => bearer($_[0])}) }
-sub refresh { json_post("$A/refresh", {refreshToken => $_[0]}, client_ip()) }
+sub refresh { call(undef, POST => "$A/refresh", {refreshToken => $_[0]}) }
 
 # Every field of a token answer: the user, the pair, and no cookie (no Origin).
 sub token_answer_ok {
@@ -46,8 +46,7 @@ sub median { my @s = sort { $a <=> $b } @_; return $s[@s / 2] }
 
 subtest 'register' => sub {
 	my $email = unique_email('reg');
-	my $res = json_post("$A/register", {email => $email, password => 'a fine password 1', name => 'Ada Lovelace'},
-		client_ip());
+	my $res = call(undef, POST => "$A/register", {email => $email, password => 'a fine password 1', name => 'Ada Lovelace'});
 	my $b = token_answer_ok($res, 201, $email, 'register');
 	is($b->{user}{name}, 'Ada Lovelace', 'name kept');
 	is($b->{user}{role}, 'user', 'a new account is a user');
@@ -58,8 +57,7 @@ subtest 'register' => sub {
 	is(psql("SELECT count(*) FROM auth_audit WHERE event = 'register' AND user_id = '$b->{user}{id}'"), 1,
 		'audited');
 
-	my $bare = json_post("$A/register", {email => unique_email('noname'), password => 'a fine password 2'},
-		client_ip());
+	my $bare = call(undef, POST => "$A/register", {email => unique_email('noname'), password => 'a fine password 2'});
 	is($bare->{status}, 201, 'name is optional');
 	ok(exists body($bare)->{user}{name} && !defined body($bare)->{user}{name}, 'absent name is null');
 
@@ -69,11 +67,11 @@ subtest 'register' => sub {
 
 subtest 'duplicate email, whatever its case' => sub {
 	my $email = unique_email('Dup');
-	is(json_post("$A/register", {email => $email, password => 'a fine password 1'}, client_ip())->{status}, 201,
+	is(call(undef, POST => "$A/register", {email => $email, password => 'a fine password 1'})->{status}, 201,
 		'first registration');
 	(my $upper_domain = $email) =~ s/\@(.*)/'@' . uc $1/e;
 	for my $again ($email, lc $email, uc $email, $upper_domain, "  $email  ") {
-		error_is(json_post("$A/register", {email => $again, password => 'another password 2'}, client_ip()),
+		error_is(call(undef, POST => "$A/register", {email => $again, password => 'another password 2'}),
 			409, 'conflict', "register '$again' again");
 	}
 	is(psql("SELECT count(*) FROM users WHERE lower(email) = lower('$email')"), 1, 'still one account');
@@ -81,8 +79,7 @@ subtest 'duplicate email, whatever its case' => sub {
 
 subtest 'email normalisation' => sub {
 	my $local = 'Mixed.Case+tag-' . $$ . '-' . int(rand 1e9);
-	my $res = json_post("$A/register", {email => " \t$local\@Example.COM \n", password => 'a fine password 1'},
-		client_ip());
+	my $res = call(undef, POST => "$A/register", {email => " \t$local\@Example.COM \n", password => 'a fine password 1'});
 	is($res->{status}, 201, 'registered with spaces and an upper-case domain') or diag($res->{content});
 	my $stored = "$local\@example.com";
 	is(body($res)->{user}{email}, $stored, 'trimmed, domain lower-cased, local part kept');
@@ -92,7 +89,7 @@ subtest 'email normalisation' => sub {
 
 	for my $bad ('no-at-sign', 'a@b', '@example.com', 'a@', 'a..b@example.com', '.a@example.com',
 	             'a b@example.com', 'a@-x.example.com', 'a@x..com', ('x' x 65) . '@example.com', '   ') {
-		error_is(json_post("$A/register", {email => $bad, password => 'a fine password 1'}, client_ip()),
+		error_is(call(undef, POST => "$A/register", {email => $bad, password => 'a fine password 1'}),
 			400, 'invalid_request', "email '$bad'");
 	}
 };
@@ -171,22 +168,22 @@ subtest 'password change' => sub {
 	my $path = "$A/password/change";
 	my $h = {%{bearer($first->{accessToken})}, %{client_ip()}};
 
-	error_is(json_post($path, {currentPassword => 'not it at all', newPassword => 'a new password 1'}, $h),
+	error_is(call(undef, POST => $path, {currentPassword => 'not it at all', newPassword => 'a new password 1'}, $h),
 		403, 'forbidden', 'wrong current password');
-	error_is(json_post($path, {currentPassword => $old, newPassword => 'short'}, $h),
+	error_is(call(undef, POST => $path, {currentPassword => $old, newPassword => 'short'}, $h),
 		400, 'invalid_request', 'new password too short');
-	error_is(json_post($path, {currentPassword => $old, newPassword => 'password1'}, $h),
+	error_is(call(undef, POST => $path, {currentPassword => $old, newPassword => 'password1'}, $h),
 		400, 'invalid_request', 'new password too common');
-	error_is(json_post($path, {currentPassword => $old}, $h), 400, 'invalid_request', 'newPassword missing');
-	error_is(json_post($path, {newPassword => 'a new password 1'}, $h), 400, 'invalid_request',
+	error_is(call(undef, POST => $path, {currentPassword => $old}, $h), 400, 'invalid_request', 'newPassword missing');
+	error_is(call(undef, POST => $path, {newPassword => 'a new password 1'}, $h), 400, 'invalid_request',
 		'currentPassword missing');
-	error_is(json_post($path, {currentPassword => $old, newPassword => 'a new password 1', x => 1}, $h),
+	error_is(call(undef, POST => $path, {currentPassword => $old, newPassword => 'a new password 1', x => 1}, $h),
 		400, 'invalid_request', 'unknown field');
-	error_is(json_post($path, {currentPassword => $old, newPassword => 'a new password 1'}, client_ip()),
+	error_is(call(undef, POST => $path, {currentPassword => $old, newPassword => 'a new password 1'}),
 		401, 'unauthorized', 'no access token');
 	is(login($e, $old)->{status}, 200, 'nothing changed so far');
 
-	my $res = json_post($path, {currentPassword => $old, newPassword => 'a new password 1'}, $h);
+	my $res = call(undef, POST => $path, {currentPassword => $old, newPassword => 'a new password 1'}, $h);
 	is($res->{status}, 204, 'changed: 204') or diag($res->{content});
 	is($res->{content} // '', '', 'no body');
 	error_is(login($e, $old), 401, 'unauthorized', 'the old password no longer works');
@@ -216,13 +213,11 @@ subtest 'password policy' => sub {
 	my %bad = ('7 bytes' => 'x' x 7, '129 bytes' => 'y' x 129, 'common' => 'password1',
 	           'common, any case' => 'PassWord1', 'common digits' => '12345678');
 	for my $name (sort keys %bad) {
-		my $b = error_is(json_post("$A/register", {email => unique_email('weak'), password => $bad{$name}},
-			client_ip()), 400, 'invalid_request', "password $name");
+		my $b = error_is(call(undef, POST => "$A/register", {email => unique_email('weak'), password => $bad{$name}}), 400, 'invalid_request', "password $name");
 		like($b->{error}{message}, qr/^password (must be|is too common)/, "$name: the message names the field");
 	}
 	for my $len (8, 128) {
-		my $res = json_post("$A/register", {email => unique_email('edge'), password => 'z' x ($len - 1) . '!'},
-			client_ip());
+		my $res = call(undef, POST => "$A/register", {email => unique_email('edge'), password => 'z' x ($len - 1) . '!'});
 		is($res->{status}, 201, "$len bytes accepted") or diag($res->{content});
 	}
 	is(psql("SELECT count(*) FROM users WHERE email LIKE 'weak-%'"), 0, 'no account made with a weak password');
@@ -250,24 +245,24 @@ subtest 'register: bad input' => sub {
 		['password over 1 KiB',  {%ok, password => 'p' x 1025}],
 	);
 	for my $c (@cases) {
-		error_is(json_post("$A/register", $c->[1], client_ip()), 400, 'invalid_request', $c->[0]);
+		error_is(call(undef, POST => "$A/register", $c->[1]), 400, 'invalid_request', $c->[0]);
 	}
-	my $b = error_is(json_post("$A/register", {%ok, role => 'admin'}, client_ip()), 400, 'invalid_request', 'role');
+	my $b = error_is(call(undef, POST => "$A/register", {%ok, role => 'admin'}), 400, 'invalid_request', 'role');
 	like($b->{error}{message}, qr/unknown field: role/, 'names the unknown field');
 
-	error_is(json_post("$A/register", qq({"email":"\xff\xfe\@example.com","password":"a fine password 1"}), client_ip()),
+	error_is(call(undef, POST => "$A/register", qq({"email":"\xff\xfe\@example.com","password":"a fine password 1"})),
 		400, 'invalid_request', 'invalid UTF-8');
-	error_is(json_post("$A/register", qq({"email":"$ok{email}","password":"a fine password 1\\u0000x"}), client_ip()),
+	error_is(call(undef, POST => "$A/register", qq({"email":"$ok{email}","password":"a fine password 1\\u0000x"})),
 		400, 'invalid_request', 'a NUL in a string (it would cut the password short)');
-	error_is(json_post("$A/register", 'email=a@b.com&password=x', client_ip()), 400, 'invalid_request', 'not JSON');
-	error_is(json_post("$A/register", '[]', client_ip()), 400, 'invalid_request', 'a JSON array');
+	error_is(call(undef, POST => "$A/register", 'email=a@b.com&password=x'), 400, 'invalid_request', 'not JSON');
+	error_is(call(undef, POST => "$A/register", '[]'), 400, 'invalid_request', 'a JSON array');
 	error_is(api(POST => "$A/register", {headers => {'Content-Type' => 'text/plain', %{client_ip()}},
 		content => JSON::PP::encode_json(\%ok)}), 415, 'unsupported_media_type', 'text/plain');
 	error_is(api(POST => "$A/register", {headers => {'Content-Type' => 'application/x-www-form-urlencoded',
 		%{client_ip()}}, content => 'email=a@b.com'}), 415, 'unsupported_media_type', 'a form');
 
 	my $name = 'n' x 256;
-	my $res = json_post("$A/register", {%ok, name => $name}, client_ip());
+	my $res = call(undef, POST => "$A/register", {%ok, name => $name});
 	is($res->{status}, 201, 'a 256-byte name is accepted') or diag($res->{content});
 	is(body($res)->{user}{name}, $name, 'and kept whole');
 	is(psql("SELECT count(*) FROM users WHERE lower(email) = lower('$ok{email}')"), 1,
@@ -275,13 +270,13 @@ subtest 'register: bad input' => sub {
 };
 
 subtest 'login: bad input' => sub {
-	error_is(json_post("$A/login", {email => $email}, client_ip()), 400, 'invalid_request', 'password missing');
-	error_is(json_post("$A/login", {password => 'x'}, client_ip()), 400, 'invalid_request', 'email missing');
-	error_is(json_post("$A/login", {email => $email, password => 1}, client_ip()), 400, 'invalid_request',
+	error_is(call(undef, POST => "$A/login", {email => $email}), 400, 'invalid_request', 'password missing');
+	error_is(call(undef, POST => "$A/login", {password => 'x'}), 400, 'invalid_request', 'email missing');
+	error_is(call(undef, POST => "$A/login", {email => $email, password => 1}), 400, 'invalid_request',
 		'password a number');
-	error_is(json_post("$A/login", {email => $email, password => 'x', remember => JSON::PP::true}, client_ip()),
+	error_is(call(undef, POST => "$A/login", {email => $email, password => 'x', remember => JSON::PP::true}),
 		400, 'invalid_request', 'unknown field');
-	error_is(json_post("$A/login", {email => 'not-an-email', password => 'whatever1'}, client_ip()),
+	error_is(call(undef, POST => "$A/login", {email => 'not-an-email', password => 'whatever1'}),
 		400, 'invalid_request', 'malformed email');
 };
 

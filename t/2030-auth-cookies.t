@@ -61,7 +61,7 @@ is(stack_env('COOKIE_SECURE'), '0', 'this stack runs with COOKIE_SECURE=0');
 my ($email, $password) = register_user(tag => 'cookies');
 
 subtest 'login from an allowed origin' => sub {
-	my $res = json_post("$A/login", {email => $email, password => $password}, browser($ORIGIN));
+	my $res = call(undef, POST => "$A/login", {email => $email, password => $password}, browser($ORIGIN));
 	is($res->{status}, 200, 'status 200') or return diag($res->{content});
 	my $b = body($res);
 	ok(!exists $b->{refreshToken}, 'no refreshToken in the body');
@@ -71,16 +71,16 @@ subtest 'login from an allowed origin' => sub {
 	cors_ok($res, $ORIGIN, 'login');
 	is(me($b->{accessToken})->{status}, 200, 'the access token works');
 
-	my $other = json_post("$A/login", {email => $email, password => $password}, browser($ORIGIN2));
+	my $other = call(undef, POST => "$A/login", {email => $email, password => $password}, browser($ORIGIN2));
 	is($other->{status}, 200, 'the second allowed origin too');
 	cors_ok($other, $ORIGIN2, 'second origin');
 
-	my $native = json_post("$A/login", {email => $email, password => $password}, client_ip());
+	my $native = call(undef, POST => "$A/login", {email => $email, password => $password});
 	ok(body($native)->{refreshToken}, 'without an Origin the token is in the body');
 	ok(!defined refresh_cookie($native), 'and no cookie is set');
 	ok(!defined $native->{headers}{'access-control-allow-origin'}, 'nor CORS headers');
 
-	my $reg = json_post("$A/register", {email => unique_email('cookie-reg'), password => 'a fine password 1'},
+	my $reg = call(undef, POST => "$A/register", {email => unique_email('cookie-reg'), password => 'a fine password 1'},
 		browser($ORIGIN));
 	is($reg->{status}, 201, 'register from a browser');
 	ok(!exists body($reg)->{refreshToken}, 'register: no refreshToken in the body');
@@ -88,7 +88,7 @@ subtest 'login from an allowed origin' => sub {
 };
 
 subtest 'refresh with the cookie' => sub {
-	my $login = json_post("$A/login", {email => $email, password => $password}, browser($ORIGIN));
+	my $login = call(undef, POST => "$A/login", {email => $email, password => $password}, browser($ORIGIN));
 	my ($c0) = refresh_cookie($login);
 	my $res = api(POST => "$A/refresh", {headers => browser($ORIGIN, Cookie => "aiget_refresh=$c0")});
 	is($res->{status}, 200, 'status 200') or return diag($res->{content});
@@ -122,7 +122,7 @@ subtest 'refresh with the cookie' => sub {
 };
 
 subtest 'an origin not on the list' => sub {
-	my $login = json_post("$A/login", {email => $email, password => $password}, browser($ORIGIN));
+	my $login = call(undef, POST => "$A/login", {email => $email, password => $password}, browser($ORIGIN));
 	my ($cookie) = refresh_cookie($login);
 	my $access = body($login)->{accessToken};
 	for my $evil ($EVIL, "$ORIGIN/", "${ORIGIN}0", uc($ORIGIN), 'null', "$ORIGIN $EVIL", "$ORIGIN,$EVIL") {
@@ -133,15 +133,15 @@ subtest 'an origin not on the list' => sub {
 	}
 	error_is(api(POST => "$A/logout", {headers => browser($EVIL, Cookie => "aiget_refresh=$cookie", %{bearer($access)})}),
 		403, 'forbidden', 'logout from the evil origin');
-	error_is(json_post("$A/login", {email => $email, password => $password}, browser($EVIL)), 403, 'forbidden',
+	error_is(call(undef, POST => "$A/login", {email => $email, password => $password}, browser($EVIL)), 403, 'forbidden',
 		'login from the evil origin');
-	error_is(json_post("$A/register", {email => unique_email('evil'), password => 'a fine password 1'}, browser($EVIL)),
+	error_is(call(undef, POST => "$A/register", {email => unique_email('evil'), password => 'a fine password 1'}, browser($EVIL)),
 		403, 'forbidden', 'register from the evil origin');
-	error_is(json_post("$A/otp/send", {email => $email, purpose => 'login'}, browser($EVIL)), 403, 'forbidden',
+	error_is(call(undef, POST => "$A/otp/send", {email => $email, purpose => 'login'}, browser($EVIL)), 403, 'forbidden',
 		'otp/send from the evil origin');
-	error_is(json_post("$A/otp/verify", {email => $email, purpose => 'login', code => '123456'}, browser($EVIL)), 403,
+	error_is(call(undef, POST => "$A/otp/verify", {email => $email, purpose => 'login', code => '123456'}, browser($EVIL)), 403,
 		'forbidden', 'otp/verify from the evil origin');
-	error_is(json_post("$A/password/reset", {email => $email, code => '123456', newPassword => 'a new password 9'},
+	error_is(call(undef, POST => "$A/password/reset", {email => $email, code => '123456', newPassword => 'a new password 9'},
 		browser($EVIL)), 403, 'forbidden', 'password/reset from the evil origin');
 
 	is(me($access)->{status}, 200, 'the session was not ended by the refused logout');
@@ -168,7 +168,7 @@ subtest 'preflight' => sub {
 subtest 'CORS headers on every answer to an allowed origin' => sub {
 	# A web client on an allowed origin reads /me, its sessions, and the
 	# errors it must react to (an expired token, a bad body) across origins.
-	my $b = body(json_post("$A/login", {email => $email, password => $password}, client_ip()));
+	my $b = body(call(undef, POST => "$A/login", {email => $email, password => $password}));
 	my $h = {Origin => $ORIGIN, %{bearer($b->{accessToken})}};
 	cors_ok(api(GET => "$A/me", {headers => $h}), $ORIGIN, 'GET /me');
 	cors_ok(api(GET => "$A/sessions", {headers => $h}), $ORIGIN, 'GET /sessions');
@@ -193,7 +193,7 @@ subtest 'CORS headers on every answer to an allowed origin' => sub {
 };
 
 subtest 'logout with the cookie' => sub {
-	my $login = json_post("$A/login", {email => $email, password => $password}, browser($ORIGIN));
+	my $login = call(undef, POST => "$A/login", {email => $email, password => $password}, browser($ORIGIN));
 	my ($cookie) = refresh_cookie($login);
 	my $access = body($login)->{accessToken};
 	my $res = api(POST => "$A/logout", {headers => browser($ORIGIN, Cookie => "aiget_refresh=$cookie", %{bearer($access)})});
@@ -207,7 +207,7 @@ subtest 'logout with the cookie' => sub {
 		401, 'unauthorized', 'the old cookie no longer refreshes');
 	error_is(me($access), 401, 'unauthorized', 'the access token is revoked');
 
-	my $l2 = json_post("$A/login", {email => $email, password => $password}, browser($ORIGIN));
+	my $l2 = call(undef, POST => "$A/login", {email => $email, password => $password}, browser($ORIGIN));
 	my ($c2) = refresh_cookie($l2);
 	$res = api(POST => "$A/logout", {headers => browser($ORIGIN, Cookie => "aiget_refresh=$c2")});
 	is($res->{status}, 204, 'logout with the cookie alone');

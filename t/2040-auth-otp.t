@@ -18,18 +18,18 @@ my $A = '/api/v1/auth';
 
 sub body { my $b = eval { JSON::PP->new->decode($_[0]{content}) }; $b || {} }
 sub me { api(GET => "$A/me", {headers => bearer($_[0])}) }
-sub send_code { my ($email, $purpose) = @_; json_post("$A/otp/send", {email => $email, purpose => $purpose // 'login'}, client_ip()) }
+sub send_code { my ($email, $purpose) = @_; call(undef, POST => "$A/otp/send", {email => $email, purpose => $purpose // 'login'}) }
 sub verify {
 	my ($email, $code, $purpose, $token) = @_;
-	json_post("$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'},
+	call(undef, POST => "$A/otp/verify", {email => $email, code => $code, purpose => $purpose // 'login'},
 		{%{client_ip()}, $token ? %{bearer($token)} : ()});
 }
 sub reset_pw {
 	my ($email, $code, $pw) = @_;
-	json_post("$A/password/reset", {email => $email, code => $code, newPassword => $pw}, client_ip());
+	call(undef, POST => "$A/password/reset", {email => $email, code => $code, newPassword => $pw});
 }
-sub login { my ($e, $pw) = @_; json_post("$A/login", {email => $e, password => $pw}, client_ip()) }
-sub refresh { json_post("$A/refresh", {refreshToken => $_[0]}, client_ip()) }
+sub login { my ($e, $pw) = @_; call(undef, POST => "$A/login", {email => $e, password => $pw}) }
+sub refresh { call(undef, POST => "$A/refresh", {refreshToken => $_[0]}) }
 # A wrong code near the right one.  Arithmetic on a copy: JSON::PP would
 # send a string once used as a number as a number.
 sub other_code { my ($code, $n) = @_; my $c = "$code"; sprintf('%06d', ($c + ($n // 1)) % 1000000) }
@@ -334,7 +334,7 @@ subtest 'bad input' => sub {
 		['email invalid',      {email => 'nope', purpose => 'login', code => '123456'}],
 		['unknown field',      {email => $email, purpose => 'login', code => '123456', extra => 1}],
 	);
-	error_is(json_post("$A/otp/verify", $_->[1], client_ip()), 400, 'invalid_request', "verify: $_->[0]") for @verify;
+	error_is(call(undef, POST => "$A/otp/verify", $_->[1]), 400, 'invalid_request', "verify: $_->[0]") for @verify;
 	my @send = (
 		['purpose unknown', {email => $email, purpose => 'signup'}],
 		['purpose missing', {email => $email}],
@@ -343,14 +343,14 @@ subtest 'bad input' => sub {
 		['email a list',    {email => [$email], purpose => 'login'}],
 		['unknown field',   {email => $email, purpose => 'login', code => '123456'}],
 	);
-	error_is(json_post("$A/otp/send", $_->[1], client_ip()), 400, 'invalid_request', "send: $_->[0]") for @send;
+	error_is(call(undef, POST => "$A/otp/send", $_->[1]), 400, 'invalid_request', "send: $_->[0]") for @send;
 	my @reset = (
 		['newPassword missing', {email => $email, code => '123456'}],
 		['code missing',        {email => $email, newPassword => 'a fine password 1'}],
 		['code of 5 digits',    {email => $email, code => '12345', newPassword => 'a fine password 1'}],
 		['unknown field',       {email => $email, code => '123456', newPassword => 'a fine password 1', x => 1}],
 	);
-	error_is(json_post("$A/password/reset", $_->[1], client_ip()), 400, 'invalid_request', "reset: $_->[0]") for @reset;
+	error_is(call(undef, POST => "$A/password/reset", $_->[1]), 400, 'invalid_request', "reset: $_->[0]") for @reset;
 	is(scalar(mails_to($email)), 0, 'no mail went out');
 };
 

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Every auth route, read from the route table in fcgi-apps/auth/main.c: a
+# Every auth route, as auth.fcgi --routes prints the route table: a
 # wrong method is a 405 with Allow, a preflight from an allowed origin is a
 # 204; JSON routes refuse other media types (415), broken JSON (400) and
 # oversized bodies (413); user routes refuse a missing token (401).
@@ -12,19 +12,12 @@ use Aiget;
 
 Aiget::require_stack();
 
-my $main = "$ENV{AIGET_SRC}/fcgi-apps/auth/main.c";
-open(my $fh, '<', $main) or BAIL_OUT("cannot read $main: $!");
-my @routes;
-while (<$fh>) {
-	next unless /^\s*\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([^}]*?)\s*\},/;
-	my ($method, $path, $flags) = ($1, $2, $3);
-	push @routes, {method => $method, pattern => $path,
-		path => $path =~ s/\{[^}]+\}/00000000-0000-4000-8000-000000000000/gr,
-		json => $flags =~ /\bJSON\b|ROUTE_JSON\b/ ? 1 : 0,
-		json_optional => $flags =~ /ROUTE_JSON_OPTIONAL/ ? 1 : 0,
-		user => $flags =~ /\bUSER\b|ROUTE_USER\b/ ? 1 : 0};
-}
-close $fh;
+my @routes = map {
+	+{method => $_->{method}, pattern => $_->{pattern},
+	 path => $_->{pattern} =~ s/\{[^}]+\}/00000000-0000-4000-8000-000000000000/gr,
+	 json => $_->{flags}{JSON} ? 1 : 0, json_optional => $_->{flags}{JSON_OPTIONAL} ? 1 : 0,
+	 user => $_->{flags}{USER} ? 1 : 0}
+} route_table('auth');
 cmp_ok(scalar @routes, '>=', 18, 'the route table was read (' . scalar(@routes) . ' routes)');
 my %methods;
 push @{$methods{$_->{pattern}}}, $_->{method} for @routes;

@@ -27,7 +27,7 @@ sub provider { my ($p, $method, $path, $body) = @_;
 		$body ? {headers => {'Content-Type' => 'application/json'}, content => encode_json($body)} : {});
 	return $res->{content} =~ /^[\[{]/ ? decode_json($res->{content}) : $res }
 sub id_token { my ($p, %claims) = @_; provider($p, POST => '/test/id-token', \%claims)->{id_token} }
-sub token_call { my ($p, $body) = @_; json_post("/api/v1/auth/$p/token", $body, client_ip()) }
+sub token_call { my ($p, $body) = @_; call(undef, POST => "/api/v1/auth/$p/token", $body) }
 
 # The provider's consent page for an authorization URL: the code and state
 # it sends back, by redirect (Google) or by form post (Apple).
@@ -47,7 +47,7 @@ sub consent {
 # user named by login_hint), then the code and state back to us.
 sub code_flow {
 	my ($p, $email) = @_;
-	my $start = json_post("/api/v1/auth/$p/start", '', client_ip());
+	my $start = call(undef, POST => "/api/v1/auth/$p/start", '');
 	my $s = decode_json_ok($start, "$p start");
 	my $url = URI->new($s->{authorizationUrl});
 	$url->query_param(login_hint => $email);
@@ -81,15 +81,15 @@ is(decode_json_ok($res, 'second')->{user}{id}, $g->{user}{id}, 'signing in again
 
 # An existing password account whose email was verified is linked.
 my ($email, $password, $reg) = register_user(tag => 'linked');
-is(json_post('/api/v1/auth/otp/send', {email => $email, purpose => 'verify_email'}, client_ip())->{status}, 202,
+is(call(undef, POST => '/api/v1/auth/otp/send', {email => $email, purpose => 'verify_email'})->{status}, 202,
 	'a verification code is sent');
 my $vcode = last_code($email);
-is(json_post('/api/v1/auth/otp/verify', {email => $email, code => $vcode, purpose => 'verify_email'},
+is(call(undef, POST => '/api/v1/auth/otp/verify', {email => $email, code => $vcode, purpose => 'verify_email'},
 	{%{client_ip()}, %{bearer($reg->{accessToken})}})->{status}, 200, 'and the email verified from its session');
 ($s, $url, $code, $state) = code_flow(google => $email);
 $res = token_call(google => {code => $code, state => $state});
 is(decode_json_ok($res, 'link')->{user}{id}, $reg->{user}{id}, 'a verified account is linked, not duplicated');
-is(json_post('/api/v1/auth/login', {email => $email, password => $password}, client_ip())->{status}, 200,
+is(call(undef, POST => '/api/v1/auth/login', {email => $email, password => $password})->{status}, 200,
 	'its password still works');
 
 # An unverified account with the provider's verified email: whoever
@@ -101,9 +101,9 @@ $res = token_call(google => {code => $code, state => $state});
 my $owner = decode_json_ok($res, 'claim');
 is($owner->{user}{id}, $squatted->{user}{id}, 'an unverified account goes to the verified owner');
 ok($owner->{user}{emailVerified}, 'now verified');
-is(json_post('/api/v1/auth/login', {email => $squat, password => $squat_pw}, client_ip())->{status}, 401,
+is(call(undef, POST => '/api/v1/auth/login', {email => $squat, password => $squat_pw})->{status}, 401,
 	'the earlier password no longer signs in');
-is(json_post('/api/v1/auth/refresh', {refreshToken => $squatted->{refreshToken}})->{status}, 401,
+is(call(undef, POST => '/api/v1/auth/refresh', {refreshToken => $squatted->{refreshToken}})->{status}, 401,
 	'the earlier session is revoked');
 is(api(GET => '/api/v1/auth/me', {headers => bearer($squatted->{accessToken})})->{status}, 401,
 	'and its access token too');
@@ -177,7 +177,7 @@ sub cookie_named {
 # The code flow from a browser: (start answer, its binding cookie, code, state).
 sub browser_flow {
 	my ($p, $email) = @_;
-	my $start = json_post("/api/v1/auth/$p/start", '', {Origin => $ORIGIN, %{client_ip()}});
+	my $start = call(undef, POST => "/api/v1/auth/$p/start", '', {Origin => $ORIGIN, %{client_ip()}});
 	my $s = decode_json_ok($start, "$p browser start");
 	my ($cookie) = cookie_named($start, 'aiget_oauth');
 	my $url = URI->new($s->{authorizationUrl});
@@ -187,7 +187,7 @@ sub browser_flow {
 }
 sub browser_token {
 	my ($p, $body, $cookie) = @_;
-	json_post("/api/v1/auth/$p/token", $body,
+	call(undef, POST => "/api/v1/auth/$p/token", $body,
 		{Origin => $ORIGIN, %{client_ip()}, defined $cookie ? (Cookie => "aiget_oauth=$cookie") : ()});
 }
 
@@ -202,7 +202,7 @@ subtest 'web sign-in: the state is bound to the browser that started it' => sub 
 	is($attr->{samesite}, 'Lax', 'SameSite=Lax');
 	is($attr->{'max-age'}, 600, 'Max-Age: the life of the state');
 	ok(!exists $attr->{secure}, 'no Secure on this COOKIE_SECURE=0 stack');
-	is(scalar(grep { /^aiget_oauth=/ } set_cookies(json_post('/api/v1/auth/google/start', '', client_ip()))), 0,
+	is(scalar(grep { /^aiget_oauth=/ } set_cookies(call(undef, POST => '/api/v1/auth/google/start', ''))), 0,
 		'a native start sets no cookie');
 
 	my (undef, $cookie_a, $code, $state) = browser_flow(google => $email);

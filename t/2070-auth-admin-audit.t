@@ -12,7 +12,7 @@ Aiget::require_stack();
 
 my $ctl = "$ENV{BUILD_DIR}/bin/aigetctl";
 my $env = var_dir() . '/aiget.env';
-sub login { json_post('/api/v1/auth/login', {email => $_[0], password => $_[1]}, client_ip(200)) }
+sub login { call(undef, POST => '/api/v1/auth/login', {email => $_[0], password => $_[1]}, client_ip(200)) }
 
 my $res = login($ENV{ADMIN_EMAIL}, $ENV{ADMIN_PASSWORD});
 is($res->{status}, 200, 'the admin from the configuration signs in');
@@ -39,8 +39,8 @@ like($out, qr/ADMIN_PASSWORD is too common/, 'saying why');
 # Audit: a failed and a successful login, with their request ids and IP.
 my ($email, $password, $reg) = register_user(tag => 'audit');
 my $ip = {'X-Forwarded-For' => '198.51.100.201'};
-json_post('/api/v1/auth/login', {email => $email, password => 'wrong password here'}, {%$ip, 'X-Request-Id' => 'audit-fail-1'});
-json_post('/api/v1/auth/login', {email => $email, password => $password}, {%$ip, 'X-Request-Id' => 'audit-ok-1'});
+call(undef, POST => '/api/v1/auth/login', {email => $email, password => 'wrong password here'}, {%$ip, 'X-Request-Id' => 'audit-fail-1'});
+call(undef, POST => '/api/v1/auth/login', {email => $email, password => $password}, {%$ip, 'X-Request-Id' => 'audit-ok-1'});
 is(psql("SELECT event || ' ' || user_id || ' ' || ip FROM auth_audit WHERE request_id = 'audit-fail-1'"),
 	"login_failed $reg->{user}{id} 198.51.100.201", 'a failed login is audited with user and IP');
 is(psql("SELECT event || ' ' || user_id FROM auth_audit WHERE request_id = 'audit-ok-1'"),

@@ -19,7 +19,7 @@ my %u = map { $_ => tenants_user("members-$_") } qw(owner admin member outsider 
 my $t = tenants_new($u{owner}, 'Members A');
 my $M = "/api/v1/tenants/$t->{id}/members";
 
-sub add { my ($who, $path, $email, $role) = @_; tenants_call($who, POST => $path, {email => $email, defined $role ? (role => $role) : ()}) }
+sub add { my ($who, $path, $email, $role) = @_; call($who, POST => $path, {email => $email, defined $role ? (role => $role) : ()}) }
 
 # Issue: an existing account was added at once (201 with its id and name),
 # even with its address unverified, and any other address got 202: whoever
@@ -49,14 +49,14 @@ subtest 'one answer whoever has the address: an invitation' => sub {
 	is(psql("SELECT count(*) FROM tenant_members WHERE tenant_id = '$p->{id}'"), 1, 'the owner is the only member');
 	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$p->{id}' AND action = 'invitation.create'"), 3,
 		'three invitations audited');
-	error_is(tenants_call($squatter, GET => '/api/v1/tenants/invitations'), 403, 'forbidden',
+	error_is(call($squatter, GET => '/api/v1/tenants/invitations'), 403, 'forbidden',
 		'the unverified holder of the address does not see its invitation');
 	my ($inv) = psql("SELECT id FROM tenant_invitations WHERE tenant_id = '$p->{id}' AND email = '$squatter->{email}'");
-	error_is(tenants_call($squatter, POST => "/api/v1/tenants/invitations/$inv/accept"), 403, 'forbidden',
+	error_is(call($squatter, POST => "/api/v1/tenants/invitations/$inv/accept"), 403, 'forbidden',
 		'nor can accept it');
-	my $seen = decode_json_ok(tenants_call($verified, GET => '/api/v1/tenants/invitations'), 'verified');
+	my $seen = decode_json_ok(call($verified, GET => '/api/v1/tenants/invitations'), 'verified');
 	is(scalar @{$seen->{invitations}}, 1, 'the verified account sees its invitation');
-	is(decode_json_ok(tenants_call($verified, POST => "/api/v1/tenants/invitations/$seen->{invitations}[0]{id}/accept"),
+	is(decode_json_ok(call($verified, POST => "/api/v1/tenants/invitations/$seen->{invitations}[0]{id}/accept"),
 		'accept')->{member}{role}, 'admin', 'and becomes a member by accepting it');
 };
 
@@ -72,7 +72,7 @@ subtest 'members join by accepting' => sub {
 	my $inv = decode_json_ok($res, 'invite')->{invitation};
 	is($inv->{role}, 'member', 'role member by default');
 	tenants_verify_email($u{member});
-	is(decode_json_ok(tenants_call($u{member}, POST => "/api/v1/tenants/invitations/$inv->{id}/accept"), 'a')
+	is(decode_json_ok(call($u{member}, POST => "/api/v1/tenants/invitations/$inv->{id}/accept"), 'a')
 		->{member}{role}, 'member', 'a member');
 	error_is(add($u{owner}, $M, $u{member}{email}, 'admin'), 409, 'conflict', 'a member already');
 	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'invitation.accept'"), 2,
@@ -128,7 +128,7 @@ subtest 'bad input' => sub {
 		[qq({"email":"\xff\@example.com"}), 'invalid UTF-8'],
 		['{"email":', 'truncated JSON'],
 	);
-	error_is(tenants_call($u{owner}, POST => $M, $_->[0]), 400, 'invalid_request', $_->[1]) for @bad;
+	error_is(call($u{owner}, POST => $M, $_->[0]), 400, 'invalid_request', $_->[1]) for @bad;
 	my $res = api(POST => $M, {headers => {%{bearer($u{owner}{token})}, 'Content-Type' => 'application/xml'},
 		content => '{}'});
 	error_is($res, 415, 'unsupported_media_type', 'another media type');
@@ -136,24 +136,24 @@ subtest 'bad input' => sub {
 
 subtest 'list' => sub {
 	tenants_join($u{owner}, $t->{id}, $u{extra});
-	my $res = tenants_call($u{member}, GET => $M);
+	my $res = call($u{member}, GET => $M);
 	is($res->{status}, 200, 'a member may list');
 	my $b = decode_json_ok($res, 'list');
 	is_deeply([map { $_->{userId} } @{$b->{members}}], [map { $u{$_}{id} } qw(owner admin member extra)],
 		'everyone, in the order they joined');
 	is_deeply([map { $_->{role} } @{$b->{members}}], [qw(owner admin member member)], 'with their roles');
-	my $p1 = decode_json_ok(tenants_call($u{member}, GET => "$M?limit=3"), 'p1');
+	my $p1 = decode_json_ok(call($u{member}, GET => "$M?limit=3"), 'p1');
 	is(scalar @{$p1->{members}}, 3, 'a page of 3');
 	ok(defined $p1->{nextCursor}, 'and a cursor');
-	my $p2 = decode_json_ok(tenants_call($u{member}, GET => "$M?limit=3&cursor=$p1->{nextCursor}"), 'p2');
+	my $p2 = decode_json_ok(call($u{member}, GET => "$M?limit=3&cursor=$p1->{nextCursor}"), 'p2');
 	is_deeply([map { $_->{userId} } @{$p2->{members}}], [$u{extra}{id}], 'the rest');
 	ok(!defined $p2->{nextCursor}, 'the last page');
-	error_is(tenants_call($u{outsider}, GET => $M), 404, 'not_found', 'a non-member');
-	error_is(tenants_call($u{member}, GET => "$M?limit=1000"), 400, 'invalid_request', 'a limit too big');
-	error_is(tenants_call($u{member}, GET => "$M?role=owner"), 400, 'invalid_request', 'an unknown parameter');
+	error_is(call($u{outsider}, GET => $M), 404, 'not_found', 'a non-member');
+	error_is(call($u{member}, GET => "$M?limit=1000"), 400, 'invalid_request', 'a limit too big');
+	error_is(call($u{member}, GET => "$M?role=owner"), 400, 'invalid_request', 'an unknown parameter');
 };
 
-sub role { tenants_call($_[0], PATCH => "$M/$_[1]{id}", {role => $_[2]}) }
+sub role { call($_[0], PATCH => "$M/$_[1]{id}", {role => $_[2]}) }
 sub member_role { psql("SELECT coalesce((SELECT role FROM tenant_members WHERE tenant_id = '$t->{id}' AND user_id = '$_[0]{id}'), 'none')") }
 
 subtest 'change roles' => sub {
@@ -174,18 +174,18 @@ subtest 'change roles' => sub {
 	is(role($u{extra}, $u{extra}, 'member')->{status}, 200, 'an admin may step down');
 	is(member_role($u{extra}), 'member', 'and is a member');
 	error_is(role($u{owner}, $u{outsider}, 'admin'), 404, 'not_found', 'someone not a member');
-	error_is(tenants_call($u{owner}, PATCH => "$M/not-a-uuid", {role => 'admin'}), 404, 'not_found', 'a malformed user id');
-	error_is(tenants_call($u{owner}, PATCH => "$M/$u{extra}{id}", {}), 400, 'invalid_request', 'no role');
-	error_is(tenants_call($u{owner}, PATCH => "$M/$u{extra}{id}", {role => 'boss'}), 400, 'invalid_request', 'a bad role');
-	error_is(tenants_call($u{owner}, PATCH => "$M/$u{extra}{id}", {role => undef}), 400, 'invalid_request', 'role null');
-	error_is(tenants_call($u{owner}, PATCH => "$M/$u{extra}{id}", {role => 'admin', email => 'x'}), 400,
+	error_is(call($u{owner}, PATCH => "$M/not-a-uuid", {role => 'admin'}), 404, 'not_found', 'a malformed user id');
+	error_is(call($u{owner}, PATCH => "$M/$u{extra}{id}", {}), 400, 'invalid_request', 'no role');
+	error_is(call($u{owner}, PATCH => "$M/$u{extra}{id}", {role => 'boss'}), 400, 'invalid_request', 'a bad role');
+	error_is(call($u{owner}, PATCH => "$M/$u{extra}{id}", {role => undef}), 400, 'invalid_request', 'role null');
+	error_is(call($u{owner}, PATCH => "$M/$u{extra}{id}", {role => 'admin', email => 'x'}), 400,
 		'invalid_request', 'an unknown field');
 	is(member_role($u{extra}), 'member', 'nothing changed by the refusals');
 };
 
 subtest 'the last owner' => sub {
 	error_is(role($u{owner}, $u{owner}, 'admin'), 409, 'conflict', 'the only owner cannot step down');
-	error_is(tenants_call($u{owner}, DELETE => "$M/$u{owner}{id}"), 409, 'conflict', 'nor leave');
+	error_is(call($u{owner}, DELETE => "$M/$u{owner}{id}"), 409, 'conflict', 'nor leave');
 	is(member_role($u{owner}), 'owner', 'still owner');
 	is(role($u{owner}, $u{admin}, 'owner')->{status}, 200, 'an owner makes an admin owner');
 	is(role($u{owner}, $u{owner}, 'admin')->{status}, 200, 'then may step down');
@@ -195,25 +195,25 @@ subtest 'the last owner' => sub {
 };
 
 subtest 'remove and leave' => sub {
-	error_is(tenants_call($u{member}, DELETE => "$M/$u{extra}{id}"), 403, 'forbidden', 'a member cannot remove others');
+	error_is(call($u{member}, DELETE => "$M/$u{extra}{id}"), 403, 'forbidden', 'a member cannot remove others');
 	role($u{owner}, $u{extra}, 'admin');
-	error_is(tenants_call($u{extra}, DELETE => "$M/$u{owner}{id}"), 403, 'forbidden', 'an admin cannot remove an owner');
-	error_is(tenants_call($u{outsider}, DELETE => "$M/$u{member}{id}"), 404, 'not_found', 'a non-member gets 404');
-	error_is(tenants_call($u{owner}, DELETE => "$M/$u{outsider}{id}"), 404, 'not_found', 'someone not a member');
-	error_is(tenants_call($u{owner}, DELETE => "$M/nope"), 404, 'not_found', 'a malformed user id');
-	my $res = tenants_call($u{extra}, DELETE => "$M/$u{member}{id}");
+	error_is(call($u{extra}, DELETE => "$M/$u{owner}{id}"), 403, 'forbidden', 'an admin cannot remove an owner');
+	error_is(call($u{outsider}, DELETE => "$M/$u{member}{id}"), 404, 'not_found', 'a non-member gets 404');
+	error_is(call($u{owner}, DELETE => "$M/$u{outsider}{id}"), 404, 'not_found', 'someone not a member');
+	error_is(call($u{owner}, DELETE => "$M/nope"), 404, 'not_found', 'a malformed user id');
+	my $res = call($u{extra}, DELETE => "$M/$u{member}{id}");
 	is($res->{status}, 204, 'an admin removes a member') or diag($res->{content});
 	is(member_role($u{member}), 'none', 'gone');
-	error_is(tenants_call($u{member}, GET => "/api/v1/tenants/$t->{id}"), 404, 'not_found', 'and cannot see the tenant');
+	error_is(call($u{member}, GET => "/api/v1/tenants/$t->{id}"), 404, 'not_found', 'and cannot see the tenant');
 	is(psql("SELECT actor_id || ' ' || (detail->>'role') FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'member.remove'"),
 		"$u{extra}{id} member", 'audited');
-	is(tenants_call($u{extra}, DELETE => "$M/$u{extra}{id}")->{status}, 204, 'an admin leaves');
+	is(call($u{extra}, DELETE => "$M/$u{extra}{id}")->{status}, 204, 'an admin leaves');
 	is(psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'member.leave' AND target = '$u{extra}{id}'"),
 		1, 'audited as leave');
 	tenants_join($u{owner}, $t->{id}, $u{member});
-	is(tenants_call($u{member}, DELETE => "$M/" . uc $u{member}{id})->{status}, 204, 'a member leaves (an upper-case id)');
-	is(tenants_call($u{owner}, DELETE => "$M/$u{admin}{id}")->{status}, 204, 'an owner removes another owner');
-	error_is(tenants_call($u{owner}, DELETE => "$M/$u{owner}{id}"), 409, 'conflict', 'the last owner cannot leave');
+	is(call($u{member}, DELETE => "$M/" . uc $u{member}{id})->{status}, 204, 'a member leaves (an upper-case id)');
+	is(call($u{owner}, DELETE => "$M/$u{admin}{id}")->{status}, 204, 'an owner removes another owner');
+	error_is(call($u{owner}, DELETE => "$M/$u{owner}{id}"), 409, 'conflict', 'the last owner cannot leave');
 };
 
 subtest 'cross-tenant' => sub {
@@ -222,14 +222,14 @@ subtest 'cross-tenant' => sub {
 	tenants_join($u{outsider}, $b->{id}, $u{extra}, 'member');
 	tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
 	# The owner of A on B's members, and A's admin naming B's member in A.
-	error_is(tenants_call($u{owner}, GET => $MB), 404, 'not_found', "A's owner lists B's members");
+	error_is(call($u{owner}, GET => $MB), 404, 'not_found', "A's owner lists B's members");
 	error_is(add($u{owner}, $MB, $u{member}{email}), 404, 'not_found', "A's owner adds to B");
 	error_is(role($u{owner}, $u{extra}, 'admin'), 404, 'not_found', "A's owner names B's member in A");
-	error_is(tenants_call($u{owner}, PATCH => "$MB/$u{extra}{id}", {role => 'admin'}), 404, 'not_found',
+	error_is(call($u{owner}, PATCH => "$MB/$u{extra}{id}", {role => 'admin'}), 404, 'not_found',
 		"A's owner changes a role in B");
-	error_is(tenants_call($u{admin}, DELETE => "$MB/$u{extra}{id}"), 404, 'not_found', "A's admin removes B's member");
-	error_is(tenants_call($u{admin}, DELETE => "$M/$u{extra}{id}"), 404, 'not_found', "A's admin names B's member in A");
-	error_is(tenants_call($u{outsider}, DELETE => "$M/$u{admin}{id}"), 404, 'not_found', "B's owner removes A's admin");
+	error_is(call($u{admin}, DELETE => "$MB/$u{extra}{id}"), 404, 'not_found', "A's admin removes B's member");
+	error_is(call($u{admin}, DELETE => "$M/$u{extra}{id}"), 404, 'not_found', "A's admin names B's member in A");
+	error_is(call($u{outsider}, DELETE => "$M/$u{admin}{id}"), 404, 'not_found', "B's owner removes A's admin");
 	is(psql("SELECT count(*) FROM tenant_members WHERE tenant_id = '$b->{id}'"), 2, "B's members unchanged");
 	is(member_role($u{admin}), 'admin', "A's admin unchanged");
 };
@@ -246,7 +246,7 @@ subtest 'two owners leave at the same moment' => sub {
 			my $pid = fork // die "fork: $!";
 			if ($pid == 0) {
 				close $rd;
-				my $res = tenants_call($who, DELETE => "$RM/$who->{id}");
+				my $res = call($who, DELETE => "$RM/$who->{id}");
 				print $wr $res->{status};
 				close $wr;
 				exit 0;

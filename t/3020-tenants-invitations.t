@@ -21,9 +21,9 @@ my $TP = "/api/v1/tenants/$t->{id}";
 tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
 tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
 
-sub invite { my ($who, $tp, $email, $role) = @_; tenants_call($who, POST => "$tp/members", {email => $email, role => $role // 'member'}) }
-sub accept_inv { tenants_call($_[0], POST => "$I/$_[1]/accept") }
-sub mine { decode_json_ok(tenants_call($_[0], GET => $I), 'mine')->{invitations} }
+sub invite { my ($who, $tp, $email, $role) = @_; call($who, POST => "$tp/members", {email => $email, role => $role // 'member'}) }
+sub accept_inv { call($_[0], POST => "$I/$_[1]/accept") }
+sub mine { decode_json_ok(call($_[0], GET => $I), 'mine')->{invitations} }
 sub signup {
 	my ($email, $tag) = @_;
 	my (undef, $password, $reg) = register_user(email => $email, tag => $tag);
@@ -53,28 +53,28 @@ subtest 'an unknown address gets an invitation' => sub {
 };
 
 subtest 'the tenant lists its invitations' => sub {
-	my $res = tenants_call($u{admin}, GET => "$TP/invitations");
+	my $res = call($u{admin}, GET => "$TP/invitations");
 	is($res->{status}, 200, 'an admin lists');
 	my $list = decode_json_ok($res, 'list')->{invitations};
 	is_deeply([map { $_->{id} } @$list], [$inv->{id}], 'the invitation');
-	error_is(tenants_call($u{member}, GET => "$TP/invitations"), 403, 'forbidden', 'a member may not');
-	error_is(tenants_call($u{outsider}, GET => "$TP/invitations"), 404, 'not_found', 'a non-member gets 404');
-	error_is(tenants_call($u{admin}, GET => "$TP/invitations?limit=0"), 400, 'invalid_request', 'a bad limit');
+	error_is(call($u{member}, GET => "$TP/invitations"), 403, 'forbidden', 'a member may not');
+	error_is(call($u{outsider}, GET => "$TP/invitations"), 404, 'not_found', 'a non-member gets 404');
+	error_is(call($u{admin}, GET => "$TP/invitations?limit=0"), 400, 'invalid_request', 'a bad limit');
 };
 
 subtest 'accepting' => sub {
 	my $who = signup(uc($new_email) =~ s/EXAMPLE\.COM$/example.com/r, 'inv-new');
-	error_is(tenants_call($who, GET => $I), 403, 'forbidden', 'the invitee does not see it before the address is verified');
+	error_is(call($who, GET => $I), 403, 'forbidden', 'the invitee does not see it before the address is verified');
 	error_is(accept_inv($who, $inv->{id}), 403, 'forbidden', 'nor accept it');
 
 	# The address verified through the real one-time code flow, from the
 	# invitee's session (without it, proving the address would claim the
 	# account and end that session: t/2040).
-	my $res = json_post('/api/v1/auth/otp/send', {email => $new_email, purpose => 'verify_email'}, client_ip());
+	my $res = call(undef, POST => '/api/v1/auth/otp/send', {email => $new_email, purpose => 'verify_email'});
 	is($res->{status}, 202, 'a code is sent');
 	my $code = last_code($new_email);
 	ok($code, 'and arrives');
-	$res = json_post('/api/v1/auth/otp/verify', {email => $new_email, code => $code, purpose => 'verify_email'},
+	$res = call(undef, POST => '/api/v1/auth/otp/verify', {email => $new_email, code => $code, purpose => 'verify_email'},
 		{%{client_ip()}, %{bearer($who->{token})}});
 	is($res->{status}, 200, 'the address is verified') or diag($res->{content});
 	my $list = mine($who);
@@ -96,8 +96,8 @@ subtest 'accepting' => sub {
 		$who->{id}, 'audited with the invitee as actor');
 	error_is(accept_inv($who, $inv->{id}), 404, 'not_found', 'accepting again: 404');
 	is_deeply(mine($who), [], 'no longer listed');
-	is(decode_json_ok(tenants_call($who, GET => $TP), 'get')->{tenant}{role}, 'admin', 'and the tenant is visible');
-	is_deeply(decode_json_ok(tenants_call($u{owner}, GET => "$TP/invitations"), 'l')->{invitations}, [],
+	is(decode_json_ok(call($who, GET => $TP), 'get')->{tenant}{role}, 'admin', 'and the tenant is visible');
+	is_deeply(decode_json_ok(call($u{owner}, GET => "$TP/invitations"), 'l')->{invitations}, [],
 		"gone from the tenant's list");
 };
 
@@ -108,7 +108,7 @@ subtest 'expiry' => sub {
 	tenants_verify_email($who);
 	psql("UPDATE tenant_invitations SET expires_at = now() - interval '1 second' WHERE id = '$x->{id}'");
 	is_deeply(mine($who), [], 'an expired invitation is not listed for the invitee');
-	my ($listed) = grep { $_->{id} eq $x->{id} } @{decode_json_ok(tenants_call($u{owner}, GET => "$TP/invitations"), 'l')->{invitations}};
+	my ($listed) = grep { $_->{id} eq $x->{id} } @{decode_json_ok(call($u{owner}, GET => "$TP/invitations"), 'l')->{invitations}};
 	is($listed->{status}, 'expired', 'and is listed as expired for the tenant');
 	error_is(accept_inv($who, $x->{id}), 410, 'gone', 'accepting it: 410');
 	error_is(accept_inv($u{outsider}, $x->{id}), 404, 'not_found', 'for anyone else still a 404');
@@ -122,17 +122,17 @@ subtest 'expiry' => sub {
 subtest 'revoking' => sub {
 	my $email = unique_email('inv-revoked');
 	my $x = decode_json_ok(invite($u{owner}, $TP, $email), 'invite')->{invitation};
-	error_is(tenants_call($u{member}, DELETE => "$TP/invitations/$x->{id}"), 403, 'forbidden', 'a member may not');
-	error_is(tenants_call($u{outsider}, DELETE => "$TP/invitations/$x->{id}"), 404, 'not_found', 'a non-member gets 404');
+	error_is(call($u{member}, DELETE => "$TP/invitations/$x->{id}"), 403, 'forbidden', 'a member may not');
+	error_is(call($u{outsider}, DELETE => "$TP/invitations/$x->{id}"), 404, 'not_found', 'a non-member gets 404');
 	my $b = tenants_new($u{outsider}, 'Other');
-	error_is(tenants_call($u{outsider}, DELETE => "/api/v1/tenants/$b->{id}/invitations/$x->{id}"), 404, 'not_found',
+	error_is(call($u{outsider}, DELETE => "/api/v1/tenants/$b->{id}/invitations/$x->{id}"), 404, 'not_found',
 		"another tenant's owner, through their own tenant");
-	error_is(tenants_call($u{admin}, DELETE => "$TP/invitations/bogus"), 404, 'not_found', 'a malformed id');
-	my $res = tenants_call($u{admin}, DELETE => "$TP/invitations/$x->{id}");
+	error_is(call($u{admin}, DELETE => "$TP/invitations/bogus"), 404, 'not_found', 'a malformed id');
+	my $res = call($u{admin}, DELETE => "$TP/invitations/$x->{id}");
 	is($res->{status}, 204, 'an admin revokes') or diag($res->{content});
 	is(psql("SELECT action || ' ' || actor_id FROM tenant_audit WHERE target = '$x->{id}' AND action = 'invitation.revoke'"),
 		"invitation.revoke $u{admin}{id}", 'audited');
-	error_is(tenants_call($u{admin}, DELETE => "$TP/invitations/$x->{id}"), 404, 'not_found', 'revoking again: 404');
+	error_is(call($u{admin}, DELETE => "$TP/invitations/$x->{id}"), 404, 'not_found', 'revoking again: 404');
 	my $who = signup($email, 'inv-revoked');
 	tenants_verify_email($who);
 	is_deeply(mine($who), [], 'not listed for the invitee');
@@ -160,7 +160,7 @@ subtest 'owner invitations and roles' => sub {
 	tenants_verify_email($who);
 	is(decode_json_ok(accept_inv($who, $x->{id}), 'accept')->{tenant}{role}, 'owner', 'an owner invitation makes an owner');
 	my $ox = decode_json_ok(invite($u{owner}, $TP, unique_email('inv-owner2'), 'owner'), 'owner2')->{invitation};
-	is(tenants_call($u{admin}, DELETE => "$TP/invitations/$ox->{id}")->{status}, 204,
+	is(call($u{admin}, DELETE => "$TP/invitations/$ox->{id}")->{status}, 204,
 		'an admin may revoke an owner invitation (revoking grants nothing)');
 };
 
@@ -189,7 +189,7 @@ subtest 'a deleted tenant' => sub {
 	my $who = signup($email, 'inv-deleted');
 	tenants_verify_email($who);
 	is(scalar @{mine($who)}, 1, 'listed while the tenant lives');
-	is(tenants_call($u{owner}, DELETE => "/api/v1/tenants/$d->{id}")->{status}, 204, 'the tenant is deleted');
+	is(call($u{owner}, DELETE => "/api/v1/tenants/$d->{id}")->{status}, 204, 'the tenant is deleted');
 	is_deeply(mine($who), [], 'no longer listed');
 	error_is(accept_inv($who, $x->{id}), 404, 'not_found', 'and cannot be accepted');
 };
@@ -203,17 +203,17 @@ subtest 'paging and bad input' => sub {
 	}
 	my $who = signup($email, 'inv-pages');
 	tenants_verify_email($who);
-	my $p1 = decode_json_ok(tenants_call($who, GET => "$I?limit=2"), 'p1');
+	my $p1 = decode_json_ok(call($who, GET => "$I?limit=2"), 'p1');
 	is(scalar @{$p1->{invitations}}, 2, 'a page of two');
-	my $p2 = decode_json_ok(tenants_call($who, GET => "$I?limit=2&cursor=$p1->{nextCursor}"), 'p2');
+	my $p2 = decode_json_ok(call($who, GET => "$I?limit=2&cursor=$p1->{nextCursor}"), 'p2');
 	is_deeply([map { $_->{id} } @{$p1->{invitations}}, @{$p2->{invitations}}], [reverse @ids], 'newest first, each once');
 	ok(!defined $p2->{nextCursor}, 'then no cursor');
-	error_is(tenants_call($who, GET => "$I?cursor=x"), 400, 'invalid_request', 'a bad cursor');
-	error_is(tenants_call($who, GET => "$I?email=x"), 400, 'invalid_request', 'an unknown parameter');
-	error_is(tenants_call(undef, GET => $I), 401, 'unauthorized', 'no token');
+	error_is(call($who, GET => "$I?cursor=x"), 400, 'invalid_request', 'a bad cursor');
+	error_is(call($who, GET => "$I?email=x"), 400, 'invalid_request', 'an unknown parameter');
+	error_is(call(undef, GET => $I), 401, 'unauthorized', 'no token');
 	error_is(accept_inv($who, 'not-a-uuid'), 404, 'not_found', 'a malformed invitation id');
 	error_is(accept_inv($who, '00000000-0000-4000-8000-000000000000'), 404, 'not_found', 'no such invitation');
-	error_is(tenants_call($who, PUT => $I), 405, 'method_not_allowed', 'PUT on the list');
+	error_is(call($who, PUT => $I), 405, 'method_not_allowed', 'PUT on the list');
 	error_is(accept_inv(undef, $ids[0]), 401, 'unauthorized', 'accepting without a token');
 };
 

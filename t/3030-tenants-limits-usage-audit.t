@@ -34,17 +34,17 @@ my %ceiling = (
 	maxMemories => stack_env('TENANT_CEILING_MAX_MEMORIES') // 1_000_000,
 );
 my @names = sort keys %default;
-sub put_limits { tenants_call($_[0], PUT => "$TP/limits", $_[1]) }
+sub put_limits { call($_[0], PUT => "$TP/limits", $_[1]) }
 
 subtest 'defaults' => sub {
-	my $res = tenants_call($u{member}, GET => "$TP/limits");
+	my $res = call($u{member}, GET => "$TP/limits");
 	is($res->{status}, 200, 'a member reads them');
 	my $b = decode_json_ok($res, 'limits');
 	is($b->{tenantId}, $t->{id}, 'the tenant');
 	is_deeply($b->{limits}, \%default, 'the configured defaults');
 	is_deeply($b->{isDefault}, {map { $_ => JSON::PP::true } @names}, 'each marked default');
 	ok(exists $b->{updatedAt} && !defined $b->{updatedAt}, 'never set');
-	error_is(tenants_call($u{outsider}, GET => "$TP/limits"), 404, 'not_found', 'a non-member gets 404');
+	error_is(call($u{outsider}, GET => "$TP/limits"), 404, 'not_found', 'a non-member gets 404');
 };
 
 subtest 'set and reset' => sub {
@@ -60,7 +60,7 @@ subtest 'set and reset' => sub {
 	like($b->{updatedAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'updatedAt');
 	is(psql("SELECT qps || ' ' || burst || ' ' || coalesce(concurrency::text, 'null') || ' ' || monthly_requests"
 		. " FROM tenant_limits WHERE tenant_id = '$t->{id}'"), '5 10 null 5000000', 'stored, defaults as NULL');
-	is_deeply(decode_json_ok(tenants_call($u{member}, GET => "$TP/limits"), 'get')->{limits}, $b->{limits},
+	is_deeply(decode_json_ok(call($u{member}, GET => "$TP/limits"), 'get')->{limits}, $b->{limits},
 		'GET shows the same');
 
 	$res = put_limits($u{owner}, {qps => undef, concurrency => 3});
@@ -78,9 +78,9 @@ subtest 'set and reset' => sub {
 
 # Issue: owners set their own limits up to 10^6 qps and 10^12 memories.
 subtest 'owners stay under the ceilings; raising above one needs an admin' => sub {
-	my $admin = tenants_admin();
+	my $admin = site_admin();
 	my $AP = "/api/v1/admin/tenants/$t->{id}";
-	my $lim = sub { decode_json_ok(tenants_call($u{member}, GET => "$TP/limits"), 'limits') };
+	my $lim = sub { decode_json_ok(call($u{member}, GET => "$TP/limits"), 'limits') };
 	is_deeply($lim->()->{ceilings}, \%ceiling, 'the limits show the ceilings, the configured ones');
 	my $before = $lim->()->{limits};
 	my $audited = sub { psql("SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}' AND action = 'limits.set'") };
@@ -97,13 +97,13 @@ subtest 'owners stay under the ceilings; raising above one needs an admin' => su
 
 	my $res = put_limits($u{owner}, {map { $_ => $ceiling{$_} } @names});
 	is($res->{status}, 200, 'every limit at its ceiling is fine') or diag($res->{content});
-	$res = tenants_call($admin, PUT => "$AP/limits", {qps => $ceiling{qps} + 100});
+	$res = call($admin, PUT => "$AP/limits", {qps => $ceiling{qps} + 100});
 	is($res->{status}, 200, 'an admin sets qps above the ceiling') or diag($res->{content});
 	is(put_limits($u{owner}, {qps => $ceiling{qps} + 50})->{status}, 200, 'the owner may lower it, still above');
 	error_is(put_limits($u{owner}, {qps => $ceiling{qps} + 60}), 403, 'forbidden', 'but not raise it again');
 	is($lim->()->{limits}{qps}, $ceiling{qps} + 50, 'qps as the owner lowered it');
 
-	$res = tenants_call($admin, PUT => "$AP/ceilings", {qps => $ceiling{qps} + 1000, maxMemories => 5});
+	$res = call($admin, PUT => "$AP/ceilings", {qps => $ceiling{qps} + 1000, maxMemories => 5});
 	is($res->{status}, 200, "an admin raises the tenant's own qps ceiling and lowers another") or diag($res->{content});
 	is($lim->()->{ceilings}{qps}, $ceiling{qps} + 1000, 'the owner sees the new ceiling');
 	is(put_limits($u{owner}, {qps => $ceiling{qps} + 1000})->{status}, 200, 'and may go up to it');
@@ -112,10 +112,10 @@ subtest 'owners stay under the ceilings; raising above one needs an admin' => su
 	is(put_limits($u{owner}, {maxMemories => 5})->{status}, 200, 'a lowered ceiling: up to it');
 	error_is(put_limits($u{owner}, {maxMemories => undef}), 403, 'forbidden',
 		'not even back to a default above it');
-	is(tenants_call($admin, PUT => "$AP/ceilings", {map { $_ => undef } @names})->{status}, 200,
+	is(call($admin, PUT => "$AP/ceilings", {map { $_ => undef } @names})->{status}, 200,
 		'the admin resets the ceilings');
 	is_deeply($lim->()->{ceilings}, \%ceiling, 'the configured ones again');
-	is(tenants_call($admin, PUT => "$AP/limits", {map { $_ => undef } @names})->{status}, 200, 'and the limits');
+	is(call($admin, PUT => "$AP/limits", {map { $_ => undef } @names})->{status}, 200, 'and the limits');
 };
 
 subtest 'bad input' => sub {
@@ -141,9 +141,8 @@ subtest 'bad input' => sub {
 };
 
 subtest 'new limits apply within a second' => sub {
-	my $res = json_post('/api/v1/keys', {tenantId => $t->{id}, name => 'limits'}, bearer($u{owner}{token}));
-	plan skip_all => "keys responder answers $res->{status}" unless $res->{status} == 201;
-	my $key = JSON::PP::decode_json($res->{content})->{key};
+	my $key = answer_is(call($u{owner}, POST => '/api/v1/keys', {tenantId => $t->{id}, name => 'limits'}), 201,
+		'a key of the tenant')->{key} // '';
 	my $self = sub { my $r = api(GET => '/api/v1/keys/self', {headers => bearer($key)});
 		$r->{status} == 200 ? JSON::PP::decode_json($r->{content})->{limits} : {} };
 	is($self->()->{qps}, $default{qps}, 'the key carries the default qps (and is cached)');
@@ -157,7 +156,7 @@ subtest 'new limits apply within a second' => sub {
 };
 
 subtest 'usage' => sub {
-	my $res = tenants_call($u{member}, GET => "$TP/usage");
+	my $res = call($u{member}, GET => "$TP/usage");
 	is($res->{status}, 200, 'a member reads it') or diag($res->{content});
 	my $b = decode_json_ok($res, 'usage');
 	is($b->{tenantId}, $t->{id}, 'the tenant');
@@ -167,26 +166,24 @@ subtest 'usage' => sub {
 	ok(defined $b->{total}, 'a total');
 	is($b->{memoriesStored}, 0, 'memoriesStored (no memories yet)');
 	is($b->{embeddingCalls}, 0, 'embeddingCalls (none yet)');
-	error_is(tenants_call($u{outsider}, GET => "$TP/usage"), 404, 'not_found', 'a non-member gets 404');
-	error_is(tenants_call(undef, GET => "$TP/usage"), 401, 'unauthorized', 'no token');
+	error_is(call($u{outsider}, GET => "$TP/usage"), 404, 'not_found', 'a non-member gets 404');
+	error_is(call(undef, GET => "$TP/usage"), 401, 'unauthorized', 'no token');
 
 	my $u2 = tenants_user('lim-usage');
 	my $t2 = tenants_new($u2, 'Counted');
-	$res = json_post('/api/v1/keys', {tenantId => $t2->{id}, name => 'usage'}, bearer($u2->{token}));
-	SKIP: {
-		skip "keys responder answers $res->{status}", 2 unless $res->{status} == 201;
-		my $key = JSON::PP::decode_json($res->{content})->{key};
-		api(GET => '/api/v1/keys/self', {headers => bearer($key)}) for 1 .. 3;
-		my $c = decode_json_ok(tenants_call($u2, GET => "/api/v1/tenants/$t2->{id}/usage"), 'counted');
-		is($c->{total}, 3, 'three key-authenticated requests counted');
-		is($c->{requests}{keys}, 3, 'in the keys area');
-	}
+	my $key = answer_is(call($u2, POST => '/api/v1/keys', {tenantId => $t2->{id}, name => 'usage'}), 201,
+		'a key of the second tenant')->{key} // '';
+	is(api(GET => '/api/v1/keys/self', {headers => bearer($key)})->{status}, 200, "the key's request $_")
+		for 1 .. 3;
+	my $c = decode_json_ok(call($u2, GET => "/api/v1/tenants/$t2->{id}/usage"), 'counted');
+	is($c->{total}, 3, 'three key-authenticated requests counted');
+	is($c->{requests}{keys}, 3, 'in the keys area');
 };
 
 subtest 'audit' => sub {
-	error_is(tenants_call($u{member}, GET => "$TP/audit"), 403, 'forbidden', 'a member may not read it');
-	error_is(tenants_call($u{outsider}, GET => "$TP/audit"), 404, 'not_found', 'a non-member gets 404');
-	my $res = tenants_call($u{admin}, GET => "$TP/audit");
+	error_is(call($u{member}, GET => "$TP/audit"), 403, 'forbidden', 'a member may not read it');
+	error_is(call($u{outsider}, GET => "$TP/audit"), 404, 'not_found', 'a non-member gets 404');
+	my $res = call($u{admin}, GET => "$TP/audit");
 	is($res->{status}, 200, 'an admin reads it');
 	my $body = decode_json_ok($res, 'audit');
 	my @e = @{$body->{entries}};
@@ -206,14 +203,14 @@ subtest 'audit' => sub {
 
 	my (@paged, $cursor);
 	for (1 .. 20) {
-		my $p = decode_json_ok(tenants_call($u{owner}, GET => "$TP/audit?limit=2" . ($cursor ? "&cursor=$cursor" : '')), 'page');
+		my $p = decode_json_ok(call($u{owner}, GET => "$TP/audit?limit=2" . ($cursor ? "&cursor=$cursor" : '')), 'page');
 		push @paged, map { $_->{id} } @{$p->{entries}};
 		last unless defined($cursor = $p->{nextCursor});
 	}
 	is_deeply(\@paged, \@ids, 'pages of two give the same entries');
-	error_is(tenants_call($u{owner}, GET => "$TP/audit?cursor=abc"), 400, 'invalid_request', 'a bad cursor');
-	error_is(tenants_call($u{owner}, GET => "$TP/audit?limit=500"), 400, 'invalid_request', 'a bad limit');
-	error_is(tenants_call($u{owner}, GET => "$TP/audit?action=x"), 400, 'invalid_request', 'an unknown parameter');
+	error_is(call($u{owner}, GET => "$TP/audit?cursor=abc"), 400, 'invalid_request', 'a bad cursor');
+	error_is(call($u{owner}, GET => "$TP/audit?limit=500"), 400, 'invalid_request', 'a bad limit');
+	error_is(call($u{owner}, GET => "$TP/audit?action=x"), 400, 'invalid_request', 'an unknown parameter');
 };
 
 done_testing();

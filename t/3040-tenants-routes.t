@@ -1,11 +1,12 @@
 #!/usr/bin/perl
-# Every route of the tenants responder, read from its route table
-# (fcgi-apps/tenants/main.c): another method is a 405 with Allow; without a
-# valid access token a 401; an admin route is a 403 for a user without the
-# admin role; a tenant route is a 404 for a user outside the tenant, for a
-# tenant that does not exist and for a malformed id, and a 403 for a member
-# whose role is too low; JSON routes refuse other media types (415), broken
-# or invalid JSON (400), unknown fields (400) and oversized bodies (413).
+# Every route of the tenants responder, as tenants.fcgi --routes prints its
+# route table with each route's flags: another method is a 405 with Allow;
+# without a valid access token a 401; an admin route is a 403 for a user
+# without the admin role; a tenant route is a 404 for a user outside the
+# tenant, for a tenant that does not exist and for a malformed id, and a 403
+# for a member whose role is too low; JSON routes refuse other media types
+# (415), broken or invalid JSON (400), unknown fields (400) and oversized
+# bodies (413).
 # None of the refusals changes anything.
 use strict;
 use warnings;
@@ -16,14 +17,7 @@ use Aiget;
 
 Aiget::require_stack();
 
-my $main = "$ENV{AIGET_SRC}/fcgi-apps/tenants/main.c";
-open(my $fh, '<', $main) or BAIL_OUT("cannot read $main: $!");
-my @routes;
-while (<$fh>) {
-	next unless /^\s*\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([^}]*?)\s*\},/;
-	push @routes, {method => $1, pattern => $2, flags => $3};
-}
-close $fh;
+my @routes = route_table('tenants');
 cmp_ok(scalar @routes, '>=', 29, 'the route table was read (' . scalar(@routes) . ' routes)');
 my %methods;
 push @{$methods{$_->{pattern}}}, $_->{method} for @routes;
@@ -33,7 +27,7 @@ my $t = tenants_new($u{owner}, 'Routes');
 my $TP = "/api/v1/tenants/$t->{id}";
 tenants_join($u{owner}, $t->{id}, $u{admin}, 'admin');
 tenants_join($u{owner}, $t->{id}, $u{member}, 'member');
-my $inv = decode_json_ok(tenants_call($u{owner}, POST => "$TP/members", {email => unique_email('routes-inv')}),
+my $inv = decode_json_ok(call($u{owner}, POST => "$TP/members", {email => unique_email('routes-inv')}),
 	'invite')->{invitation};
 
 # Real ids for the placeholders, so that a refusal comes from the check under test.
@@ -60,10 +54,10 @@ my %member_forbidden = map { $_ => 1 } (
 );
 my %admin_forbidden = map { $_ => 1 } ('DELETE /api/v1/tenants/{tenantId}', 'PUT /api/v1/tenants/{tenantId}/limits');
 
-sub call {
+sub call_route {
 	my ($who, $r, $path) = @_;
 	my $b = $body{"$r->{method} $r->{pattern}"};
-	return tenants_call($who, $r->{method} => $path // path_of($r->{pattern}), $b);
+	return call($who, $r->{method} => $path // path_of($r->{pattern}), $b);
 }
 sub fingerprint {
 	psql("SELECT (SELECT count(*) FROM tenant_audit WHERE tenant_id = '$t->{id}') || ' ' ||"
@@ -82,35 +76,35 @@ for my $r (grep { $_->{pattern} !~ m{/(?:health|metrics)$} } @routes) {
 		my $path = path_of($r->{pattern});
 		my %has = map { $_ => 1 } @{$methods{$r->{pattern}}};
 		my ($wrong) = grep { !$has{$_} } qw(PUT PATCH POST DELETE);
-		my $res = tenants_call($u{owner}, $wrong => $path);
+		my $res = call($u{owner}, $wrong => $path);
 		error_is($res, 405, 'method_not_allowed', "$wrong instead");
 		my @allow = sort split /,\s*/, $res->{headers}{allow} // '';
 		# Only this pattern's: /tenants/invitations is never /tenants/{tenantId} (t/1011).
 		my @want = sort @{$methods{$r->{pattern}}};
 		is_deeply(\@allow, \@want, 'Allow lists the methods of the path');
 
-		my $no = call(undef, $r);
+		my $no = call_route(undef, $r);
 		error_is($no, 401, 'unauthorized', 'no access token');
 		is($no->{headers}{'www-authenticate'}, 'Bearer', 'WWW-Authenticate: Bearer');
-		error_is(call('not.a.jwt', $r), 401, 'unauthorized', 'a bad access token');
+		error_is(call_route('not.a.jwt', $r), 401, 'unauthorized', 'a bad access token');
 
-		if ($r->{flags} =~ /ADMIN/) {
-			error_is(call($u{owner}, $r), 403, 'forbidden', 'a user without the admin role');
+		if ($r->{flags}{ADMIN}) {
+			error_is(call_route($u{owner}, $r), 403, 'forbidden', 'a user without the admin role');
 		} elsif ($r->{pattern} =~ /\{tenantId\}/) {
-			error_is(call($u{outsider}, $r), 404, 'not_found', 'a user outside the tenant');
-			error_is(call($u{owner}, $r, path_of($r->{pattern}, tenantId => '00000000-0000-4000-8000-000000000000')),
+			error_is(call_route($u{outsider}, $r), 404, 'not_found', 'a user outside the tenant');
+			error_is(call_route($u{owner}, $r, path_of($r->{pattern}, tenantId => '00000000-0000-4000-8000-000000000000')),
 				404, 'not_found', 'a tenant that does not exist');
-			error_is(call($u{owner}, $r, path_of($r->{pattern}, tenantId => 'x' . substr($t->{id}, 1) . 'x')),
+			error_is(call_route($u{owner}, $r, path_of($r->{pattern}, tenantId => 'x' . substr($t->{id}, 1) . 'x')),
 				404, 'not_found', 'a malformed tenant id');
-			error_is(call($u{member}, $r), 403, 'forbidden', 'a member') if $member_forbidden{$key};
-			error_is(call($u{admin}, $r), 403, 'forbidden', 'an admin') if $admin_forbidden{$key};
+			error_is(call_route($u{member}, $r), 403, 'forbidden', 'a member') if $member_forbidden{$key};
+			error_is(call_route($u{admin}, $r), 403, 'forbidden', 'an admin') if $admin_forbidden{$key};
 		}
 		for my $p (grep { $_ ne 'tenantId' } $r->{pattern} =~ /\{(\w+)\}/g) {
-			my $who = $r->{flags} =~ /ADMIN/ ? tenants_admin() : $u{owner};
-			error_is(call($who, $r, path_of($r->{pattern}, $p => 'not-a-uuid')), 404, 'not_found', "a malformed $p");
+			my $who = $r->{flags}{ADMIN} ? site_admin() : $u{owner};
+			error_is(call_route($who, $r, path_of($r->{pattern}, $p => 'not-a-uuid')), 404, 'not_found', "a malformed $p");
 		}
-		return unless $r->{flags} =~ /JSON/;
-		my $who = $r->{flags} =~ /ADMIN/ ? tenants_admin() : $u{owner};
+		return unless $r->{flags}{JSON};
+		my $who = $r->{flags}{ADMIN} ? site_admin() : $u{owner};
 		my %h = %{bearer($who->{token})};
 		error_is(api($r->{method} => $path, {headers => {%h, 'Content-Type' => 'text/plain'}, content => '{}'}),
 			415, 'unsupported_media_type', 'text/plain');

@@ -13,11 +13,11 @@ Aiget::require_stack();
 
 my $owner = tenants_user('dbdown-owner');
 my $other = tenants_user('dbdown-other');
-my $admin = tenants_admin();
+my $admin = site_admin();
 my $t = tenants_new($owner, 'Weathering');
 my $TP = "/api/v1/tenants/$t->{id}";
 # Every child of the responder has a connection and checked a token.
-tenants_call($owner, GET => $TP) for 1 .. 4;
+call($owner, GET => $TP) for 1 .. 4;
 
 my @calls = (
 	[GET => '/api/v1/tenants'], [POST => '/api/v1/tenants', {name => 'x'}], [GET => $TP],
@@ -30,18 +30,18 @@ my @admin_calls = ([GET => '/api/v1/admin/tenants'], [GET => '/api/v1/admin/user
 	[POST => "/api/v1/admin/tenants/$t->{id}/suspend"], [PUT => "/api/v1/admin/tenants/$t->{id}/limits", {qps => 3}],
 	[PUT => "/api/v1/admin/tenants/$t->{id}/ceilings", {qps => 3}]);
 
-ok(dev_service('pg-main' => 'stop'), 'the main database is stopped');
-for my $c (@calls, map { [@$_[0 .. 2], 1] } @admin_calls) {
-	my ($m, $p, $b, $as_admin) = @$c;
-	my $res = tenants_call($as_admin ? $admin : $owner, $m => $p, $b);
-	my $name = "$m $p";
-	my $body = error_is($res, 503, 'unavailable', $name);
-	like($res->{headers}{'retry-after'} // '', qr/^\d+$/, "$name: Retry-After");
-	unlike($body->{error}{message}, qr/postgres|connect|SQL|socket/i, "$name: nothing internal in the message");
-}
-ok(dev_service('pg-main' => 'start'), 'the main database is started again');
+with_service_stopped('pg-main' => sub {
+	for my $c (@calls, map { [@$_[0 .. 2], 1] } @admin_calls) {
+		my ($m, $p, $b, $as_admin) = @$c;
+		my $res = call($as_admin ? $admin : $owner, $m => $p, $b);
+		my $name = "$m $p";
+		my $body = error_is($res, 503, 'unavailable', $name);
+		like($res->{headers}{'retry-after'} // '', qr/^\d+$/, "$name: Retry-After");
+		unlike($body->{error}{message}, qr/postgres|connect|SQL|socket/i, "$name: nothing internal in the message");
+	}
+});
 
-ok(wait_until(15, sub { tenants_call($owner, GET => $TP)->{status} == 200 }), 'reads work again');
+ok(wait_until(15, sub { call($owner, GET => $TP)->{status} == 200 }), 'reads work again');
 # Every child of every area reconnects on its next use; the health routes
 # make that use, so that the scripts after this one find a healthy stack.
 for my $area (areas()) {
@@ -49,7 +49,7 @@ for my $area (areas()) {
 		"$area is healthy again");
 }
 for (1 .. 4) {    # each child, whatever its connection went through
-	my $res = tenants_call($owner, PATCH => $TP, {name => "back $_"});
+	my $res = call($owner, PATCH => $TP, {name => "back $_"});
 	is($res->{status}, 200, "a change works again ($_)") or diag($res->{content});
 }
 is(psql("SELECT name FROM tenants WHERE id = '$t->{id}'"), 'back 4', 'the last one is stored');

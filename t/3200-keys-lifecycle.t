@@ -22,8 +22,8 @@ my $UUID = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 my (undef, undef, $reg) = register_user(tag => 'keys-life');
 my $tok = $reg->{accessToken};
 my $uid = $reg->{user}{id};
-my $tenant = keys_tenant($tok, 'lifecycle');
-keys_limits($tok, $tenant);    # generous: the polling below is fast
+my $tenant = tenants_new($tok, 'lifecycle')->{id};
+keys_limits($tenant);    # generous: the polling below is fast
 
 sub self_status { keys_self($_[0])->{status} }
 sub manage {
@@ -52,7 +52,7 @@ sub cutoff {
 sub ms { defined $_[0] ? sprintf('%.0f ms', 1000 * $_[0]) : 'never' }
 
 # ------------------------------------------------------------- create
-my $res = json_post('/api/v1/keys', {tenantId => $tenant, name => 'production'}, {%{bearer($tok)}, 'X-Request-Id' => "keys-create-$$"});
+my $res = call(undef, POST => '/api/v1/keys', {tenantId => $tenant, name => 'production'}, {%{bearer($tok)}, 'X-Request-Id' => "keys-create-$$"});
 is($res->{status}, 201, 'create: 201') or diag($res->{content});
 my $k = decode_json_ok($res, 'create');
 like($k->{id}, $UUID, 'create: an id');
@@ -203,18 +203,26 @@ is(decode_json_ok(manage(GET => "/api/v1/keys/$ke->{id}"), 'expired')->{status},
 error_is(manage(POST => "/api/v1/keys/$ke->{id}/rotate"), 409, 'conflict', 'rotate an expired key');
 
 # An expiry moved into the past behind the API's back (SQL): nothing tells
-# the caches, so only their lifetimes bound how long the key goes on (the
-# Redis copy's, 30 s when this was written: too long to wait for here).
+# the caches, so their lifetimes bound how long the key goes on.  The Redis
+# copy's (APIKEY_REDIS_TTL_S, 30 s) is too long to wait for here, so the
+# test checks the bound and then brings the copy's expiry forward: without
+# it, the key stops within the one second a process keeps its own copy.
+# (This was a TODO test that the key stops within a second of the edit,
+# which cannot fail a run; the edit not being seen sooner is the design.)
 my $kx = keys_make($tok, $tenant, name => 'edited');
 warm($kx->{key});
 psql("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '$kx->{id}'");
 $t0 = time;
 ($cut) = cutoff($kx->{key}, $t0, 200, 2);
 diag('expiry set in the past with SQL, no invalidation: the key stopped after ' . ms($cut) . ' (waited 2 s)');
-TODO: {
-	local $TODO = 'an SQL edit is seen only when the Redis copy expires (APIKEY_REDIS_TTL_S)';
-	ok(defined $cut && $cut <= 1, 'expiry set with SQL: stops within a second (' . ms($cut) . ')');
-}
+my $copy = 'apikey:' . sha256_hex($kx->{key});
+my $ttl = redis_cli('TTL', $copy);
+ok($ttl > 0 && $ttl <= 30, "expiry set with SQL: the Redis copy of the key lives at most 30 s more (TTL $ttl)");
+is(redis_cli('DEL', $copy), 1, 'the Redis copy removed, as its expiry would');
+$t0 = time;
+($cut, $st) = cutoff($kx->{key}, $t0, 200, 3);
+ok(defined $cut && $cut <= 1, 'expiry set with SQL: without the Redis copy, the key stops within a second (' . ms($cut) . ')');
+is($st, 401, 'expiry set with SQL: 401');
 
 # ------------------------------------------------- tenant suspension
 my $ks = keys_make($tok, $tenant, name => 'suspended');

@@ -13,15 +13,11 @@ use Aiget;
 
 Aiget::require_stack();
 
-my %u;
-for my $who (qw(owner admin member outsider)) {
-	my ($email, undef, $reg) = register_user(tag => "keys-$who");
-	$u{$who} = {email => $email, token => $reg->{accessToken}, id => $reg->{user}{id}};
-}
-my $ta = keys_tenant($u{owner}{token}, 'tenant A');
-keys_member($u{owner}{token}, $ta, $u{admin}{token}, $u{admin}{email}, 'admin');
-keys_member($u{owner}{token}, $ta, $u{member}{token}, $u{member}{email}, 'member');
-my $tb = keys_tenant($u{outsider}{token}, 'tenant B');
+my %u = map { $_ => tenants_user("keys-$_") } qw(owner admin member outsider);
+my $ta = tenants_new($u{owner}, 'tenant A')->{id};
+tenants_join($u{owner}, $ta, $u{admin}, 'admin');
+tenants_join($u{owner}, $ta, $u{member}, 'member');
+my $tb = tenants_new($u{outsider}, 'tenant B')->{id};
 my $ka = keys_make($u{owner}{token}, $ta, name => 'A key');
 my $kb = keys_make($u{outsider}{token}, $tb, name => 'B key');
 

@@ -19,12 +19,12 @@ ok(defined $itok && length $itok >= 32, 'the test stack has an internal token');
 
 my (undef, undef, $reg) = register_user(tag => 'keys-verify');
 my $tok = $reg->{accessToken};
-my $tenant = keys_tenant($tok, 'verify');
-keys_limits($tok, $tenant);
+my $tenant = tenants_new($tok, 'verify')->{id};
+keys_limits($tenant);
 
 sub verify {
 	my ($body, $headers) = @_;
-	return json_post('/api/v1/keys/verify', $body, $headers // bearer($itok));
+	return call(undef, POST => '/api/v1/keys/verify', $body, $headers // bearer($itok));
 }
 # The verify answer for a key (and scope): its body, after checking it is a 200.
 sub code_of {
@@ -92,7 +92,7 @@ api(DELETE => "/api/v1/keys/$kx->{id}", {headers => bearer($tok)});
 is(code_of($kx->{key}, undef, 'deleted')->{code}, 'NOT_FOUND', 'a deleted key: NOT_FOUND');
 
 # ------------------------------------------------------------- FORBIDDEN: suspended tenant
-my $ts = keys_tenant($tok, 'to suspend');
+my $ts = tenants_new($tok, 'to suspend')->{id};
 my $ks = keys_make($tok, $ts, name => 'suspended');
 code_of($ks->{key}, undef, 'warm');
 keys_suspend($ts, 1);
@@ -103,8 +103,8 @@ keys_suspend($ts, 0);
 is(code_of($ks->{key}, undef, 'resumed')->{code}, 'VALID', 'resumed: VALID');
 
 # ------------------------------------------------------------- RATE_LIMITED
-my $tr = keys_tenant($tok, 'rate limited');
-keys_limits($tok, $tr, qps => 1, burst => 2);
+my $tr = tenants_new($tok, 'rate limited')->{id};
+keys_limits($tr, qps => 1, burst => 2);
 my $kq = keys_make($tok, $tr, name => 'busy');
 my @codes = map { code_of($kq->{key}, undef, "rate $_") } 1 .. 3;
 is_deeply([map { $_->{code} } @codes], [qw(VALID VALID RATE_LIMITED)], 'burst 2: VALID, VALID, RATE_LIMITED');
@@ -114,11 +114,11 @@ is($codes[2]{ratelimit}{remaining}, 0, 'rate limited: remaining 0');
 ok(($codes[2]{ratelimit}{retryAfter} // 0) >= 1 && $codes[2]{ratelimit}{retryAfter} <= 2, 'rate limited: retryAfter 1..2 s');
 sleep 1.1;
 is(code_of($kq->{key}, undef, 'refilled')->{code}, 'VALID', 'a second later: VALID again');
-keys_limits($tok, $tr);
+keys_limits($tr);
 
 # ------------------------------------------------------------- USAGE_EXCEEDED
-my $tm = keys_tenant($tok, 'monthly');
-keys_limits($tok, $tm, monthlyRequests => 2);
+my $tm = tenants_new($tok, 'monthly')->{id};
+keys_limits($tm, monthlyRequests => 2);
 my $km = keys_make($tok, $tm, name => 'thrifty');
 @codes = map { code_of($km->{key}, undef, "month $_")->{code} } 1 .. 3;
 is_deeply(\@codes, [qw(VALID VALID USAGE_EXCEEDED)], 'monthly quota 2: VALID, VALID, USAGE_EXCEEDED');
@@ -126,8 +126,8 @@ my $month = strftime('%Y-%m', gmtime);
 is(redis_cli('HGET', "usage:{$tm}:$month", 'verify'), 2, 'verifications count in the usage as area "verify"');
 
 # ------------------------------------------------------------- no slot kept
-my $tc = keys_tenant($tok, 'concurrency');
-keys_limits($tok, $tc, concurrency => 1);
+my $tc = tenants_new($tok, 'concurrency')->{id};
+keys_limits($tc, concurrency => 1);
 my $kc = keys_make($tok, $tc, name => 'one at a time');
 @codes = map { code_of($kc->{key}, undef, "slot $_")->{code} } 1 .. 4;
 is_deeply(\@codes, [('VALID') x 4], 'concurrency 1: one verification after another are all VALID');
@@ -166,20 +166,20 @@ error_is(api(POST => '/api/v1/keys/verify', {headers => {%{bearer($itok)}, 'Cont
 
 # ------------------------------------------------------------- not configured
 # The responder restarted without KEYS_INTERNAL_TOKEN (an empty variable in
-# its environment wins over the env file, and empty means unset).
-{
-	ok(dev_service(keys => 'stop'), 'keys stopped');
-	local $ENV{KEYS_INTERNAL_TOKEN} = '';
-	ok(dev_service(keys => 'start'), 'keys started without an internal token');
-}
-ok(wait_until(10, sub { api(GET => '/api/v1/keys/health')->{status} == 200 }), 'keys is up');
-$res = verify($key);
-error_is($res, 503, 'unavailable', 'no internal token configured');
-like($res->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
-like(decode_json_ok($res, '503')->{error}{message}, qr/not configured/, 'saying it is not configured');
-is(keys_self($k->{key})->{status}, 200, 'keys themselves still work');
-ok(dev_service(keys => 'stop'), 'keys stopped');
-ok(dev_service(keys => 'start'), 'keys started with its configuration');
+# its environment wins over the env file, and empty means unset); the
+# helper starts it again with its configuration.
+with_service_stopped(keys => sub {
+	{
+		local $ENV{KEYS_INTERNAL_TOKEN} = '';
+		ok(dev_service(keys => 'start'), 'keys started without an internal token');
+	}
+	ok(wait_until(10, sub { api(GET => '/api/v1/keys/health')->{status} == 200 }), 'keys is up');
+	$res = verify($key);
+	error_is($res, 503, 'unavailable', 'no internal token configured');
+	like($res->{headers}{'retry-after'} // '', qr/^\d+$/, 'with Retry-After');
+	like(decode_json_ok($res, '503')->{error}{message}, qr/not configured/, 'saying it is not configured');
+	is(keys_self($k->{key})->{status}, 200, 'keys themselves still work');
+});
 ok(wait_until(10, sub { api(GET => '/api/v1/keys/health')->{status} == 200 }), 'keys is up');
 is(code_of($k->{key}, undef, 'configured')->{code}, 'VALID', 'and verifies again');
 

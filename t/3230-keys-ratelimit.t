@@ -18,7 +18,7 @@ Aiget::require_stack();
 
 my (undef, undef, $reg) = register_user(tag => 'keys-rate');
 my $tok = $reg->{accessToken};
-my $tenant = keys_tenant($tok, 'rate');
+my $tenant = tenants_new($tok, 'rate')->{id};
 my $k = keys_make($tok, $tenant, name => 'busy');
 
 sub limit_of { keys_self($_[0])->{headers}{'ratelimit-limit'} // '' }
@@ -70,7 +70,7 @@ like($res->{headers}{'ratelimit-remaining'} // '', qr/^\d+$/, 'RateLimit-Remaini
 like($res->{headers}{'ratelimit-reset'} // '', qr/^\d+$/, 'RateLimit-Reset');
 
 # ------------------------------------------------------------- a runtime change
-keys_limits($tok, $tenant, qps => 5, burst => 5);
+keys_limits($tenant, qps => 5, burst => 5);
 my $t0 = time;
 my $took = wait_until(3, sub { limit_of($k->{key}) eq '5' ? time - $t0 : 0 });
 ok($took && $took <= 1, sprintf('new limits take effect within a second (%.0f ms)', 1000 * ($took || 0)));
@@ -101,7 +101,7 @@ sleep($wait // 1);
 is(keys_self($k->{key})->{status}, 200, 'after Retry-After the key is admitted again');
 
 # ------------------------------------------------------------- concurrency
-keys_limits($tok, $tenant, concurrency => 1);
+keys_limits($tenant, concurrency => 1);
 ok(wait_until(2, sub { keys_self($k->{key})->{status} == 200 }), 'concurrency 1, generous rate: admitted');
 # A request in flight elsewhere holds the one slot (as the admission script
 # records it): the next is refused, and once that slot's time is up (a
@@ -135,7 +135,7 @@ is(redis_cli('ZCARD', $slots), 0, 'no slot left taken');
 # ------------------------------------------------------------- monthly
 my $month = strftime('%Y-%m', gmtime);
 my $used = redis_cli('GET', "rl:{$tenant}:month:$month") || 0;
-keys_limits($tok, $tenant, monthlyRequests => $used + 3);
+keys_limits($tenant, monthlyRequests => $used + 3);
 my @st;
 for (1 .. 6) {
 	$res = keys_self($k->{key});
@@ -147,7 +147,7 @@ $body = error_is($res, 429, 'rate_limited', 'monthly quota');
 like($body->{error}{message}, qr/monthly/, 'the message says monthly');
 my $next = POSIX::mktime(0, 0, 0, 1, (gmtime)[4] + 1, (gmtime)[5]) - POSIX::mktime(gmtime);
 ok(abs(($res->{headers}{'retry-after'} // 0) - $next) <= 5, 'Retry-After: the start of next month (UTC)');
-keys_limits($tok, $tenant);
+keys_limits($tenant);
 ok(wait_until(2, sub { keys_self($k->{key})->{status} == 200 }), 'a raised quota takes effect at once');
 
 # ------------------------------------------------------------- refusals carry no limits

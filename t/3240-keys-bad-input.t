@@ -13,7 +13,7 @@ Aiget::require_stack();
 
 my (undef, undef, $reg) = register_user(tag => 'keys-bad');
 my $tok = $reg->{accessToken};
-my $tenant = keys_tenant($tok, 'bad input');
+my $tenant = tenants_new($tok, 'bad input')->{id};
 my $k = keys_make($tok, $tenant, name => 'target');
 
 sub raw {
@@ -110,7 +110,7 @@ $res = create({%ok, expiresAt => '2032-02-29T23:59:59z'});
 is(decode_json_ok($res, 'leap')->{expiresAt}, '2032-02-29T23:59:59Z', 'create: 29 February of a leap year');
 
 # At most 100 keys that can still work, per tenant.
-my $full = keys_tenant($tok, 'full');
+my $full = tenants_new($tok, 'full')->{id};
 my @made = map { keys_make($tok, $full, name => "key $_") } 1 .. 100;
 error_is(create({tenantId => $full, name => 'one too many'}), 409, 'conflict', 'create: the 101st working key');
 raw(DELETE => "/api/v1/keys/$made[0]{id}");

@@ -11,7 +11,7 @@ Aiget::require_stack();
 
 my (undef, undef, $reg) = register_user(tag => 'keypages');
 my $token = $reg->{accessToken};
-my $tenant = keys_tenant($token, 'paging');
+my $tenant = tenants_new($token, 'paging')->{id};
 my @made = map { keys_make($token, $tenant, name => "key $_")->{id} } 1 .. 5;
 
 my (@seen, $cursor, $pages);

@@ -18,19 +18,19 @@ my $key = $t->{key};
 my %scope = (namespace => 'notes', externalUserId => 'user-1');
 sub search {
 	my (%o) = @_;
-	my $res = mx(POST => '/search', $key, {%scope, %o});
-	return mx_ok($res, 200, "search '$o{query}'");
+	my $res = call($key, POST => '/api/v1/memox/search', {%scope, %o});
+	return answer_is($res, 200, "search '$o{query}'");
 }
 
 # ------------------------------------------------------------- write, read
-my $res = mx(POST => '/memories', $key, {%scope, content => 'My dog is called Biscuit and loves the beach',
+my $res = call($key, POST => '/api/v1/memox/memories', {%scope, content => 'My dog is called Biscuit and loves the beach',
 	metadata => {topic => 'pets', n => 3}});
-my $w = mx_ok($res, 202, 'write');
+my $w = answer_is($res, 202, 'write');
 like($w->{id}, qr/^[0-9a-f-]{36}$/, 'write: an id');
 is($w->{status}, 'pending', 'write: pending');
 is($w->{duplicate}, JSON::PP::false, 'write: not a duplicate');
 is(memox_wait($key, 20, $w->{id}), 1, 'the worker makes it ready');
-my $m = mx_ok(mx(GET => "/memories/$w->{id}", $key), 200, 'read');
+my $m = answer_is(call($key, GET => "/api/v1/memox/memories/$w->{id}"), 200, 'read');
 is($m->{content}, 'My dog is called Biscuit and loves the beach', 'read: content');
 is_deeply($m->{metadata}, {topic => 'pets', n => 3}, 'read: metadata');
 is($m->{$_}, $scope{$_}, "read: $_") for qw(namespace externalUserId);
@@ -44,14 +44,14 @@ is(psql_vector("SELECT count(*) FROM memory_vectors WHERE memory_id = '$w->{id}'
 	'one vector row in the vector database');
 
 # Non-ASCII text goes in and out unchanged.
-my $u = mx_ok(mx(POST => '/memories', $key, {%scope, content => 'Café con leche ☕ — naïve résumé'}), 202, 'UTF-8 write');
+my $u = answer_is(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'Café con leche ☕ — naïve résumé'}), 202, 'UTF-8 write');
 is(memox_wait($key, 20, $u->{id}), 1, 'UTF-8 memory ready');
-is(mx_ok(mx(GET => "/memories/$u->{id}", $key), 200, 'UTF-8 read')->{content}, 'Café con leche ☕ — naïve résumé',
+is(answer_is(call($key, GET => "/api/v1/memox/memories/$u->{id}"), 200, 'UTF-8 read')->{content}, 'Café con leche ☕ — naïve résumé',
 	'UTF-8 content round-trips');
 
 # ------------------------------------------------------------- search finds it first
 my @filler = map { "Filler note number $_ about groceries, weather and trains" } 1 .. 12;
-my $fb = mx_ok(mx(POST => "/memories/batch", $key, {memories => [map { {%scope, content => $_} } @filler]}), 202, "batch");
+my $fb = answer_is(call($key, POST => "/api/v1/memox/memories/batch", {memories => [map { {%scope, content => $_} } @filler]}), 202, "batch");
 is(scalar @{$fb->{memories}}, 12, 'batch: one answer per item');
 is(memox_wait($key, 20, map { $_->{id} } @{$fb->{memories}}), 12, 'batch: all ready');
 my $s = search(query => 'what is my dog called?');
@@ -63,59 +63,59 @@ like($s->{results}[0]{createdAt}, qr/Z$/, 'search: createdAt');
 ok(defined $s->{tookMs} && $s->{tookMs} >= 0, 'search: the time it took');
 is(scalar @{search(query => 'groceries', topK => 5)->{results}}, 5, 'search: at most topK');
 is(scalar @{search(query => 'groceries', topK => 50)->{results}}, 14, 'search: every memory of the scope when topK allows');
-my $other = mx_ok(mx(POST => '/search', $key, {namespace => 'notes', externalUserId => 'user-2', query => 'dog Biscuit'}),
+my $other = answer_is(call($key, POST => '/api/v1/memox/search', {namespace => 'notes', externalUserId => 'user-2', query => 'dog Biscuit'}),
 	200, 'search of another end user');
 is(scalar @{$other->{results}}, 0, 'search: another end user sees none of these');
 
 # ------------------------------------------------------------- dedup
-my $d = mx_ok(mx(POST => '/memories', $key, {%scope, content => 'My dog is called Biscuit and loves the beach'}), 200,
+my $d = answer_is(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'My dog is called Biscuit and loves the beach'}), 200,
 	'same content again');
 is($d->{id}, $w->{id}, 'dedup: the existing memory');
 is($d->{duplicate}, JSON::PP::true, 'dedup: marked duplicate');
 is($d->{status}, 'ready', 'dedup: its status');
-my $in = mx_ok(mx(POST => '/memories/batch', $key, {memories => [{%scope, content => 'twin text'}, {%scope, content => 'twin text'},
+my $in = answer_is(call($key, POST => '/api/v1/memox/memories/batch', {memories => [{%scope, content => 'twin text'}, {%scope, content => 'twin text'},
 	{%scope, content => 'My dog is called Biscuit and loves the beach'}]}), 202, 'batch with duplicates');
 is($in->{memories}[0]{id}, $in->{memories}[1]{id}, 'dedup: the same content twice in a batch is one memory');
 is_deeply([map { $_->{duplicate} ? 1 : 0 } @{$in->{memories}}], [0, 1, 1], 'dedup: later copies are duplicates');
 is($in->{memories}[2]{id}, $w->{id}, 'dedup: an existing memory in a batch');
 is(psql("SELECT count(*) FROM memories WHERE tenant_id = '$t->{tenant}' AND content = 'twin text'"), 1, 'dedup: one row');
-my $ns2 = mx_ok(mx(POST => '/memories', $key, {namespace => 'other-ns', externalUserId => 'user-1', content => 'twin text'}),
+my $ns2 = answer_is(call($key, POST => '/api/v1/memox/memories', {namespace => 'other-ns', externalUserId => 'user-1', content => 'twin text'}),
 	202, 'same content in another namespace');
 isnt($ns2->{id}, $in->{memories}[0]{id}, 'dedup is per scope');
 
 # ------------------------------------------------------------- Idempotency-Key
 my $ik = "idem-$$-" . time;
-my $i1 = mx(POST => '/memories', $key, {%scope, content => 'idempotent write one'}, {'Idempotency-Key' => $ik});
-my $i1b = mx_ok($i1, 202, 'idempotent write');
-my $i2 = mx(POST => '/memories', $key, {%scope, content => 'idempotent write one'}, {'Idempotency-Key' => $ik});
+my $i1 = call($key, POST => '/api/v1/memox/memories', {%scope, content => 'idempotent write one'}, {'Idempotency-Key' => $ik});
+my $i1b = answer_is($i1, 202, 'idempotent write');
+my $i2 = call($key, POST => '/api/v1/memox/memories', {%scope, content => 'idempotent write one'}, {'Idempotency-Key' => $ik});
 is($i2->{status}, 202, 'replay: the first status again');
 is($i2->{content}, $i1->{content}, 'replay: the first body again');
 is($i2->{headers}{'idempotent-replayed'}, 'true', 'replay: marked');
-error_is(mx(POST => '/memories', $key, {%scope, content => 'something else'}, {'Idempotency-Key' => $ik}), 409, 'conflict',
+error_is(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'something else'}, {'Idempotency-Key' => $ik}), 409, 'conflict',
 	'the same key with another body');
 is(psql("SELECT count(*) FROM memories WHERE tenant_id = '$t->{tenant}' AND content = 'something else'"), 0,
 	'the conflicting request wrote nothing');
-my $ib = mx(POST => '/memories/batch', $key, {memories => [{%scope, content => 'idempotent batch'}]}, {'Idempotency-Key' => $ik});
+my $ib = call($key, POST => '/api/v1/memox/memories/batch', {memories => [{%scope, content => 'idempotent batch'}]}, {'Idempotency-Key' => $ik});
 is($ib->{status}, 202, 'the same key on another route is another key');
 my @ttl = grep { /^idem:/ } split /\n/, redis_cli('--scan', '--pattern', "idem:{$t->{tenant}}:*");
 ok(@ttl >= 2, 'answers kept in Redis');
 my $ttl = redis_cli('TTL', $ttl[0]);
 ok($ttl > 86000 && $ttl <= 86400, "kept 24 hours (ttl $ttl)");
-error_is(mx(POST => '/memories', $key, {%scope, content => 'x'}, {'Idempotency-Key' => 'a' x 300}), 400, 'invalid_request',
+error_is(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'x'}, {'Idempotency-Key' => 'a' x 300}), 400, 'invalid_request',
 	'an Idempotency-Key too long');
 
 # ------------------------------------------------------------- paging
 my %big = (namespace => 'paging', externalUserId => 'many');
 my @all;
 for my $chunk (0 .. 2) {
-	my $r = mx_ok(mx(POST => '/memories/batch', $key, {memories => [map { {%big, content => "paged memory $chunk-$_"} } 1 .. 40]}),
+	my $r = answer_is(call($key, POST => '/api/v1/memox/memories/batch', {memories => [map { {%big, content => "paged memory $chunk-$_"} } 1 .. 40]}),
 		202, "paging batch $chunk");
 	push @all, map { $_->{id} } @{$r->{memories}};
 }
 my (%seen, $cursor, $pages);
 do {
 	my $q = "/memories?namespace=paging&externalUserId=many&limit=50" . ($cursor ? "&cursor=$cursor" : '');
-	my $p = mx_ok(mx(GET => $q, $key), 200, 'page ' . ++$pages);
+	my $p = answer_is(call($key, GET => "/api/v1/memox$q"), 200, 'page ' . ++$pages);
 	ok(@{$p->{memories}} <= 50, "page $pages: at most the limit");
 	$seen{$_->{id}}++ for @{$p->{memories}};
 	$cursor = $p->{nextCursor};
@@ -123,20 +123,20 @@ do {
 is($pages, 3, '120 memories are 3 pages of 50');
 is(scalar(keys %seen), 120, 'every memory listed');
 ok(!grep({ $_ != 1 } values %seen), 'none twice');
-my $first = mx_ok(mx(GET => '/memories?namespace=paging&externalUserId=many&limit=5', $key), 200, 'newest first');
+my $first = answer_is(call($key, GET => '/api/v1/memox/memories?namespace=paging&externalUserId=many&limit=5'), 200, 'newest first');
 my @times = map { $_->{createdAt} } @{$first->{memories}};
 is_deeply(\@times, [sort { $b cmp $a } @times], 'newest first');
-error_is(mx(GET => '/memories?namespace=paging&externalUserId=many&limit=1000', $key), 400, 'invalid_request', 'limit over 100');
-error_is(mx(GET => '/memories?namespace=paging&externalUserId=many&cursor=nonsense', $key), 400, 'invalid_request', 'a bad cursor');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=paging&externalUserId=many&limit=1000'), 400, 'invalid_request', 'limit over 100');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=paging&externalUserId=many&cursor=nonsense'), 400, 'invalid_request', 'a bad cursor');
 is(memox_wait($key, 30, @all), 120, 'the paging scope all ready');
-my $ready = mx_ok(mx(GET => '/memories?namespace=paging&externalUserId=many&status=ready&limit=100', $key), 200, 'status filter');
+my $ready = answer_is(call($key, GET => '/api/v1/memox/memories?namespace=paging&externalUserId=many&status=ready&limit=100'), 200, 'status filter');
 is(scalar @{$ready->{memories}}, 100, 'list by status');
 
 # ------------------------------------------------------------- PATCH re-embeds
-my $p = mx_ok(mx(POST => '/memories', $key, {%scope, content => 'The spare key hides under the blue flowerpot'}), 202, 'to change');
+my $p = answer_is(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'The spare key hides under the blue flowerpot'}), 202, 'to change');
 is(memox_wait($key, 20, $p->{id}), 1, 'ready before the change');
 is(search(query => 'blue flowerpot')->{results}[0]{id}, $p->{id}, 'found by its old words');
-my $pa = mx_ok(mx(PATCH => "/memories/$p->{id}", $key, {content => 'The spare key is with the neighbour Ingrid',
+my $pa = answer_is(call($key, PATCH => "/api/v1/memox/memories/$p->{id}", {content => 'The spare key is with the neighbour Ingrid',
 	metadata => {moved => JSON::PP::true}}), 202, 'PATCH');
 is($pa->{status}, 'pending', 'PATCH: pending again');
 is($pa->{version}, 2, 'PATCH: version 2');
@@ -145,48 +145,48 @@ my $after = search(query => 'blue flowerpot');
 ok(!grep({ $_->{id} eq $p->{id} && $_->{score} > 0.2 } @{$after->{results}}), 'old words no longer find it')
 	or diag explain $after;
 is(search(query => 'neighbour Ingrid')->{results}[0]{id}, $p->{id}, 'new words find it');
-is_deeply(mx_ok(mx(GET => "/memories/$p->{id}", $key), 200, 'read after PATCH')->{metadata}, {moved => JSON::PP::true},
+is_deeply(answer_is(call($key, GET => "/api/v1/memox/memories/$p->{id}"), 200, 'read after PATCH')->{metadata}, {moved => JSON::PP::true},
 	'PATCH replaced the metadata');
 is(psql_vector("SELECT string_agg(version::text, ',') FROM memory_vectors WHERE memory_id = '$p->{id}'"), '2',
 	'one vector, of version 2');
-my $pm = mx_ok(mx(PATCH => "/memories/$p->{id}", $key, {metadata => {moved => JSON::PP::false}}), 202, 'PATCH metadata only');
+my $pm = answer_is(call($key, PATCH => "/api/v1/memox/memories/$p->{id}", {metadata => {moved => JSON::PP::false}}), 202, 'PATCH metadata only');
 is($pm->{content}, 'The spare key is with the neighbour Ingrid', 'metadata-only PATCH keeps the content');
-error_is(mx(PATCH => "/memories/$p->{id}", $key, {content => 'twin text'}), 409, 'conflict',
+error_is(call($key, PATCH => "/api/v1/memox/memories/$p->{id}", {content => 'twin text'}), 409, 'conflict',
 	'PATCH to the content of another memory of the scope');
-error_is(mx(PATCH => "/memories/$p->{id}", $key, {}), 400, 'invalid_request', 'PATCH with nothing to change');
+error_is(call($key, PATCH => "/api/v1/memox/memories/$p->{id}", {}), 400, 'invalid_request', 'PATCH with nothing to change');
 
 # ------------------------------------------------------------- DELETE
-my $gone = mx_ok(mx(POST => '/memories', $key, {%scope, content => 'Temporary secret phrase zebra umbrella'}), 202, 'to delete');
+my $gone = answer_is(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'Temporary secret phrase zebra umbrella'}), 202, 'to delete');
 is(memox_wait($key, 20, $gone->{id}), 1, 'ready before delete');
 is(search(query => 'zebra umbrella')->{results}[0]{id}, $gone->{id}, 'found before delete');
-is(mx(DELETE => "/memories/$gone->{id}", $key)->{status}, 204, 'DELETE: 204');
-error_is(mx(GET => "/memories/$gone->{id}", $key), 404, 'not_found', 'deleted: GET');
+is(call($key, DELETE => "/api/v1/memox/memories/$gone->{id}")->{status}, 204, 'DELETE: 204');
+error_is(call($key, GET => "/api/v1/memox/memories/$gone->{id}"), 404, 'not_found', 'deleted: GET');
 ok(!grep({ $_->{id} eq $gone->{id} } @{search(query => 'zebra umbrella')->{results}}), 'deleted: never in search');
 is(psql_vector("SELECT count(*) FROM memory_vectors WHERE memory_id = '$gone->{id}'"), 0, 'deleted: its vector too');
-error_is(mx(DELETE => "/memories/$gone->{id}", $key), 404, 'not_found', 'DELETE twice');
+error_is(call($key, DELETE => "/api/v1/memox/memories/$gone->{id}"), 404, 'not_found', 'DELETE twice');
 
 # ------------------------------------------------------------- erase one end user
 my %eu = (namespace => 'notes', externalUserId => 'leaving-user');
-my $e = mx_ok(mx(POST => '/memories/batch', $key, {memories => [map { {%eu, content => "leaving note $_"} } 1 .. 7]}), 202,
+my $e = answer_is(call($key, POST => '/api/v1/memox/memories/batch', {memories => [map { {%eu, content => "leaving note $_"} } 1 .. 7]}), 202,
 	'the leaving user writes');
 is(memox_wait($key, 20, map { $_->{id} } @{$e->{memories}}), 7, 'leaving user: ready');
-my $er = mx(DELETE => '/memories?namespace=notes&externalUserId=leaving-user', $key);
-my $erb = mx_ok($er, 202, 'erase');
+my $er = call($key, DELETE => '/api/v1/memox/memories?namespace=notes&externalUserId=leaving-user');
+my $erb = answer_is($er, 202, 'erase');
 like($er->{headers}{location} // '', qr{^/api/v1/memox/erasures/$erb->{id}$}, 'erase: Location of its progress');
 ok($erb->{status} eq 'pending' || $erb->{status} eq 'running', 'erase: not done yet when answered');
 my $done = wait_until(20, sub {
-	my $g = mx(GET => "/erasures/$erb->{id}", $key);
+	my $g = call($key, GET => "/api/v1/memox/erasures/$erb->{id}");
 	my $j = eval { JSON::PP::decode_json($g->{content}) } // {};
 	return $j->{status} eq 'done' ? $j : undef;
 });
 ok($done, 'erase: done');
 is($done->{deleted}, 7, 'erase: counts what it deleted');
 like($done->{finishedAt} // '', qr/Z$/, 'erase: finishedAt');
-is(scalar @{mx_ok(mx(GET => '/memories?namespace=notes&externalUserId=leaving-user', $key), 200, 'list after erase')->{memories}},
+is(scalar @{answer_is(call($key, GET => '/api/v1/memox/memories?namespace=notes&externalUserId=leaving-user'), 200, 'list after erase')->{memories}},
 	0, 'erase: nothing left to list');
 is(psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$t->{tenant}' AND external_user_id = 'leaving-user'"), 0,
 	'erase: no vector left');
-is(mx(GET => "/memories/$w->{id}", $key)->{status}, 200, 'erase: other end users keep theirs');
+is(call($key, GET => "/api/v1/memox/memories/$w->{id}")->{status}, 200, 'erase: other end users keep theirs');
 
 # ------------------------------------------------------------- usage
 my $usage = JSON::PP::decode_json(api(GET => "/api/v1/tenants/$t->{tenant}/usage", {headers => bearer($t->{token})})->{content});

@@ -23,7 +23,7 @@ for my $round (1 .. 4) {
 			my $text = join(' ', map { $words[rand @words] } 1 .. 5) . " r$round t$ti " . rand();
 			push @batch, {%s, content => $text, metadata => {tenant => $ti}};
 		}
-		my $res = mx(POST => '/memories/batch', $tenants[$ti]{key}, {memories => \@batch});
+		my $res = call($tenants[$ti]{key}, POST => '/api/v1/memox/memories/batch', {memories => \@batch});
 		is($res->{status}, 202, "tenant $ti round $round: batch accepted") or diag $res->{content};
 		my $body = JSON::PP::decode_json($res->{content});
 		for my $i (0 .. $#batch) {
@@ -47,7 +47,7 @@ for my $ti (0 .. $#tenants) {
 			my $sc = "$ti/$ns/$user";
 			for my $q (1 .. 3) {
 				my $query = join(' ', map { $words[rand @words] } 1 .. 3);
-				my $res = mx(POST => '/search', $tenants[$ti]{key},
+				my $res = call($tenants[$ti]{key}, POST => '/api/v1/memox/search',
 					{namespace => $ns, externalUserId => $user, query => $query, topK => 50});
 				my $r = JSON::PP::decode_json($res->{content});
 				for (@{$r->{results}}) {
@@ -56,8 +56,7 @@ for my $ti (0 .. $#tenants) {
 				is(scalar @{$r->{results}}, scalar @{$ids_in{$sc} || []}, "search $sc: the whole scope, nothing else")
 					if $q == 1;
 			}
-			my $l = JSON::PP::decode_json(mx(GET => "/memories?namespace=$ns&externalUserId=$user&limit=100",
-				$tenants[$ti]{key})->{content});
+			my $l = JSON::PP::decode_json(call($tenants[$ti]{key}, GET => "/api/v1/memox/memories?namespace=$ns&externalUserId=$user&limit=100")->{content});
 			is_deeply([sort map { $_->{id} } @{$l->{memories}}], [sort @{$ids_in{$sc} || []}], "list $sc: exactly the scope");
 		}
 	}
@@ -67,36 +66,36 @@ is($leaks, 0, 'no search result ever outside the caller\'s scope');
 # Another tenant's ids: 404 on every route, and nothing changes.
 my ($victim) = grep { $owner{$_} == 0 } sort keys %owner;
 my $intruder = $tenants[1]{key};
-error_is(mx(GET => "/memories/$victim", $intruder), 404, 'not_found', 'GET another tenant\'s memory');
-error_is(mx(PATCH => "/memories/$victim", $intruder, {content => 'overwritten'}), 404, 'not_found',
+error_is(call($intruder, GET => "/api/v1/memox/memories/$victim"), 404, 'not_found', 'GET another tenant\'s memory');
+error_is(call($intruder, PATCH => "/api/v1/memox/memories/$victim", {content => 'overwritten'}), 404, 'not_found',
 	'PATCH another tenant\'s memory');
-error_is(mx(DELETE => "/memories/$victim", $intruder), 404, 'not_found', 'DELETE another tenant\'s memory');
-my $m = JSON::PP::decode_json(mx(GET => "/memories/$victim", $tenants[0]{key})->{content});
+error_is(call($intruder, DELETE => "/api/v1/memox/memories/$victim"), 404, 'not_found', 'DELETE another tenant\'s memory');
+my $m = JSON::PP::decode_json(call($tenants[0]{key}, GET => "/api/v1/memox/memories/$victim")->{content});
 isnt($m->{content}, 'overwritten', 'the memory is unchanged');
 is($m->{version}, 1, 'and still at version 1');
 my ($ns, $user) = (split m{/}, $scope_of{$victim})[1, 2];
-my $er = JSON::PP::decode_json(mx(DELETE => "/memories?namespace=$ns&externalUserId=$user", $tenants[2]{key})->{content});
-error_is(mx(GET => "/erasures/$er->{id}", $intruder), 404, 'not_found', 'another tenant\'s erasure');
-ok(wait_until(20, sub { JSON::PP::decode_json(mx(GET => "/erasures/$er->{id}", $tenants[2]{key})->{content})->{status} eq 'done' }),
+my $er = JSON::PP::decode_json(call($tenants[2]{key}, DELETE => "/api/v1/memox/memories?namespace=$ns&externalUserId=$user")->{content});
+error_is(call($intruder, GET => "/api/v1/memox/erasures/$er->{id}"), 404, 'not_found', 'another tenant\'s erasure');
+ok(wait_until(20, sub { JSON::PP::decode_json(call($tenants[2]{key}, GET => "/api/v1/memox/erasures/$er->{id}")->{content})->{status} eq 'done' }),
 	'tenant 2 erased its own end user');
-is(mx(GET => "/memories/$victim", $tenants[0]{key})->{status}, 200,
+is(call($tenants[0]{key}, GET => "/api/v1/memox/memories/$victim")->{status}, 200,
 	'the same namespace and end user of another tenant are untouched');
 
 # The tenant comes from the key only.
-error_is(mx(POST => '/memories', $intruder, {tenantId => $tenants[0]{tenant}, namespace => 'a', externalUserId => 'b',
+error_is(call($intruder, POST => '/api/v1/memox/memories', {tenantId => $tenants[0]{tenant}, namespace => 'a', externalUserId => 'b',
 	content => 'x'}), 400, 'invalid_request', 'tenantId in a write');
-error_is(mx(POST => '/search', $intruder, {tenantId => $tenants[0]{tenant}, namespace => 'a', externalUserId => 'b',
+error_is(call($intruder, POST => '/api/v1/memox/search', {tenantId => $tenants[0]{tenant}, namespace => 'a', externalUserId => 'b',
 	query => 'x'}), 400, 'invalid_request', 'tenantId in a search');
-error_is(mx(GET => "/memories?namespace=a&externalUserId=b&tenantId=$tenants[0]{tenant}", $intruder), 400,
+error_is(call($intruder, GET => "/api/v1/memox/memories?namespace=a&externalUserId=b&tenantId=$tenants[0]{tenant}"), 400,
 	'invalid_request', 'tenantId in a list query');
-error_is(mx(POST => '/memories/batch', $intruder, {memories => [{tenantId => $tenants[0]{tenant}, namespace => 'a',
+error_is(call($intruder, POST => '/api/v1/memox/memories/batch', {memories => [{tenantId => $tenants[0]{tenant}, namespace => 'a',
 	externalUserId => 'b', content => 'x'}]}), 400, 'invalid_request', 'tenantId in a batch item');
 
 # A deleted tenant's keys stop, and its data is erased by the worker.
 my $gone = $tenants[2];
 my @its = grep { $owner{$_} == 2 } keys %owner;
 is(api(DELETE => "/api/v1/tenants/$gone->{tenant}", {headers => bearer($gone->{token})})->{status}, 204, 'tenant deleted');
-error_is(mx(GET => "/memories/$its[0]", $gone->{key}), 401, 'unauthorized', 'its key stops');
+error_is(call($gone->{key}, GET => "/api/v1/memox/memories/$its[0]"), 401, 'unauthorized', 'its key stops');
 ok(wait_until(30, sub { psql("SELECT count(*) FROM memories WHERE tenant_id = '$gone->{tenant}'") == 0 }),
 	'tenant.erase: its memories are erased');
 ok(wait_until(30, sub { psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$gone->{tenant}'") == 0 }),

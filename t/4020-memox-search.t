@@ -21,13 +21,13 @@ my @docs = (
 	['summer barbecue recipe with peppers',             {topic => 'food', year => 2024, draft => JSON::PP::true}],
 	['notes about the summer team offsite',             {}],
 );
-my $written = JSON::PP::decode_json(mx(POST => "/memories/batch", $key, {memories => [map { {%scope, content => $_->[0], metadata => $_->[1]} } @docs]})->{content});
+my $written = JSON::PP::decode_json(call($key, POST => "/api/v1/memox/memories/batch", {memories => [map { {%scope, content => $_->[0], metadata => $_->[1]} } @docs]})->{content});
 my @id = map { $_->{id} } @{$written->{memories}};
 is(memox_wait($key, 30, @id), scalar @docs, 'all ready');
 
 sub found {
 	my ($filter, %o) = @_;
-	my $res = mx(POST => '/search', $key, {%scope, query => $o{query} // 'summer travel reading', topK => 50,
+	my $res = call($key, POST => '/api/v1/memox/search', {%scope, query => $o{query} // 'summer travel reading', topK => 50,
 		defined $filter ? (filter => $filter) : (), %o});
 	is($res->{status}, 200, 'search ' . JSON::PP->new->canonical->encode($filter // {})) or diag $res->{content};
 	my $r = JSON::PP::decode_json($res->{content});
@@ -55,16 +55,16 @@ is(found({topic => 'nothing'}), '', 'no match: no results');
 is(found({}), '0,1,2,3,4,5', 'an empty filter matches everything');
 
 # minScore and topK
-my $all = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => 'summer reading list', topK => 50})->{content})->{results};
+my $all = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer reading list', topK => 50})->{content})->{results};
 my @scores = map { $_->{score} } @$all;
 is_deeply(\@scores, [sort { $b <=> $a } @scores], 'results in score order');
 ok($scores[0] > $scores[-1], 'scores differ');
 my $cut = ($scores[0] + $scores[-1]) / 2;
-my $above = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => 'summer reading list', topK => 50, minScore => $cut})->{content})->{results};
+my $above = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer reading list', topK => 50, minScore => $cut})->{content})->{results};
 is(scalar @$above, scalar(grep { $_ >= $cut } @scores), 'minScore drops what scores lower');
 ok(!grep({ $_->{score} < $cut } @$above), 'no result below minScore');
-is(scalar @{JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => 'summer', topK => 2})->{content})->{results}}, 2, 'topK');
-my $ex = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => 'summer', exact => JSON::PP::true})->{content});
+is(scalar @{JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer', topK => 2})->{content})->{results}}, 2, 'topK');
+my $ex = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer', exact => JSON::PP::true})->{content});
 is($ex->{searchMode}, 'exact', 'exact: true asks for the exact scan');
 
 # Pending and failed memories never appear, whatever they say.
@@ -77,10 +77,10 @@ for my $m ($pend, $fail) {
 	psql_vector("INSERT INTO memory_vectors SELECT '$m', model, tenant_id, namespace, external_user_id, metadata, dimensions,"
 		. " 1, embedding, created_at FROM memory_vectors WHERE memory_id = '$id[0]'");
 }
-my $r = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => 'travel plans summer holiday Portugal', topK => 50})->{content})->{results};
+my $r = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'travel plans summer holiday Portugal', topK => 50})->{content})->{results};
 ok(!grep({ $_->{id} eq $pend || $_->{id} eq $fail } @$r), 'pending and failed memories are never returned');
 is(scalar @$r, 6, 'and they take no place of a ready one');
-my $f = JSON::PP::decode_json(mx(GET => "/memories/$fail", $key)->{content});
+my $f = JSON::PP::decode_json(call($key, GET => "/api/v1/memox/memories/$fail")->{content});
 is($f->{status}, 'failed', 'a failed memory shows its status');
 is($f->{error}, 'boom', 'and its error');
 psql("DELETE FROM memories WHERE id IN ('$pend', '$fail')");
@@ -110,7 +110,7 @@ my @bad = (
 for my $case (@bad) {
 	my ($filter, $why) = @$case;
 	my $name = 'filter ' . JSON::PP->new->canonical->encode($filter);
-	my $body = error_is(mx(POST => '/search', $key, {%scope, query => 'x', filter => $filter}), 400, 'invalid_request',
+	my $body = error_is(call($key, POST => '/api/v1/memox/search', {%scope, query => 'x', filter => $filter}), 400, 'invalid_request',
 		substr($name, 0, 60));
 	like($body->{error}{message}, $why, "$name: says why");
 }

@@ -43,7 +43,7 @@ sub ctl {
 
 my $t = memox_tenant(name => 'reembed');
 my %scope = (namespace => 'switch', externalUserId => 'u');
-my $w = JSON::PP::decode_json(mx(POST => '/memories/batch', $t->{key},
+my $w = JSON::PP::decode_json(call($t->{key}, POST => '/api/v1/memox/memories/batch',
 	{memories => [map { {%scope, content => "switching models note $_ about lighthouses"} } 1 .. 30]})->{content});
 my @ids = map { $_->{id} } @{$w->{memories}};
 is(memox_wait($t->{key}, 30, @ids), 30, 'memories ready with the local model');
@@ -59,7 +59,7 @@ is(psql_vector("SELECT DISTINCT dimensions FROM memory_vectors WHERE model = 'st
 is($count->('local-hash-v1'), 30, 'the vectors in use stay');
 is(psql_vector("SELECT count(*) FROM pg_indexes WHERE indexname = 'memory_vectors_hnsw_standin_64'"), 1,
 	'the new model has its HNSW index');
-my $s = JSON::PP::decode_json(mx(POST => '/search', $t->{key}, {%scope, query => 'lighthouses note 7'})->{content});
+my $s = JSON::PP::decode_json(call($t->{key}, POST => '/api/v1/memox/search', {%scope, query => 'lighthouses note 7'})->{content});
 is($s->{model}, 'local-hash-v1', 'search keeps answering from the configured model');
 is(scalar @{$s->{results}}, 10, 'with results');
 
@@ -68,7 +68,7 @@ is(scalar @{$s->{results}}, 10, 'with results');
 	'--dimensions', 64, '--base-url', "http://127.0.0.1:$port/v1", '--json');
 is(eval { JSON::PP::decode_json($out)->{model} }, 'standin-64', 'reembed --model: that model');
 is(eval { JSON::PP::decode_json($out)->{embedded} }, 0, 'a second run embeds nothing: idempotent');
-is(mx(PATCH => "/memories/$ids[0]", $t->{key}, {content => 'changed lighthouse keeper'})->{status}, 202, 'a memory changes');
+is(call($t->{key}, PATCH => "/api/v1/memox/memories/$ids[0]", {content => 'changed lighthouse keeper'})->{status}, 202, 'a memory changes');
 is(memox_wait($t->{key}, 30, $ids[0]), 1, 'and is ready again');
 ($rc, $out) = ctl(\%new, 'memox', 'reembed', '--json');
 is(eval { JSON::PP::decode_json($out)->{embedded} }, 1, 'the next run embeds just the changed memory');

@@ -27,7 +27,7 @@ my $started = time;
 my @ids;
 for (my $i = 0; $i < $N; $i += 100) {
 	my @batch = map { {%scope, content => $corpus->memory . " #$_", metadata => {bucket => $_ % 100}} } $i .. $i + 99;
-	my $res = mx(POST => '/memories/batch', $key, {memories => \@batch});
+	my $res = call($key, POST => '/api/v1/memox/memories/batch', {memories => \@batch});
 	die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
 	push @ids, map { $_->{id} } @{JSON::PP::decode_json($res->{content})->{memories}};
 }
@@ -41,8 +41,8 @@ diag(sprintf('%d memories accepted in %.1f s, searchable after %.1f s (%.0f/s en
 my ($hits, $total, @took) = (0, 0);
 for my $q (1 .. 40) {
 	my $query = $corpus->query;
-	my $idx = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 10})->{content});
-	my $ex = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 10, exact => JSON::PP::true})->{content});
+	my $idx = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => $query, topK => 10})->{content});
+	my $ex = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => $query, topK => 10, exact => JSON::PP::true})->{content});
 	is($idx->{searchMode}, 'index', "query $q: the index plan") if $q == 1;
 	is(scalar @{$idx->{results}}, 10, "query $q: topK results") if $q <= 3;
 	my %truth = map { $_->{id} => 1 } @{$ex->{results}};
@@ -69,10 +69,10 @@ is(psql_vector("SELECT count(*) FROM memory_vectors WHERE $scope_sql AND NOT in_
 # still found: the index plan merges in the scope's unindexed vectors.
 {
 	my $query = $corpus->query;
-	my $ex = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 3, exact => JSON::PP::true})->{content});
+	my $ex = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => $query, topK => 3, exact => JSON::PP::true})->{content});
 	my $best = $ex->{results}[0]{id};
 	psql_vector("UPDATE memory_vectors SET in_index = false WHERE memory_id = '$best'");
-	my $idx = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $query, topK => 3})->{content});
+	my $idx = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => $query, topK => 3})->{content});
 	is($idx->{searchMode}, 'index', 'a vector out of the index: the index plan');
 	is($idx->{results}[0]{id}, $best, 'a vector out of the index: still found, first');
 	psql_vector("UPDATE memory_vectors SET in_index = true WHERE memory_id = '$best'");
@@ -80,10 +80,10 @@ is(psql_vector("SELECT count(*) FROM memory_vectors WHERE $scope_sql AND NOT in_
 
 # A filter that only 1% of the scope passes: the iterative scan or the
 # exact fallback must still find topK of them.
-my $f = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $corpus->query, topK => 10, filter => {bucket => 42}})->{content});
+my $f = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => $corpus->query, topK => 10, filter => {bucket => 42}})->{content});
 is(scalar @{$f->{results}}, 10, 'a selective filter still gets topK results');
 ok(!grep({ $_->{metadata}{bucket} != 42 } @{$f->{results}}), 'all of them pass the filter');
-my $rare = JSON::PP::decode_json(mx(POST => '/search', $key, {%scope, query => $corpus->query, topK => 10,
+my $rare = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => $corpus->query, topK => 10,
 	filter => {bucket => 7, '$or' => [{bucket => 7}]}})->{content});
 is(scalar @{$rare->{results}}, 10, 'a filter in $or form too');
 

@@ -15,7 +15,7 @@ my $key = $t->{key};
 my $reader = keys_make($t->{token}, $t->{tenant}, scopes => ['memox:read'])->{key};
 my $writer = keys_make($t->{token}, $t->{tenant}, scopes => ['memox:write'])->{key};
 my %scope = (namespace => 'ns', externalUserId => 'u');
-my $m = JSON::PP::decode_json(mx(POST => '/memories', $key, {%scope, content => 'the one memory'})->{content});
+my $m = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/memories', {%scope, content => 'the one memory'})->{content});
 sub count { psql("SELECT count(*) || '/' || coalesce(max(version), 0) FROM memories WHERE tenant_id = '$t->{tenant}'") }
 my $before = count();
 
@@ -33,13 +33,13 @@ my @routes = (
 # ------------------------------------------------------------- credentials
 for my $r (@routes) {
 	my ($method, $path, $body) = @$r;
-	my $res = error_is(mx($method, $path, undef, $body), 401, 'unauthorized', "$method $path without a key");
-	like(mx($method, $path, undef, $body)->{headers}{'www-authenticate'} // '', qr/^Bearer/, "$method $path: WWW-Authenticate");
-	error_is(mx($method, $path, 'agk_' . ('A' x 43), $body), 401, 'unauthorized', "$method $path with an unknown key");
-	error_is(mx($method, $path, 'not-a-key', $body), 401, 'unauthorized', "$method $path with garbage");
-	error_is(mx($method, $path, $t->{token}, $body), 401, 'unauthorized', "$method $path with a user's access token");
+	my $res = error_is(call(undef, $method => "/api/v1/memox$path", $body), 401, 'unauthorized', "$method $path without a key");
+	like(call(undef, $method => "/api/v1/memox$path", $body)->{headers}{'www-authenticate'} // '', qr/^Bearer/, "$method $path: WWW-Authenticate");
+	error_is(call('agk_' . ('A' x 43), $method => "/api/v1/memox$path", $body), 401, 'unauthorized', "$method $path with an unknown key");
+	error_is(call('not-a-key', $method => "/api/v1/memox$path", $body), 401, 'unauthorized', "$method $path with garbage");
+	error_is(call($t->{token}, $method => "/api/v1/memox$path", $body), 401, 'unauthorized', "$method $path with a user's access token");
 	my $write = $method ne 'GET' && $path !~ m{^/search};
-	error_is(mx($method, $path, $write ? $reader : $writer, $body), 403, 'forbidden',
+	error_is(call($write ? $reader : $writer, $method => "/api/v1/memox$path", $body), 403, 'forbidden',
 		"$method $path without the " . ($write ? 'memox:write' : 'memox:read') . ' scope');
 }
 is(count(), $before, 'refused credentials changed nothing');
@@ -69,7 +69,7 @@ for my $path ('/memories', '/memories/batch', '/search', "/memories/$m->{id}") {
 
 sub write_is {
 	my ($body, $status, $name, $why) = @_;
-	my $b = error_is(mx(POST => '/memories', $key, $body), $status, $status == 413 ? 'payload_too_large' : 'invalid_request', $name);
+	my $b = error_is(call($key, POST => '/api/v1/memox/memories', $body), $status, $status == 413 ? 'payload_too_large' : 'invalid_request', $name);
 	like($b->{error}{message}, $why, "$name: says why") if $why;
 }
 write_is({externalUserId => 'u', content => 'x'}, 400, 'namespace missing', qr/namespace is required/);
@@ -88,9 +88,9 @@ write_is({%scope, content => 'x', metadata => 'x'}, 400, 'metadata a string', qr
 write_is({%scope, content => 'x', metadata => {a => {b => {c => {d => {e => 1}}}}}}, 400, 'metadata too deep', qr/deeper/);
 write_is({%scope, content => 'x', metadata => {a => 'y' x 9000}}, 413, 'metadata over 8 KiB', qr/8192/);
 write_is({%scope, content => 'x', colour => 'red'}, 400, 'an unknown field', qr/colour/);
-ok(mx(POST => '/memories', $key, {%scope, content => "x\x{2028}y 日本語"})->{status} == 202, 'any UTF-8 text is fine');
+ok(call($key, POST => '/api/v1/memox/memories', {%scope, content => "x\x{2028}y 日本語"})->{status} == 202, 'any UTF-8 text is fine');
 
-my $batch = sub { error_is(mx(POST => '/memories/batch', $key, $_[0]), $_[1], $_[1] == 413 ? 'payload_too_large' : 'invalid_request', $_[2]) };
+my $batch = sub { error_is(call($key, POST => '/api/v1/memox/memories/batch', $_[0]), $_[1], $_[1] == 413 ? 'payload_too_large' : 'invalid_request', $_[2]) };
 $batch->({}, 400, 'batch without memories');
 $batch->({memories => []}, 400, 'an empty batch');
 $batch->({memories => {}}, 400, 'memories not an array');
@@ -101,7 +101,7 @@ like($bi->{error}{message}, qr/memories\[1\]\.content/, 'the error names the ite
 $batch->({memories => [{%scope, content => 'x'}], extra => 1}, 400, 'an unknown field beside memories');
 
 # ------------------------------------------------------------- search
-my $search = sub { error_is(mx(POST => '/search', $key, {%scope, query => 'x', %{$_[0]}}), 400, 'invalid_request', $_[1]) };
+my $search = sub { error_is(call($key, POST => '/api/v1/memox/search', {%scope, query => 'x', %{$_[0]}}), 400, 'invalid_request', $_[1]) };
 $search->({topK => 0}, 'topK 0');
 $search->({topK => 51}, 'topK over the cap');
 $search->({topK => '5'}, 'topK a string');
@@ -115,26 +115,26 @@ $search->({query => 5}, 'a number as query');
 $search->({exact => 'yes'}, 'exact not a boolean');
 $search->({namespace => 'bad ns'}, 'a bad namespace');
 $search->({limit => 5}, 'an unknown field');
-error_is(mx(POST => '/search', $key, {namespace => 'ns', query => 'x'}), 400, 'invalid_request', 'search without externalUserId');
+error_is(call($key, POST => '/api/v1/memox/search', {namespace => 'ns', query => 'x'}), 400, 'invalid_request', 'search without externalUserId');
 
 # ------------------------------------------------------------- ids, queries
-error_is(mx(GET => '/memories/not-a-uuid', $key), 404, 'not_found', 'a malformed id');
-error_is(mx(GET => '/memories/00000000-0000-4000-8000-000000000000', $key), 404, 'not_found', 'an unknown id');
-error_is(mx(PATCH => '/memories/nope', $key, {content => 'y'}), 404, 'not_found', 'PATCH a malformed id');
-error_is(mx(DELETE => '/memories/nope', $key), 404, 'not_found', 'DELETE a malformed id');
-error_is(mx(GET => '/erasures/nope', $key), 404, 'not_found', 'a malformed erasure id');
-error_is(mx(GET => '/memories?namespace=ns', $key), 400, 'invalid_request', 'list without externalUserId');
-error_is(mx(GET => '/memories?externalUserId=u', $key), 400, 'invalid_request', 'list without namespace');
-error_is(mx(GET => '/memories?namespace=ns&externalUserId=u&colour=red', $key), 400, 'invalid_request', 'list with an unknown parameter');
-error_is(mx(GET => '/memories?namespace=ns&namespace=x&externalUserId=u', $key), 400, 'invalid_request', 'a parameter twice');
-error_is(mx(GET => '/memories?namespace=ns&externalUserId=u&status=gone', $key), 400, 'invalid_request', 'an unknown status');
-error_is(mx(GET => '/memories?namespace=%ff&externalUserId=u', $key), 400, 'invalid_request', 'a query that is not UTF-8');
-error_is(mx(DELETE => '/memories?namespace=ns', $key), 400, 'invalid_request', 'erase without externalUserId');
-error_is(mx(DELETE => '/memories', $key), 400, 'invalid_request', 'erase without a scope');
-error_is(mx(PATCH => "/memories/$m->{id}", $key, {content => 'y', version => 3}), 400, 'invalid_request', 'PATCH an unknown field');
-error_is(mx(PATCH => "/memories/$m->{id}", $key, {content => ''}), 400, 'invalid_request', 'PATCH to empty content');
-error_is(mx(PATCH => "/memories/$m->{id}", $key, {metadata => 5}), 400, 'invalid_request', 'PATCH metadata not an object');
-error_is(mx(PUT => "/memories/$m->{id}", $key, {content => 'y'}), 405, 'method_not_allowed', 'PUT');
-is(JSON::PP::decode_json(mx(GET => "/memories/$m->{id}", $key)->{content})->{content}, 'the one memory', 'the memory is unchanged');
+error_is(call($key, GET => '/api/v1/memox/memories/not-a-uuid'), 404, 'not_found', 'a malformed id');
+error_is(call($key, GET => '/api/v1/memox/memories/00000000-0000-4000-8000-000000000000'), 404, 'not_found', 'an unknown id');
+error_is(call($key, PATCH => '/api/v1/memox/memories/nope', {content => 'y'}), 404, 'not_found', 'PATCH a malformed id');
+error_is(call($key, DELETE => '/api/v1/memox/memories/nope'), 404, 'not_found', 'DELETE a malformed id');
+error_is(call($key, GET => '/api/v1/memox/erasures/nope'), 404, 'not_found', 'a malformed erasure id');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=ns'), 400, 'invalid_request', 'list without externalUserId');
+error_is(call($key, GET => '/api/v1/memox/memories?externalUserId=u'), 400, 'invalid_request', 'list without namespace');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=ns&externalUserId=u&colour=red'), 400, 'invalid_request', 'list with an unknown parameter');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=ns&namespace=x&externalUserId=u'), 400, 'invalid_request', 'a parameter twice');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=ns&externalUserId=u&status=gone'), 400, 'invalid_request', 'an unknown status');
+error_is(call($key, GET => '/api/v1/memox/memories?namespace=%ff&externalUserId=u'), 400, 'invalid_request', 'a query that is not UTF-8');
+error_is(call($key, DELETE => '/api/v1/memox/memories?namespace=ns'), 400, 'invalid_request', 'erase without externalUserId');
+error_is(call($key, DELETE => '/api/v1/memox/memories'), 400, 'invalid_request', 'erase without a scope');
+error_is(call($key, PATCH => "/api/v1/memox/memories/$m->{id}", {content => 'y', version => 3}), 400, 'invalid_request', 'PATCH an unknown field');
+error_is(call($key, PATCH => "/api/v1/memox/memories/$m->{id}", {content => ''}), 400, 'invalid_request', 'PATCH to empty content');
+error_is(call($key, PATCH => "/api/v1/memox/memories/$m->{id}", {metadata => 5}), 400, 'invalid_request', 'PATCH metadata not an object');
+error_is(call($key, PUT => "/api/v1/memox/memories/$m->{id}", {content => 'y'}), 405, 'method_not_allowed', 'PUT');
+is(JSON::PP::decode_json(call($key, GET => "/api/v1/memox/memories/$m->{id}")->{content})->{content}, 'the one memory', 'the memory is unchanged');
 
 done_testing();

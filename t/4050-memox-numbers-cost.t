@@ -32,23 +32,23 @@ sub refused_naming {
 
 # Bodies are written by hand: Perl would round these numbers itself.
 my $big = '123456789012345678901234567890';
-refused_naming(mx(POST => '/memories', $key,
+refused_naming(call($key, POST => '/api/v1/memox/memories',
 	qq({"namespace":"numbers","externalUserId":"u-$$","content":"big int","metadata":{"n":$big}})),
 	'metadata.n', 'a 30-digit integer in metadata');
-refused_naming(mx(POST => '/memories', $key,
+refused_naming(call($key, POST => '/api/v1/memox/memories',
 	qq({"namespace":"numbers","externalUserId":"u-$$","content":"huge","metadata":{"d":{"x":1e1001}}})),
 	'metadata.d.x', 'a number beyond a double in metadata');
-refused_naming(mx(POST => '/memories/batch', $key,
+refused_naming(call($key, POST => '/api/v1/memox/memories/batch',
 	qq({"memories":[{"namespace":"numbers","externalUserId":"u-$$","content":"fine one"},)
 	. qq({"namespace":"numbers","externalUserId":"u-$$","content":"bad one","metadata":{"x":-1e-400}}]})),
 	'memories[1].metadata.x', 'one bad number in a batch');
-my $list = mx_ok(mx(GET => "/memories?namespace=numbers&externalUserId=u-$$", $key), 200, 'list the scope');
+my $list = answer_is(call($key, GET => "/api/v1/memox/memories?namespace=numbers&externalUserId=u-$$"), 200, 'list the scope');
 is(scalar @{$list->{memories} // $list->{items} // []}, 0, 'the refused batch wrote nothing');
 
-my $res = mx(POST => '/memories', $key, qq({"namespace":"numbers","externalUserId":"u-$$","content":"exact numbers",)
+my $res = call($key, POST => '/api/v1/memox/memories', qq({"namespace":"numbers","externalUserId":"u-$$","content":"exact numbers",)
 	. qq("metadata":{"i":9223372036854775807,"j":-9223372036854775808,"d":0.1,"e":1.5e300}}));
-my $id = mx_ok($res, 202, 'numbers that can be kept are accepted')->{id};
-my $got = mx(GET => "/memories/$id", $key);
+my $id = answer_is($res, 202, 'numbers that can be kept are accepted')->{id};
+my $got = call($key, GET => "/api/v1/memox/memories/$id");
 like($got->{content}, qr/"i":\s*9223372036854775807\b/, 'INT64_MAX comes back as written');
 like($got->{content}, qr/"j":\s*-9223372036854775808\b/, 'INT64_MIN comes back as written');
 like($got->{content}, qr/"d":\s*0\.1\b/, '0.1 comes back as 0.1');
@@ -57,21 +57,21 @@ like($got->{content}, qr/"d":\s*0\.1\b/, '0.1 comes back as 0.1');
 like($got->{content}, qr/"e":\s*15(0{299})\b/, '1.5e300 comes back as its 301 digits');
 unlike($got->{content}, qr/18446744073709551615/, 'nothing saturated');
 
-refused_naming(mx(POST => '/search', $key, qq({"namespace":"numbers","externalUserId":"u-$$","query":"q",)
+refused_naming(call($key, POST => '/api/v1/memox/search', qq({"namespace":"numbers","externalUserId":"u-$$","query":"q",)
 	. qq("filter":{"n":$big}})), 'filter.n', 'a 30-digit integer in a filter');
-refused_naming(mx(POST => '/search', $key, qq({"namespace":"numbers","externalUserId":"u-$$","query":"q",)
+refused_naming(call($key, POST => '/api/v1/memox/search', qq({"namespace":"numbers","externalUserId":"u-$$","query":"q",)
 	. qq("filter":{"n":{"\$gt":1e1001}}})), 'filter.n.$gt', 'a number beyond a double in a filter');
 
 # --- the filter's budget: each $in value is a comparison on every row
 my @hundred = map { "v$_" } 1 .. 100;
 my $two = {%scope, query => 'q', filter => {a => {'$in' => \@hundred}, b => {'$nin' => \@hundred}}};
-mx_ok(mx(POST => '/search', $key, $two), 200, 'two lists of 100 values: within the budget');
+answer_is(call($key, POST => '/api/v1/memox/search', $two), 200, 'two lists of 100 values: within the budget');
 my $three = {%scope, query => 'q', filter => {a => {'$in' => \@hundred}, b => {'$nin' => \@hundred},
 	c => {'$in' => \@hundred}}};
-my $err = error_is(mx(POST => '/search', $key, $three), 400, 'invalid_request', 'three lists of 100 values');
+my $err = error_is(call($key, POST => '/api/v1/memox/search', $three), 400, 'invalid_request', 'three lists of 100 values');
 like($err->{error}{message}, qr/more than 200 comparisons/, 'the message names the budget');
 my $many = {%scope, query => 'q', filter => {'$or' => [map { {"f$_" => {'$in' => [1 .. 10]}} } 1 .. 21]}};
-error_is(mx(POST => '/search', $key, $many), 400, 'invalid_request', '21 lists of 10 values, spread over $or');
+error_is(call($key, POST => '/api/v1/memox/search', $many), 400, 'invalid_request', '21 lists of 10 values, spread over $or');
 
 # --- a statement waiting on a lock runs out of time
 my $timeout_ms = stack_env('PG_STATEMENT_TIMEOUT_MS') // 5000;
@@ -85,13 +85,13 @@ if ($pid == 0) {
 ok(wait_until(5, sub { psql("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
 	. " WHERE a.query LIKE '%pg_sleep%' AND l.locktype = 'transactionid'") > 0 }), 'a session holds the row');
 my $t0 = time;
-$res = mx(PATCH => "/memories/$id", $key, {content => 'changed while locked'});
+$res = call($key, PATCH => "/api/v1/memox/memories/$id", {content => 'changed while locked'});
 my $took = time - $t0;
 $err = error_is($res, 503, 'unavailable', 'PATCH of a row locked longer than the statement timeout');
 like($err->{error}{message}, qr/ran longer than the database allows \($timeout_ms ms\)/, 'the message says why');
 ok($res->{headers}{'retry-after'}, 'with Retry-After');
 cmp_ok($took, '<', $timeout_ms / 1000 + 3, sprintf('answered after %.1f s, not when nginx gives up', $took));
 waitpid($pid, 0);
-mx_ok(mx(PATCH => "/memories/$id", $key, {content => 'changed once free'}), 202, 'the same PATCH once the lock is gone');
+answer_is(call($key, PATCH => "/api/v1/memox/memories/$id", {content => 'changed once free'}), 202, 'the same PATCH once the lock is gone');
 
 done_testing();

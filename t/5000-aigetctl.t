@@ -66,7 +66,7 @@ sub ctl_json {
 }
 sub login {
 	my ($email, $password) = @_;
-	return json_post('/api/v1/auth/login', {email => $email, password => $password}, client_ip());
+	return call(undef, POST => '/api/v1/auth/login', {email => $email, password => $password});
 }
 sub random_uuid { sprintf('%08x-%04x-4%03x-8%03x-%012x', map { int rand(16**$_) } 8, 4, 3, 3, 12) }
 
@@ -273,7 +273,7 @@ $j = ctl_json('tenant create', 'tenant', 'create', $tname, '--owner', $owner->{e
 my $tid = $j->{tenant}{id} // '';
 like($tid, qr/^$UUID$/, 'tenant create: an id');
 is($j->{tenant}{name}, $tname, 'tenant create: the name');
-my ($mine) = grep { $_->{id} eq $tid } @{decode_json_ok(tenants_call($owner, GET => '/api/v1/tenants'), 'mine')->{tenants}};
+my ($mine) = grep { $_->{id} eq $tid } @{decode_json_ok(call($owner, GET => '/api/v1/tenants'), 'mine')->{tenants}};
 is($mine->{role}, 'owner', 'the owner sees the tenant over the API, as its owner');
 is(psql("SELECT (actor_id IS NULL) || ' ' || (detail->>'by') FROM tenant_audit WHERE tenant_id = '$tid'"
 	. " AND action = 'tenant.create'"), 'true aigetctl', 'tenant create: audited, no actor, by aigetctl');
@@ -338,7 +338,7 @@ ok(!$j->{isDefault}{qps}, 'and the tenant\'s own');
 my $seen = wait_until(3, sub { my $b = eval { decode_json(keys_self($key)->{content}) }; $b && ($b->{limits}{qps} // 0) == 7 && $b });
 ok($seen, 'the new qps is what the key gets through the API');
 is($seen && $seen->{limits}{maxMemories}, 1234, 'and the new maxMemories');
-is(decode_json_ok(tenants_call($owner, GET => "/api/v1/tenants/$tid/limits"), 'limits')->{limits}{burst}, 9,
+is(decode_json_ok(call($owner, GET => "/api/v1/tenants/$tid/limits"), 'limits')->{limits}{burst}, 9,
 	'the owner sees the new burst');
 $j = ctl_json('tenant limits --qps default', 'tenant', 'limits', $tid, '--qps', 'default', '--json');
 ok($j->{isDefault}{qps} && !$j->{isDefault}{burst}, 'tenant limits --qps default: back to the default, burst kept');

@@ -31,7 +31,7 @@ sub ingest {
 	my $t0 = time;
 	for (my $i = 0; $i < $n; $i += 100) {
 		my $k = $n - $i < 100 ? $n - $i : 100;
-		my $res = Aiget::mx(POST => '/memories/batch', $t->{key},
+		my $res = Aiget::call($t->{key}, POST => '/api/v1/memox/memories/batch',
 			{memories => [map { {%$scope, content => $corpus->memory . " #$_", metadata => {b => $_ % 100}} } $i .. $i + $k - 1]});
 		die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
 	}
@@ -59,14 +59,14 @@ sub search_quality {
 	for my $q (1 .. $queries) {
 		my $query = $corpus->query;
 		my $s0 = time;
-		my $res = Aiget::mx(POST => '/search', $key, {%$scope, query => $query, topK => 10});
+		my $res = Aiget::call($key, POST => '/api/v1/memox/search', {%$scope, query => $query, topK => 10});
 		push @lat, (time - $s0) * 1000;
 		die "search: $res->{status} $res->{content}" unless $res->{status} == 200;
 		my $r = JSON::PP::decode_json($res->{content});
 		$mode = $r->{searchMode};
 		push @took, $r->{tookMs};
 		next if $q > $recall_queries;
-		my $ex = JSON::PP::decode_json(Aiget::mx(POST => '/search', $key,
+		my $ex = JSON::PP::decode_json(Aiget::call($key, POST => '/api/v1/memox/search',
 			{%$scope, query => $query, topK => 10, exact => JSON::PP::true})->{content});
 		my %truth = map { $_->{id} => 1 } @{$ex->{results}};
 		my $last = @{$ex->{results}} ? $ex->{results}[-1]{score} : 1;

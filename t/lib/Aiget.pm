@@ -13,9 +13,9 @@ use POSIX ();
 use MIME::Base64 ();
 use Test::More;
 
-our @EXPORT = qw(base_url api decode_json_ok error_is var_dir dev_service wait_until areas
-	json_post unique_email client_ip register_user bearer mails_to last_code
-	stack_env psql redis_cli jwt_decode_unverified children_of);
+our @EXPORT = qw(base_url api call answer_is decode_json_ok error_is var_dir dev_service wait_until areas
+	unique_email client_ip register_user bearer mails_to last_code
+	stack_env psql redis_cli jwt_decode_unverified children_of route_table);
 
 sub base_url { $ENV{AIGET_TEST_URL} }
 sub var_dir  { $ENV{VAR} }
@@ -54,12 +54,38 @@ sub error_is {
 	return $body;
 }
 
-# POST a JSON body (a string is sent as it is) with extra headers.
-sub json_post {
-	my ($path, $body, $headers) = @_;
-	my $content = ref $body ? JSON::PP->new->canonical->encode($body) : $body;
-	return api(POST => $path, {headers => {'Content-Type' => 'application/json', %{$headers || {}}},
-		content => $content});
+# call(WHO, METHOD => PATH, BODY, HEADERS): a request of the API as a
+# client makes it; every area's tests use it.
+#   WHO      undef (no credentials), an access token or API key (sent as a
+#            bearer token), or a user hash with {token} (tenants_user(),
+#            site_admin()).
+#   BODY     undef for none; a reference is sent as JSON in UTF-8 (its
+#            strings are characters: `use utf8` where a literal is not
+#            ASCII), a string as it is.  With a body, Content-Type is
+#            application/json unless HEADERS name one.
+#   HEADERS  extra headers; they win over the ones above.  Unless they name
+#            X-Forwarded-For, each call comes from a client address of its
+#            own (client_ip()), so per-address limits trip only where a test
+#            means them to.  (Metrics answer loopback only: read them with
+#            api().)
+sub call {
+	my ($who, $method, $path, $body, $headers) = @_;
+	my $credential = ref $who ? $who->{token} : $who;
+	my %h = (defined $credential ? %{bearer($credential)} : (), %{$headers || {}});
+	%h = (%{client_ip()}, %h) unless grep { lc eq 'x-forwarded-for' } keys %h;
+	my %opts = (headers => \%h);
+	if (defined $body) {
+		$h{'Content-Type'} = 'application/json' unless grep { lc eq 'content-type' } keys %h;
+		$opts{content} = ref $body ? JSON::PP->new->utf8->canonical->encode($body) : $body;
+	}
+	return api($method, $path, \%opts);
+}
+
+# The decoded body of an answer that must have $status ({} if not JSON).
+sub answer_is {
+	my ($res, $status, $name) = @_;
+	is($res->{status}, $status, "$name: status $status") or diag($res->{content});
+	return eval { JSON::PP::decode_json($res->{content} || '{}') } // {};
 }
 
 my $email_serial = 0;
@@ -81,7 +107,7 @@ sub register_user {
 	my (%o) = @_;
 	my $email = $o{email} // unique_email($o{tag});
 	my $password = $o{password} // "correct horse $$ " . ++$email_serial;
-	my $res = json_post('/api/v1/auth/register', {email => $email, password => $password}, client_ip());
+	my $res = call(undef, POST => '/api/v1/auth/register', {email => $email, password => $password});
 	die "register failed: $res->{status} $res->{content}" unless $res->{status} == 201;
 	return ($email, $password, JSON::PP::decode_json($res->{content}));
 }
@@ -164,12 +190,6 @@ sub jwt_decode_unverified {
 	return @json;
 }
 
-sub dev_service {
-	my ($name, $action) = @_;
-	my $rc = system("$ENV{AIGET_SRC}/spawn/aiget-dev", 'service', $name, $action);
-	return $rc == 0;
-}
-
 # The live (not zombie) children of a process, e.g. an area's multiwatch,
 # sorted; in scalar context their number.
 sub children_of {
@@ -196,73 +216,8 @@ sub wait_until {
 	}
 }
 
-# ------------------------------------------------ tenants and keys (t/32*)
-push @EXPORT, qw(keys_admin_token keys_tenant keys_member keys_limits keys_suspend keys_make keys_self);
-
-# A site admin of the script's own, made with `aigetctl admin create`: every
-# script that sets limits signs one in, and the stack's one admin account
-# would soon meet the per-email login limit (login-email, 10 in 5 minutes).
-my $keys_admin;
-sub keys_admin_token {
-	return $keys_admin if $keys_admin;
-	my $email = unique_email('script-admin');
-	my $out = `$ENV{BUILD_DIR}/bin/aigetctl --env-file @{[var_dir()]}/aiget.env admin create $email --json 2>/dev/null`;
-	my $pw = eval { JSON::PP::decode_json($out)->{password} } // die "aigetctl admin create: $out";
-	my $res = json_post('/api/v1/auth/login', {email => $email, password => $pw}, client_ip(241));
-	die "admin login: $res->{status}" unless $res->{status} == 200;
-	return $keys_admin = JSON::PP::decode_json($res->{content})->{accessToken};
-}
-
-# A new tenant owned by the user of $token; returns its id.
-sub keys_tenant {
-	my ($token, $name) = @_;
-	my $res = json_post('/api/v1/tenants', {name => $name // "tenant $$"}, bearer($token));
-	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
-	my $b = JSON::PP::decode_json($res->{content});
-	return $b->{tenant}{id} // $b->{id};
-}
-
-# Makes the (existing) user of $user_token, address $email, a member with
-# $role: invited, their address verified, the invitation accepted.
-sub keys_member {
-	my ($owner_token, $tenant, $user_token, $email, $role) = @_;
-	my $uid = (jwt_decode_unverified($user_token))[1]{sub};
-	tenants_join($owner_token, $tenant, {token => $user_token, id => $uid, email => $email}, $role);
-}
-
-# Sets a tenant's limits (the ones not given are generous), as the site
-# admin: generous is more than owners may set themselves (TENANT_CEILING_*).
-# The first argument, the owner's token, is kept for the callers' sake.
-sub keys_limits {
-	my ($owner_token, $tenant, %l) = @_;
-	my %body = (qps => 1000, burst => 1000, concurrency => 100, monthlyRequests => 1_000_000_000,
-		maxMemories => 100_000, %l);
-	my $res = api(PUT => "/api/v1/admin/tenants/$tenant/limits", {headers => {'Content-Type' => 'application/json',
-		%{bearer(keys_admin_token())}}, content => JSON::PP->new->canonical->encode(\%body)});
-	die "set limits: $res->{status} $res->{content}" unless $res->{status} == 200;
-}
-
-# Suspends ($on true) or resumes a tenant as the admin.
-sub keys_suspend {
-	my ($tenant, $on) = @_;
-	my $res = api(POST => "/api/v1/admin/tenants/$tenant/" . ($on ? 'suspend' : 'resume'),
-		{headers => bearer(keys_admin_token())});
-	die "suspend: $res->{status} $res->{content}" unless $res->{status} =~ /^20[04]$/;
-}
-
-# A new key of the tenant (extra fields as POST /api/v1/keys takes them); returns the answer's body.
-sub keys_make {
-	my ($token, $tenant, %o) = @_;
-	my $res = json_post('/api/v1/keys', {tenantId => $tenant, name => 'test key', %o}, bearer($token));
-	die "create key: $res->{status} $res->{content}" unless $res->{status} == 201;
-	return JSON::PP::decode_json($res->{content});
-}
-
-# GET /api/v1/keys/self with a key.
-sub keys_self { api(GET => '/api/v1/keys/self', {headers => bearer($_[0])}) }
-
-# ------------------------------------------------ tenants and admin (t/30*, t/31*)
-push @EXPORT, qw(tenants_user tenants_call tenants_admin tenants_verify_email tenants_new tenants_join);
+# ------------------------------------------------------- users, admins, tenants
+push @EXPORT, qw(site_admin tenants_user tenants_new tenants_join tenants_verify_email);
 
 # A fresh user: {email, password, token, id}.
 sub tenants_user {
@@ -270,86 +225,94 @@ sub tenants_user {
 	return {email => $email, password => $password, token => $reg->{accessToken}, id => $reg->{user}{id}};
 }
 
-# tenants_call($user_or_token, METHOD, PATH, BODY): BODY a reference is sent
-# as JSON, a string as it is; a user is a hash from tenants_user().  Each
-# call comes from a client address of its own, so that per-address limits
-# (POST .../members) trip only where a test means them to.
-sub tenants_call {
-	my ($who, $method, $path, $body) = @_;
-	my $token = ref $who ? $who->{token} : $who;
-	my %h = (%{client_ip()}, defined $token ? %{bearer($token)} : ());
-	return api($method => $path, {headers => \%h}) unless defined $body;
-	return api($method => $path, {headers => {%h, 'Content-Type' => 'application/json'},
-		content => ref $body ? JSON::PP->new->canonical->encode($body) : $body});
-}
-
-# The configured admin, signed in once per script: {email, token, id}.
-my $tenants_admin;
-sub tenants_admin {
-	return $tenants_admin if $tenants_admin;
-	my $res = json_post('/api/v1/auth/login', {email => $ENV{ADMIN_EMAIL}, password => $ENV{ADMIN_PASSWORD}},
-		client_ip(242));
+# A site admin of the script's own, made with `aigetctl admin create` and
+# signed in once: {email, password, token, id}.  Not the stack's admin
+# (ADMIN_EMAIL): every script that sets limits or reads the back office
+# signs one in, and one account would soon meet the per-address login
+# limit (login-email, 10 in 5 minutes).
+my $site_admin;
+sub site_admin {
+	return $site_admin if $site_admin;
+	my $email = unique_email('script-admin');
+	my $out = `$ENV{BUILD_DIR}/bin/aigetctl --env-file @{[var_dir()]}/aiget.env admin create $email --json 2>/dev/null`;
+	my $made = eval { JSON::PP::decode_json($out) } // {};
+	die "aigetctl admin create: $out" unless $made->{password};
+	my $res = call(undef, POST => '/api/v1/auth/login', {email => $email, password => $made->{password}});
 	die "admin login: $res->{status} $res->{content}" unless $res->{status} == 200;
 	my $b = JSON::PP::decode_json($res->{content});
-	return $tenants_admin = {email => $ENV{ADMIN_EMAIL}, token => $b->{accessToken}, id => $b->{user}{id}};
+	return $site_admin = {email => $email, password => $made->{password}, token => $b->{accessToken},
+		id => $b->{user}{id}};
+}
+
+# A new tenant of WHO (a user hash or an access token); returns its JSON.
+sub tenants_new {
+	my ($who, $name) = @_;
+	my $res = call($who, POST => '/api/v1/tenants', {name => $name // "tenant $$"});
+	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return JSON::PP::decode_json($res->{content})->{tenant};
 }
 
 # Marks a user's address verified (the OTP flow is tested in t/2040 and once in t/3020).
 sub tenants_verify_email { psql("UPDATE users SET email_verified = true WHERE id = '$_[0]{id}'") }
 
-# Makes $user (a hash from tenants_user(), or {token, id, email}) a member
+# Makes $user (a hash with token, id and email: tenants_user()'s) a member
 # of tenant $tenant_id with $role (default member) the only way there is:
 # $inviter (a user or a token) invites the address, the address is marked
 # verified, and the user accepts.  Returns the acceptance's body.
 sub tenants_join {
 	my ($inviter, $tenant_id, $user, $role) = @_;
-	my $res = tenants_call($inviter, POST => "/api/v1/tenants/$tenant_id/members",
+	my $res = call($inviter, POST => "/api/v1/tenants/$tenant_id/members",
 		{email => $user->{email}, role => $role // 'member'});
 	die "invite: $res->{status} $res->{content}" unless $res->{status} == 202;
 	my $inv = JSON::PP::decode_json($res->{content})->{invitation}{id};
 	tenants_verify_email($user);
-	$res = tenants_call($user, POST => "/api/v1/tenants/invitations/$inv/accept");
+	$res = call($user, POST => "/api/v1/tenants/invitations/$inv/accept");
 	die "accept: $res->{status} $res->{content}" unless $res->{status} == 200;
 	return JSON::PP::decode_json($res->{content});
 }
 
-# A new tenant of the user; returns its JSON.
-sub tenants_new {
-	my ($who, $name) = @_;
-	my $res = tenants_call($who, POST => '/api/v1/tenants', {name => $name // "tenant $$"});
-	die "create tenant: $res->{status} $res->{content}" unless $res->{status} == 201;
-	return JSON::PP::decode_json($res->{content})->{tenant};
+# ---------------------------------------------------------------- keys
+push @EXPORT, qw(keys_limits keys_suspend keys_make keys_self);
+
+# Sets a tenant's limits (the ones not given are generous), as the site
+# admin: generous is more than owners may set themselves (TENANT_CEILING_*).
+sub keys_limits {
+	my ($tenant, %l) = @_;
+	my %body = (qps => 1000, burst => 1000, concurrency => 100, monthlyRequests => 1_000_000_000,
+		maxMemories => 100_000, %l);
+	my $res = call(site_admin(), PUT => "/api/v1/admin/tenants/$tenant/limits", \%body);
+	die "set limits: $res->{status} $res->{content}" unless $res->{status} == 200;
 }
+
+# Suspends ($on true) or resumes a tenant as the admin.
+sub keys_suspend {
+	my ($tenant, $on) = @_;
+	my $res = call(site_admin(), POST => "/api/v1/admin/tenants/$tenant/" . ($on ? 'suspend' : 'resume'));
+	die "suspend: $res->{status} $res->{content}" unless $res->{status} =~ /^20[04]$/;
+}
+
+# A new key of the tenant (extra fields as POST /api/v1/keys takes them); returns the answer's body.
+sub keys_make {
+	my ($token, $tenant, %o) = @_;
+	my $res = call($token, POST => '/api/v1/keys', {tenantId => $tenant, name => 'test key', %o});
+	die "create key: $res->{status} $res->{content}" unless $res->{status} == 201;
+	return JSON::PP::decode_json($res->{content});
+}
+
+# GET /api/v1/keys/self with a key.
+sub keys_self { call($_[0], GET => '/api/v1/keys/self') }
 
 # ---------------------------------------------------------------- memox
 # A tenant of a fresh owner with limits high enough for tests, and a key
 # (scopes: both memox scopes unless given).
-push @EXPORT, qw(memox_tenant mx mx_ok memox_wait psql_vector);
+push @EXPORT, qw(memox_tenant memox_wait psql_vector);
 sub memox_tenant {
 	my (%o) = @_;
 	my (undef, undef, $user) = register_user(tag => 'memox');
-	my $tenant = keys_tenant($user->{accessToken}, $o{name} // "memox $$");
-	keys_limits($user->{accessToken}, $tenant, %{$o{limits} || {}});
+	my $tenant = tenants_new($user->{accessToken}, $o{name} // "memox $$")->{id};
+	keys_limits($tenant, %{$o{limits} || {}});
 	my $k = keys_make($user->{accessToken}, $tenant, scopes => $o{scopes} // ['memox:read', 'memox:write']);
 	return {token => $user->{accessToken}, tenant => $tenant, key => $k->{key}, key_id => $k->{id}};
-}
-# A memox call with a key: mx(POST => '/memories', $key, {body}, {headers}).
-sub mx {
-	my ($method, $path, $key, $body, $headers) = @_;
-	my %h = (%{$headers || {}});
-	$h{Authorization} = "Bearer $key" if defined $key;
-	my %opts = (headers => \%h);
-	if (defined $body) {
-		$h{'Content-Type'} //= 'application/json';
-		$opts{content} = ref $body ? JSON::PP->new->utf8->canonical->encode($body) : $body;
-	}
-	return api($method, "/api/v1/memox$path", \%opts);
-}
-# The decoded body of a call that must answer $status.
-sub mx_ok {
-	my ($res, $status, $name) = @_;
-	is($res->{status}, $status, "$name: status $status") or diag($res->{content});
-	return eval { JSON::PP::decode_json($res->{content} || '{}') } // {};
 }
 # Waits until every memory id is ready (or failed); returns how many are ready.
 sub memox_wait {
@@ -358,7 +321,7 @@ sub memox_wait {
 	my $ready = 0;
 	wait_until($seconds, sub {
 		for my $id (keys %left) {
-			my $res = mx(GET => "/memories/$id", $key);
+			my $res = call($key, GET => "/api/v1/memox/memories/$id");
 			next unless $res->{status} == 200;
 			my $st = JSON::PP::decode_json($res->{content})->{status};
 			next if $st eq 'pending';
@@ -370,6 +333,174 @@ sub memox_wait {
 	return $ready;
 }
 sub psql_vector { run_psql('VECTOR_DATABASE_URL', @_) }
+
+# ------------------------------------------------------------ services
+push @EXPORT, qw(with_service_stopped);
+
+# `aiget-dev service NAME start|stop|reload`; true when it succeeded.  Its
+# chatter goes to stderr, not into the TAP stream.
+sub dev_service {
+	my ($name, $action) = @_;
+	my $rc = system('sh', '-c', '"$0" service "$1" "$2" >&2', "$ENV{AIGET_SRC}/spawn/aiget-dev", $name, $action);
+	return $rc == 0;
+}
+
+# with_service_stopped(NAME, CODE): stops NAME (a service of `aiget-dev
+# service`: pg-main pg-vector redis nginx auth keys tenants memox worker),
+# runs CODE, and starts NAME again however CODE ends, then waits until it
+# answers and every area is healthy, so that one script's failure never
+# becomes the next script's.  It covers CODE
+#   - returning;
+#   - dying: NAME is started again, then the error goes on;
+#   - a stop signal (INT, TERM, HUP): turned into a die while CODE runs;
+#   - exit (BAIL_OUT, plan skip_all, exit itself): the END block below.
+# Only SIGKILL is beyond it.  Starting again is stop, then start: a no-op
+# stop when CODE left NAME stopped, and the end of a variant of NAME that
+# CODE started with an environment of its own (t/3220), which the start
+# replaces with the stack's.  The stop, the start and the answers are tests.
+# A process CODE forks never starts anything: its parent does.
+#
+# An area's request counters start at zero when it starts (spawn-area), so
+# before stopping an area its counters are added to $VAR/routes-requested,
+# which t/9800 reads with the live ones.
+my %stopped;    # NAME => how many blocks of this process have it stopped
+my $services_pid = $$;
+sub with_service_stopped {
+	my ($name, $code) = @_;
+	$stopped{$name}++;
+	my ($ok, $err) = (1, '');
+	{
+		local @SIG{qw(INT TERM HUP)} = (sub { die "killed by SIG$_[0]\n" }) x 3;
+		keep_route_counts($name);
+		if (ok(dev_service($name => 'stop'), "$name: stopped")) {
+			$ok = eval { $code->(); 1 };
+			$err = $@;
+		}
+	}
+	if ($$ != $services_pid) {    # a child CODE forked, ending its way
+		die $err unless $ok;
+		return;
+	}
+	restore_service($name, 1) unless --$stopped{$name};
+	die $err unless $ok;
+	return;
+}
+
+END {
+	if ($$ == $services_pid) {
+		local ($?, $!, $@);    # the script's exit status is its own
+		for my $name (sort grep { $stopped{$_} } keys %stopped) {
+			print STDERR "# $name was left stopped by an exit inside with_service_stopped: starting it again\n";
+			$stopped{$name} = 0;
+			restore_service($name, 0);
+		}
+	}
+}
+
+# Starts NAME again and waits for it and the areas; as tests, or from END
+# (after the plan) as comments.
+sub restore_service {
+	my ($name, $as_tests) = @_;
+	my $report = $as_tests ? sub { ok($_[0], $_[1]) }
+	                       : sub { print STDERR '# ', ($_[0] ? '' : 'NOT '), "$_[1]\n"; $_[0] };
+	# The counts of a variant CODE started, before it goes.
+	keep_route_counts($name) if grep({ $_ eq $name } areas()) && service_answers($name);
+	my $started = dev_service($name => 'stop') && dev_service($name => 'start');
+	$report->($started, "$name: started again")
+		and $report->(wait_until(30, sub { service_answers($name) }), "$name: answers again")
+		and $report->(wait_until(30, \&areas_healthy), "every area is healthy again after $name");
+}
+
+# Whether a service answers as the stack needs it to.
+sub service_answers {
+	my $name = shift;
+	return quietly(sub { redis_cli('PING') eq 'PONG' }) if $name eq 'redis';
+	return quietly(sub { psql('SELECT 1') eq '1' }) if $name eq 'pg-main';
+	return quietly(sub { psql_vector('SELECT 1') eq '1' }) if $name eq 'pg-vector';
+	return api(GET => '/nginx-baseline')->{status} == 200 if $name eq 'nginx';
+	return api(GET => "/api/v1/$name/health")->{status} == 200 if grep { $_ eq $name } areas();
+	if ($name eq 'worker') {
+		# Its heartbeat in Redis names the process the pid file names: it
+		# runs, reached Redis, and is the one started last.
+		open(my $fh, '<', var_dir() . '/run/worker.pid') or return 0;
+		my $pid = <$fh> // return 0;
+		chomp $pid;
+		my $beat = quietly(sub { redis_cli('GET', '{memox}:heartbeat:dev-1') }) // '';
+		return $beat =~ /\bpid \Q$pid\E$/ ? 1 : 0;
+	}
+	die "service_answers: unknown service $name";
+}
+
+# Each area answers health 200 several times in a row, so from each of its
+# children (each has its own connections to reconnect after an outage).
+sub areas_healthy {
+	for my $area (areas()) {
+		for (1 .. 6) { return 0 unless api(GET => "/api/v1/$area/health")->{status} == 200 }
+	}
+	return 1;
+}
+
+# Runs code with stderr closed to the probes' complaints (redis-cli, psql
+# while their server is down); returns its value, undef if it died.
+sub quietly {
+	my $code = shift;
+	open(my $saved, '>&', \*STDERR) or return scalar eval { $code->() };
+	open(STDERR, '>', '/dev/null');
+	my $v = eval { $code->() };
+	open(STDERR, '>&', $saved);
+	return $v;
+}
+
+# ------------------------------------------------------------ routes
+push @EXPORT, qw(route_counts);
+
+# An area's route table as its binary prints it (--routes): a list of
+# {method, pattern, flags => {JSON => 1, ...}} in the table's order.  The
+# flags are shared/router.h's names without ROUTE_.
+sub route_table {
+	my $area = shift;
+	my $bin = ($ENV{BUILD_DIR} // 'build/asan') . "/bin/$area.fcgi";
+	open(my $fh, '-|', $bin, '--routes') or die "$bin --routes: $!";
+	my @routes;
+	while (my $line = <$fh>) {
+		chomp $line;
+		my ($method, $pattern, $flags) = $line =~ m{^([A-Z]+) (/\S*) (-|[A-Z_]+(?:,[A-Z_]+)*)$}
+			or die "$bin --routes: not METHOD PATH FLAGS: $line";
+		push @routes, {method => $method, pattern => $pattern,
+			flags => {map { $_ => 1 } grep { $_ ne '-' } split /,/, $flags}};
+	}
+	close($fh) or die "$bin --routes failed: " . ($! || "exit " . ($? >> 8));
+	die "$bin --routes: no routes" unless @routes;
+	return @routes;
+}
+
+# An area's request counters from its metrics (read from loopback, as the
+# guard wants): {"METHOD PATTERN" => requests of any status}, route
+# "unmatched" included.  Dies unless the metrics answer 200.
+sub route_counts {
+	my $area = shift;
+	my $res = api(GET => "/api/v1/$area/metrics");
+	die "metrics of $area: $res->{status}" unless $res->{status} == 200;
+	my %n;
+	for my $line (split /\n/, $res->{content}) {
+		my ($labels, $value) = $line =~ /^aiget_http_requests_total\{(.*)\} (\S+)$/ or next;    # patterns hold braces
+		my %l = $labels =~ /(\w+)="((?:[^"\\]|\\.)*)"/g;
+		$n{"$l{method} $l{route}"} += $value;
+	}
+	return \%n;
+}
+
+# Adds an area's counters to $VAR/routes-requested ("AREA METHOD PATTERN
+# COUNT" lines) before it stops; nothing for other services.
+sub keep_route_counts {
+	my $area = shift;
+	return unless grep { $_ eq $area } areas();
+	my $n = eval { route_counts($area) };
+	return print STDERR "# $area: its request counts could not be kept: $@" unless $n;
+	open(my $fh, '>>', var_dir() . '/routes-requested') or die "routes-requested: $!";
+	print $fh "$area $_ $n->{$_}\n" for sort keys %$n;
+	close $fh;
+}
 
 # ------------------------------------------------------------ FastCGI straight to an area's socket
 # For tests that must control the bytes nginx would send: one record of
