@@ -25,7 +25,7 @@ my $build = $ENV{BUILD_DIR} // 'build/asan';
 my (undef, undef, $user) = register_user(tag => 'literal');
 my %credentials = (auth => bearer($user->{accessToken}), keys => bearer($user->{accessToken}),
 	tenants => bearer($user->{accessToken}),
-	memox => bearer(keys_make($user->{accessToken}, keys_tenant($user->{accessToken}, 'literal'))->{key}));
+	memox => bearer(keys_make($user->{accessToken}, tenants_new($user->{accessToken}, 'literal')->{id})->{key}));
 
 sub segments { my @s = split m{/}, shift, -1; shift @s; return @s }
 sub is_param { $_[0] =~ /^\{.*\}$/ }

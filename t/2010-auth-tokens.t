@@ -178,7 +178,7 @@ subtest 'forged, tampered and malformed tokens' => sub {
 	my $url = "$h64.$p64.$s64";
 	for (1 .. 8) {
 		last if $url =~ /[-_]/;
-		$url = body(json_post("$A/login", {email => $email, password => $password}, client_ip()))->{accessToken} // '';
+		$url = body(call(undef, POST => "$A/login", {email => $email, password => $password}))->{accessToken} // '';
 	}
 	my $std = $url =~ tr/-_/+\//r;
 	isnt($std, $url, 'the standard alphabet changes the token');
