@@ -1,0 +1,199 @@
+// views/playground.js - memox tried by hand with one of your keys: write
+// memories into a namespace and end user, watch them become ready, list and
+// delete them, search with a filter, erase the end user.
+//
+// memox takes a tenant's API key, not the user's token, and the server never
+// shows a key's secret again: a key made in this page's life is remembered
+// (key_secrets.js), any other is pasted.  The secret stays in memory.
+
+import { request } from '../api.js';
+import { h, replace, field, form, actionButton, section, table, when, confirmDialog, errorBox } from '../ui.js';
+import { secretOf, latestKey } from '../key_secrets.js';
+
+const POLL_MS = 1000;
+const POLL_MAX = 60;
+
+// Metadata and filters are JSON typed by a person: checked here for a clear
+// message, and sent as typed (see api.js, rawBody).
+function jsonObjectText(text, name) {
+	const trimmed = text.trim();
+	if (trimmed === '')
+		return null;
+	let value;
+	try {
+		value = JSON.parse(trimmed);
+	} catch (err) {
+		throw Object.assign(new Error(`${name}: not valid JSON (${err.message})`), { field: name });
+	}
+	if (value === null || typeof value !== 'object' || Array.isArray(value))
+		throw new Error(`${name}: must be a JSON object, like {"topic": "food"}`);
+	return trimmed;
+}
+
+function bodyText(fields, raw) {
+	const parts = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+	for (const [k, text] of Object.entries(raw))
+		if (text !== null)
+			parts.push(`${JSON.stringify(k)}:${text}`);
+	return `{${parts.join(',')}}`;
+}
+
+function keyChooser(state, onReady) {
+	const wrap = h('div', {});
+	const load = async () => {
+		const { tenants } = await request('GET', '/api/v1/tenants', { query: { limit: 100 } });
+		if (!tenants.length) {
+			replace(wrap, h('p', {}, 'Create a tenant and a key first: ', h('a', { href: '#/' }, 'your tenants'), '.'));
+			return;
+		}
+		const latest = latestKey();
+		const tenantField = field('Tenant', { name: 'tenant', options: tenants.map((t) => [t.id, t.name]), value: latest ? latest.tenantId : tenants[0].id });
+		const keyField = field('Key', { name: 'keyId', options: [] });
+		const secretField = field('Secret', { name: 'secret', type: 'password', autocomplete: 'off', hint: 'The agk_… secret shown when the key was made. It is kept in this page only.' });
+		const fillKeys = async () => {
+			const { keys } = await request('GET', '/api/v1/keys', { query: { tenantId: tenantField.input.value, limit: 100 } });
+			const usable = keys.filter((k) => k.status === 'active');
+			replace(keyField.input, usable.length
+				? usable.map((k) => h('option', { value: k.id, selected: latest && latest.id === k.id }, `${k.name} (${k.prefix}…)`))
+				: h('option', { value: '' }, 'No active key: make one on the tenant\'s keys page'));
+			fillSecret();
+		};
+		// A remembered secret fills the field; one typed by the person stays.
+		let filled = false;
+		const fillSecret = () => {
+			const known = secretOf(keyField.input.value);
+			if (known || filled)
+				secretField.input.value = known || '';
+			filled = Boolean(known);
+		};
+		secretField.input.addEventListener('input', () => { filled = false; });
+		tenantField.input.addEventListener('change', () => fillKeys().catch((err) => wrap.append(errorBox(err))));
+		keyField.input.addEventListener('change', fillSecret);
+		await fillKeys();
+		replace(wrap, form([tenantField, keyField, secretField], 'Use this key', async (v) => {
+			const secret = v.secret.trim();
+			if (!/^agk_[A-Za-z0-9_-]{43}$/.test(secret))
+				throw new Error('secret: an API key is agk_ and 43 letters, digits, - or _');
+			const self = await request('GET', '/api/v1/keys/self', { apiKey: secret });
+			if (self.keyId !== v.keyId)
+				throw new Error('secret: this is the secret of another key');
+			state.key = secret;
+			state.keyLabel = keyField.input.selectedOptions[0].textContent;
+			onReady();
+		}));
+	};
+	wrap.ready = load();
+	return wrap;
+}
+
+function memoriesPane(state) {
+	const wrap = h('div', {});
+	let timer = null;
+	let polls = 0;
+	const refresh = async () => {
+		clearTimeout(timer);
+		const page = await request('GET', '/api/v1/memox/memories', { apiKey: state.key, query: { namespace: state.namespace, externalUserId: state.user, limit: 50 } });
+		const pending = page.memories.some((m) => m.status === 'pending');
+		replace(wrap,
+			h('div', { class: 'row' }, actionButton('Refresh', refresh), pending ? h('span', { class: 'muted', role: 'status' }, 'Embedding… the list refreshes itself.') : null),
+			table(`Memories of ${state.user} in ${state.namespace}`, [
+				['Content', (m) => m.content],
+				['Metadata', (m) => h('code', {}, JSON.stringify(m.metadata))],
+				['Status', (m) => h('span', { class: `badge ${m.status}` }, m.status)],
+				['Written', (m) => when(m.createdAt)],
+				['Actions', (m) => actionButton('Delete', async () => {
+					await request('DELETE', `/api/v1/memox/memories/${m.id}`, { apiKey: state.key });
+					await refresh();
+				}, { ariaLabel: `Delete the memory "${m.content.slice(0, 40)}"` })],
+			], page.memories));
+		if (pending && polls < POLL_MAX) {
+			polls += 1;
+			timer = setTimeout(() => refresh().catch((err) => wrap.append(errorBox(err))), POLL_MS);
+		}
+	};
+	wrap.refresh = () => { polls = 0; return refresh(); };
+	return wrap;
+}
+
+function writeForm(state, memories) {
+	return form([
+		field('Memory', { name: 'content', type: 'textarea', required: true, placeholder: 'Ada prefers green tea to coffee.' }),
+		field('Metadata (JSON, optional)', { name: 'metadata', type: 'textarea', rows: 2, placeholder: '{"topic": "food"}' }),
+	], 'Write memory', async (v, el) => {
+		const metadata = jsonObjectText(v.metadata, 'metadata');
+		const written = await request('POST', '/api/v1/memox/memories', {
+			apiKey: state.key,
+			rawBody: bodyText({ namespace: state.namespace, externalUserId: state.user, content: v.content }, { metadata }),
+		});
+		el.reset();
+		state.flash(written.duplicate ? 'That memory was there already.' : 'Written; it is searchable once it is ready.');
+		await memories.refresh();
+	});
+}
+
+function searchForm(state) {
+	const results = h('div', {});
+	const el = form([
+		field('Query', { name: 'query', required: true }),
+		field('Results (topK)', { name: 'topK', type: 'number', min: 1, max: 100, value: 5 }),
+		field('Filter (JSON, optional)', { name: 'filter', type: 'textarea', rows: 2, placeholder: '{"topic": "food"}' }),
+	], 'Search', async (v) => {
+		const filter = jsonObjectText(v.filter, 'filter');
+		const topK = v.topK.trim() === '' ? undefined : Number(v.topK);
+		const answer = await request('POST', '/api/v1/memox/search', {
+			apiKey: state.key,
+			rawBody: bodyText({ namespace: state.namespace, externalUserId: state.user, query: v.query, topK }, { filter }),
+		});
+		replace(results,
+			h('p', { role: 'status' }, `${answer.results.length} result${answer.results.length === 1 ? '' : 's'} · plan: ${answer.searchMode} · ${answer.tookMs} ms · model ${answer.model}`),
+			table('Search results, best first', [
+				['Score', (r) => r.score.toFixed(3)],
+				['Content', (r) => r.content],
+				['Metadata', (r) => h('code', {}, JSON.stringify(r.metadata))],
+			], answer.results));
+	});
+	return h('div', {}, el, results);
+}
+
+function eraseButton(state, memories) {
+	const status = h('p', { role: 'status' });
+	const button = actionButton(`Erase ${state.user}`, async () => {
+		if (!(await confirmDialog(`Erase every memory of ${state.user} in ${state.namespace}?`, 'Erase')))
+			return;
+		let erasure = await request('DELETE', '/api/v1/memox/memories', { apiKey: state.key, query: { namespace: state.namespace, externalUserId: state.user } });
+		for (let i = 0; erasure.status !== 'done' && i < POLL_MAX; i++) {
+			status.textContent = `Erasing… (${erasure.status})`;
+			await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+			erasure = await request('GET', `/api/v1/memox/erasures/${erasure.id}`, { apiKey: state.key });
+		}
+		status.textContent = erasure.status === 'done' ? `Erased: ${erasure.deleted} memories deleted.` : `The erasure is ${erasure.status}; it goes on in the background.`;
+		await memories.refresh();
+	}, { className: 'danger' });
+	return h('div', {}, button, status);
+}
+
+export async function view(main, params, ctx) {
+	const state = { key: null, keyLabel: '', namespace: 'playground', user: 'user-1', flash: ctx.flash };
+	const work = h('div', {});
+	const showWork = () => {
+		const memories = memoriesPane(state);
+		replace(work,
+			h('p', {}, `Using ${state.keyLabel}. `, h('button', { type: 'button', class: 'link', onclick: () => ctx.go('/playground') }, 'Use another key')),
+			section('Scope', form([
+				field('Namespace', { name: 'namespace', value: state.namespace, required: true }),
+				field('End user', { name: 'user', value: state.user, required: true, hint: 'Your application\'s own id for its user.' }),
+			], 'Switch scope', async (v) => {
+				state.namespace = v.namespace.trim();
+				state.user = v.user.trim();
+				showWork();
+			}, { className: 'grid-form' })),
+			section('Write', writeForm(state, memories)),
+			section('Memories', memories),
+			section('Search', searchForm(state)),
+			section('Erase the end user', eraseButton(state, memories)));
+		memories.refresh().catch((err) => memories.append(errorBox(err)));
+	};
+	const chooser = keyChooser(state, showWork);
+	replace(main, h('h1', {}, 'Memox playground'), section('Key', chooser), work);
+	await chooser.ready;
+}

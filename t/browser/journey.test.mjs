@@ -1,0 +1,235 @@
+// journey.test.mjs - a person's whole way through the console, in a real
+// headless Chromium against the test stack: sign up, confirm the address
+// with the mailed code, create a tenant, change its limits, mint a key,
+// write and search memories in the playground, rotate the key, reload and
+// still be signed in, log out, log in again with an email code; then an
+// admin suspends the tenant and the playground's next request is refused.
+// Every page gets an accessibility check and a screenshot.
+
+import { test as nodeTest, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, checkA11y, screenshot, latestMail, consoleUrl } from './lib.mjs';
+
+const email = `journey-${process.pid}-${Date.now()}@example.com`;
+const password = 'a long journey password 7';
+const tenantName = `journey tenant ${process.pid}`;
+const browser = await launch();
+after(() => browser.close());
+
+const context = await browser.newContext();
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (err) => pageErrors.push(err.message));
+
+// The steps build on each other: after one fails, the rest are reported as
+// not run (the failure itself fails the file) rather than as a cascade of
+// timeouts that hide the first cause.
+let failed = null;
+function test(name, fn) {
+	nodeTest(name, async (t) => {
+		if (failed) {
+			t.skip(`not run: the step "${failed}" failed`);
+			return;
+		}
+		try {
+			await fn(t);
+		} catch (err) {
+			failed = name;
+			// What the page showed, for the log and as a picture.
+			await screenshot(page, 'failed-step').catch(() => {});
+			const text = await page.locator('body').innerText().catch(() => '(no page)');
+			t.diagnostic(`the page at ${page.url()} showed:\n${text}`);
+			throw err;
+		}
+	});
+}
+
+// Each page of the journey: wait for its heading, check it, keep a picture.
+async function visited(name, heading) {
+	await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+	await checkA11y(page, name);
+	await screenshot(page, name);
+}
+
+async function codeFor(to, purpose) {
+	const mail = await latestMail(to, { after: purpose.since });
+	const m = /code is (\d{6})/.exec(mail);
+	assert.ok(m, `a mail with a code reached ${to}`);
+	return m[1];
+}
+
+test('sign up and confirm the address with the mailed code', async () => {
+	await page.goto(consoleUrl('#/register'));
+	await visited('register', 'Create an account');
+	const since = Date.now();
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(password);
+	await page.getByRole('button', { name: 'Sign up' }).click();
+	await visited('account-unconfirmed', 'Your account');
+	await page.getByLabel('Code').fill(await codeFor(email, { since }));
+	await page.getByRole('button', { name: 'Confirm my address' }).click();
+	await page.getByText('Your address is confirmed.').waitFor();
+	await page.getByText(`${email} (confirmed)`).waitFor();
+});
+
+test('create a tenant and change its limits', async () => {
+	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+	await visited('tenants', 'Your tenants');
+	await page.getByLabel('Name').fill(tenantName);
+	await page.getByRole('button', { name: 'Create tenant' }).click();
+	await visited('tenant-overview', new RegExp(tenantName));
+	await page.getByRole('link', { name: 'Limits' }).click();
+	await visited('tenant-limits', /Limits/);
+	await page.getByLabel('Requests a second (qps)').fill('7');
+	await page.getByLabel('Concurrency').fill('3');
+	await page.getByRole('button', { name: 'Save limits' }).click();
+	await page.getByText('The limits are saved').waitFor();
+	await page.reload();
+	await page.getByLabel('Requests a second (qps)').waitFor();
+	assert.equal(await page.getByLabel('Requests a second (qps)').inputValue(), '7');
+	assert.equal(await page.getByLabel('Concurrency').inputValue(), '3');
+});
+
+test('a bad limit is refused next to its field, and changes nothing', async () => {
+	const burst = await page.getByLabel('Burst').inputValue();
+	await page.getByLabel('Burst').fill('0');
+	await page.getByLabel('Concurrency').fill('4');
+	await page.getByRole('button', { name: 'Save limits' }).click();
+	await page.locator('.field-error').filter({ hasText: /^Burst must be an integer/ }).waitFor();
+	assert.equal(await page.getByLabel('Burst').getAttribute('aria-invalid'), 'true');
+	await page.reload();
+	await page.getByLabel('Burst').waitFor();
+	assert.equal(await page.getByLabel('Burst').inputValue(), burst);
+	assert.equal(await page.getByLabel('Concurrency').inputValue(), '3', 'the other field of the refused request is not saved either');
+});
+
+let secret;
+test('mint a key: the secret is shown once', async () => {
+	await page.getByRole('link', { name: 'API keys' }).click();
+	await visited('tenant-keys', /API keys/);
+	await page.getByLabel('Name').fill('journey key');
+	await page.getByRole('button', { name: 'Create key' }).click();
+	const field = page.getByLabel(/^Secret of journey key/);
+	await field.waitFor();
+	secret = await field.inputValue();
+	assert.match(secret, /^agk_[A-Za-z0-9_-]{43}$/);
+	await screenshot(page, 'tenant-key-secret');
+	await checkA11y(page, 'tenant-key-secret');
+});
+
+test('write memories and search them in the playground', async () => {
+	await page.getByRole('link', { name: 'Try it in the playground' }).click();
+	await visited('playground-key', 'Memox playground');
+	// The key made in this page's life is offered with its secret.
+	assert.equal(await page.getByLabel('Secret').inputValue(), secret);
+	await page.getByRole('button', { name: 'Use this key' }).click();
+	await page.getByRole('button', { name: 'Write memory' }).waitFor();
+	for (const [content, metadata] of [['Ada prefers green tea to coffee.', '{"topic": "food"}'], ['Ada walks her dog every morning.', '{"topic": "habits"}']]) {
+		await page.getByLabel('Memory', { exact: true }).fill(content);
+		await page.getByLabel('Metadata (JSON, optional)').fill(metadata);
+		await page.getByRole('button', { name: 'Write memory' }).click();
+		await page.getByRole('cell', { name: content, exact: true }).waitFor();
+	}
+	// The list refreshes itself until the worker has embedded both.
+	await page.locator('.badge.ready').nth(1).waitFor({ timeout: 30000 });
+	assert.equal(await page.locator('.badge.pending').count(), 0);
+	await screenshot(page, 'playground-memories');
+	await checkA11y(page, 'playground-memories');
+	await page.getByLabel('Query').fill('green tea');
+	await page.getByLabel('Filter (JSON, optional)').fill('{"topic": "food"}');
+	await page.getByRole('button', { name: 'Search' }).click();
+	const summary = page.getByText(/1 result · plan: (exact|index) · [\d.]+ ms/);
+	await summary.waitFor();
+	await page.getByRole('cell', { name: 'Ada prefers green tea to coffee.', exact: true }).last().waitFor();
+	await screenshot(page, 'playground-search');
+});
+
+test('malformed metadata is refused before it is sent', async () => {
+	await page.getByLabel('Memory', { exact: true }).fill('not written');
+	await page.getByLabel('Metadata (JSON, optional)').fill('{"topic": ');
+	await page.getByRole('button', { name: 'Write memory' }).click();
+	await page.locator('.field-error').filter({ hasText: 'metadata: not valid JSON' }).waitFor();
+	assert.equal(await page.getByRole('cell', { name: 'not written', exact: true }).count(), 0);
+});
+
+test('rotate the key: a new secret, and the old key stops', async () => {
+	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+	await page.getByRole('link', { name: tenantName }).click();
+	await page.getByRole('link', { name: 'API keys' }).click();
+	await page.getByRole('button', { name: /^Rotate journey key/ }).click();
+	await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+	const field = page.getByLabel(/^Secret of journey key/);
+	await field.waitFor();
+	const next = await field.inputValue();
+	assert.match(next, /^agk_/);
+	assert.notEqual(next, secret);
+	await page.getByText(/revoked/).first().waitFor();
+	await screenshot(page, 'tenant-key-rotated');
+	secret = next;
+});
+
+test('a reload keeps the person signed in, by the refresh cookie alone', async () => {
+	await page.reload();
+	await visited('tenant-keys-reloaded', /API keys/);
+	const storage = await page.evaluate(() => JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+	assert.doesNotMatch(storage, /agk_|eyJ/, 'no key or token in any storage a script can read');
+	const cookies = await context.cookies();
+	const refresh = cookies.find((c) => c.name === 'aiget_refresh');
+	assert.ok(refresh && refresh.httpOnly, 'the refresh cookie is HttpOnly');
+});
+
+test('log out, then log in again with an email code', async () => {
+	await page.getByRole('button', { name: 'Log out' }).click();
+	await visited('login', 'Log in');
+	await page.getByText('You are logged out.').waitFor();
+	await page.reload();
+	await page.getByRole('heading', { name: 'Log in' }).waitFor();
+	await page.getByRole('button', { name: 'Email code' }).click();
+	const since = Date.now();
+	await page.getByLabel('Email').fill(email);
+	await page.getByRole('button', { name: 'Email me a code' }).click();
+	await page.getByLabel('Code').fill(await codeFor(email, { since }));
+	await page.getByRole('button', { name: 'Log in with the code' }).click();
+	await visited('tenants-again', 'Your tenants');
+	await page.getByRole('link', { name: tenantName }).waitFor();
+});
+
+test('an admin suspends the tenant; the playground\'s next request shows the refusal', async () => {
+	await page.getByRole('link', { name: 'Playground' }).click();
+	await page.getByLabel('Tenant').selectOption({ label: tenantName });
+	await page.getByLabel('Secret').fill(secret);
+	await page.getByRole('button', { name: 'Use this key' }).click();
+	await page.getByRole('button', { name: 'Search' }).waitFor();
+
+	const adminContext = await browser.newContext();
+	const admin = await adminContext.newPage();
+	await admin.goto(consoleUrl('#/login'));
+	await admin.getByLabel('Email').fill(process.env.ADMIN_EMAIL);
+	await admin.getByLabel('Password').fill(process.env.ADMIN_PASSWORD);
+	await admin.getByRole('button', { name: 'Log in', exact: true }).click();
+	await admin.getByRole('link', { name: 'Admin' }).click();
+	await admin.getByRole('heading', { level: 1, name: 'Admin' }).waitFor();
+	await checkA11y(admin, 'admin');
+	await screenshot(admin, 'admin');
+	await admin.getByLabel('Name or id').fill(tenantName);
+	await admin.getByRole('button', { name: 'Find tenants' }).click();
+	await admin.getByRole('link', { name: tenantName }).click();
+	await admin.getByRole('heading', { level: 1, name: new RegExp(tenantName) }).waitFor();
+	await checkA11y(admin, 'admin-tenant');
+	await screenshot(admin, 'admin-tenant');
+	await admin.getByRole('button', { name: 'Suspend' }).click();
+	await admin.getByText('is suspended').waitFor();
+	await adminContext.close();
+	// A suspension stops the tenant's keys everywhere within a second (tag keys, cut-off).
+	await new Promise((resolve) => setTimeout(resolve, 1100));
+
+	await page.getByLabel('Query').fill('green tea');
+	await page.getByRole('button', { name: 'Search' }).click();
+	const refusal = page.getByRole('alert').filter({ hasText: /suspended/i });
+	await refusal.waitFor({ timeout: 5000 });
+	await screenshot(page, 'playground-refused');
+});
+
+test('no script error on any page', () => {
+	assert.deepEqual(pageErrors, []);
+});
