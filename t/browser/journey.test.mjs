@@ -194,6 +194,42 @@ test('log out, then log in again with an email code', async () => {
 	await page.getByRole('link', { name: tenantName }).waitFor();
 });
 
+test('a session ended elsewhere sends the page to the login, with a message', async () => {
+	const other = await browser.newContext();
+	const elsewhere = await other.newPage();
+	await elsewhere.goto(consoleUrl('#/login'));
+	await elsewhere.getByLabel('Email').fill(email);
+	await elsewhere.getByLabel('Password').fill(password);
+	await elsewhere.getByRole('button', { name: 'Log in', exact: true }).click();
+	await elsewhere.getByRole('heading', { level: 1, name: 'Your tenants' }).waitFor();
+	await elsewhere.getByRole('link', { name: 'Account' }).click();
+	await elsewhere.getByRole('button', { name: 'Log out everywhere' }).click();
+	await elsewhere.getByRole('dialog').getByRole('button', { name: 'Log out everywhere' }).click();
+	await elsewhere.getByRole('heading', { name: 'Log in' }).waitFor();
+	await other.close();
+
+	await page.getByRole('link', { name: 'Account' }).click();
+	await visited('login-session-ended', 'Log in');
+	await page.getByText('Your session has ended. Please sign in again.').waitFor();
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(password);
+	await page.getByRole('button', { name: 'Log in', exact: true }).click();
+	// Back where the person was sent away from.
+	await visited('account', 'Your account');
+});
+
+test('on a phone-width screen nothing is wider than the screen', async () => {
+	await page.setViewportSize({ width: 390, height: 844 });
+	for (const [hash, heading, name] of [['#/', 'Your tenants', 'phone-tenants'], ['#/playground', 'Memox playground', 'phone-playground']]) {
+		await page.goto(consoleUrl(hash));
+		await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than the screen`);
+		await screenshot(page, name);
+	}
+	await page.setViewportSize({ width: 1280, height: 800 });
+});
+
 test('an admin suspends the tenant; the playground\'s next request shows the refusal', async () => {
 	await page.getByRole('link', { name: 'Playground' }).click();
 	await page.getByLabel('Tenant').selectOption({ label: tenantName });
@@ -207,6 +243,7 @@ test('an admin suspends the tenant; the playground\'s next request shows the ref
 	await admin.getByLabel('Email').fill(process.env.ADMIN_EMAIL);
 	await admin.getByLabel('Password').fill(process.env.ADMIN_PASSWORD);
 	await admin.getByRole('button', { name: 'Log in', exact: true }).click();
+	await admin.getByRole('heading', { level: 1, name: 'Your tenants' }).waitFor();
 	await admin.getByRole('link', { name: 'Admin' }).click();
 	await admin.getByRole('heading', { level: 1, name: 'Admin' }).waitFor();
 	await checkA11y(admin, 'admin');
