@@ -41,7 +41,9 @@ function svg(tag, attrs, text) {
 }
 
 // A horizontal bar per row [label, value, max]: the share of its allowance.
-export function usageChart(title, rows) {
+// With shares false the bars compare the rows with each other, and the
+// labels give only the counts.
+export function usageChart(title, rows, { shares = true } = {}) {
 	const width = 480;
 	const barHeight = 22;
 	const gap = 14;
@@ -58,16 +60,18 @@ export function usageChart(title, rows) {
 			svg('rect', { x: labelWidth, y, width: barWidth, height: barHeight, class: 'chart-track', rx: 3 }),
 			svg('rect', { x: labelWidth, y, width: Math.max(share > 0 ? 2 : 0, barWidth * share), height: barHeight, class: share > 0.9 ? 'chart-bar high' : 'chart-bar', rx: 3 }),
 			svg('text', { x: labelWidth + 6, y: y + barHeight * 0.7, class: 'chart-value' },
-				max > 0 ? `${value.toLocaleString()} of ${max.toLocaleString()}` : value.toLocaleString()));
+				shares && max > 0 ? `${value.toLocaleString()} of ${max.toLocaleString()}` : value.toLocaleString()));
 	});
 	// The same figures as text, for screen readers and copying.
-	const list = h('ul', { class: 'visually-hidden' }, rows.map(([label, value, max]) => h('li', {}, `${label}: ${value} of ${max}`)));
+	const list = h('ul', { class: 'visually-hidden' }, rows.map(([label, value, max]) => h('li', {}, shares ? `${label}: ${value} of ${max}` : `${label}: ${value}`)));
 	return h('figure', {}, chart, list, h('figcaption', {}, title));
 }
 
 export function usageView(usage, limits) {
 	const areas = Object.entries(usage.requests);
+	const largest = Math.max(1, ...areas.map(([, n]) => n));
 	return h('div', {},
+		areas.length ? usageChart(`Requests by area in ${usage.month}`, areas.map(([area, n]) => [area, n, largest]), { shares: false }) : null,
 		usageChart(`Usage in ${usage.month}, against the tenant's limits`, [
 			['Requests', usage.total, limits ? limits.monthlyRequests : 0],
 			['Memories stored', usage.memoriesStored, limits ? limits.maxMemories : 0],

@@ -152,6 +152,37 @@ test('malformed metadata is refused before it is sent', async () => {
 	assert.equal(await page.getByRole('cell', { name: 'not written', exact: true }).count(), 0);
 });
 
+test('the tenant\'s other pages: usage with its chart, members and an invitation, the audit log', async () => {
+	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+	await page.getByRole('link', { name: tenantName }).click();
+	await page.getByRole('link', { name: 'Usage' }).click();
+	await visited('tenant-usage', /Usage/);
+	await page.getByRole('img', { name: /^Usage in \d{4}-\d{2}/ }).waitFor();
+	await page.getByText(/Requests to memox/).waitFor();
+	await page.getByRole('link', { name: 'Members' }).click();
+	await visited('tenant-members', /Members/);
+	await page.getByRole('cell', { name: email, exact: true }).waitFor();
+	const invitee = `invitee-${process.pid}@example.com`;
+	await page.getByLabel('Email').fill(invitee);
+	await page.getByRole('button', { name: 'Send invitation' }).click();
+	await page.getByText(`An invitation is on its way to ${invitee}.`).waitFor();
+	await page.getByRole('cell', { name: invitee, exact: true }).waitFor();
+	await page.getByRole('link', { name: 'Audit log' }).click();
+	await visited('tenant-audit', /Audit log/);
+	for (const action of ['tenant.create', 'limits.set', 'key.create', 'invitation.create'])
+		await page.getByRole('cell', { name: action, exact: true }).first().waitFor();
+});
+
+test('the password reset page, signed out', async () => {
+	const other = await browser.newContext();
+	const signedOut = await other.newPage();
+	await signedOut.goto(consoleUrl('#/forgot'));
+	await signedOut.getByRole('heading', { level: 1, name: 'Reset your password' }).waitFor();
+	await checkA11y(signedOut, 'forgot');
+	await screenshot(signedOut, 'forgot');
+	await other.close();
+});
+
 test('rotate the key: a new secret, and the old key stops', async () => {
 	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
 	await page.getByRole('link', { name: tenantName }).click();
@@ -220,9 +251,10 @@ test('a session ended elsewhere sends the page to the login, with a message', as
 
 test('on a phone-width screen nothing is wider than the screen', async () => {
 	await page.setViewportSize({ width: 390, height: 844 });
-	for (const [hash, heading, name] of [['#/', 'Your tenants', 'phone-tenants'], ['#/playground', 'Memox playground', 'phone-playground']]) {
+	for (const [hash, heading, name, ready] of [['#/', 'Your tenants', 'phone-tenants', 'Create tenant'], ['#/playground', 'Memox playground', 'phone-playground', 'Use this key']]) {
 		await page.goto(consoleUrl(hash));
 		await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+		await page.getByRole('button', { name: ready }).waitFor();
 		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than the screen`);
 		await screenshot(page, name);

@@ -39,7 +39,7 @@ function bodyText(fields, raw) {
 }
 
 function keyChooser(state, onReady) {
-	const wrap = h('div', {});
+	const wrap = h('div', {}, h('p', {}, 'Loading your keys…'));
 	const load = async () => {
 		const { tenants } = await request('GET', '/api/v1/tenants', { query: { limit: 100 } });
 		if (!tenants.length) {
