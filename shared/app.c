@@ -18,11 +18,11 @@
 #include <fcgiapp.h>
 
 #include "apikey.h"
-#include "keyring.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
 #include "redis.h"
+#include "signing_keys.h"
 
 /* AIGET_VERSION: build/<build>/version.h, which the GNUmakefile rewrites
  * when `git describe` changes, so that this object is rebuilt exactly then. */
@@ -78,7 +78,7 @@ void app_context_free(struct app_context *ctx)
 	pg_close(ctx->db);
 	pg_close(ctx->vector);
 	redis_close(ctx->redis);
-	keyring_free(ctx->keyring);
+	signing_keys_free(ctx->signing_keys);
 	if (ctx->outbox_close)
 		ctx->outbox_close(ctx->outbox);
 	config_free(&ctx->cfg);

@@ -48,7 +48,7 @@ struct app_context {
 	struct pg *db;               /* main database */
 	struct pg *vector;           /* NULL unless APP_DEP_VECTOR */
 	struct redis *redis;
-	struct keyring *keyring;     /* signing keys, loaded on first use */
+	struct signing_keys *signing_keys; /* loaded on first use */
 	struct outbox *outbox;       /* mail, opened by the areas that send it, */
 	void (*outbox_close)(struct outbox *); /* which set this: the others never link mail (libcurl) */
 	time_t started;

@@ -8,9 +8,9 @@
 
 #include "app.h"
 #include "jwt.h"
-#include "keyring.h"
 #include "log.h"
 #include "redis.h"
+#include "signing_keys.h"
 
 static const char *claim_string(struct json_object *claims, const char *name)
 {
@@ -36,7 +36,7 @@ static int copy_claim(struct json_object *claims, const char *name, char *dst, s
 static enum jwt_error verify(struct app_context *ctx, const char *token, struct json_object **claims)
 {
 	size_t nkeys;
-	const struct jwt_key *const *keys = keyring_keys(ctx->keyring, &nkeys);
+	const struct jwt_key *const *keys = signing_keys_all(ctx->signing_keys, &nkeys);
 	const char *aud[] = { ctx->cfg.auth_jwt_audience };
 	struct jwt_verify_opts opts = {
 		.alg = JWT_ES256, .keys = keys, .nkeys = nkeys,
@@ -81,15 +81,15 @@ enum auth_result auth_token_check(struct request *req, struct auth_user *u, char
 	const char *token = h + 7;
 
 	char err[256];
-	if (ctx->keyring == NULL)
-		ctx->keyring = keyring_new(0);
-	if (keyring_load(ctx->keyring, ctx->db, 0, err, sizeof err) != 0) {
+	if (ctx->signing_keys == NULL)
+		ctx->signing_keys = signing_keys_new(0);
+	if (signing_keys_load(ctx->signing_keys, ctx->db, 0, err, sizeof err) != 0) {
 		snprintf(why, whylen, "signing keys unavailable: %s", err);
 		return AUTH_UNAVAILABLE;
 	}
 	struct json_object *claims = NULL;
 	enum jwt_error e = verify(ctx, token, &claims);
-	if (e == JWT_UNKNOWN_KID && keyring_load(ctx->keyring, ctx->db, 1, err, sizeof err) == 0)
+	if (e == JWT_UNKNOWN_KID && signing_keys_load(ctx->signing_keys, ctx->db, 1, err, sizeof err) == 0)
 		e = verify(ctx, token, &claims); /* a rotation this process has not seen yet */
 	if (e != JWT_OK) {
 		snprintf(why, whylen, "%s", jwt_error_text(e));

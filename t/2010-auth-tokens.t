@@ -126,7 +126,7 @@ subtest 'tokens signed with the real key' => sub {
 };
 
 # A token with a kid a responder does not know makes it reload its keys, at
-# most once per KEYRING_MISS_S (5 s); the rotation below waits that out.
+# most once per SIGNING_KEYS_MISS_S (5 s); the rotation below waits that out.
 my $last_kid_miss = time;
 
 subtest 'forged, tampered and malformed tokens' => sub {
@@ -273,7 +273,7 @@ subtest "another area's user route" => sub {
 	error_is($call->($s->{accessToken}), 401, 'unauthorized', "$method $path: its access token");
 };
 
-# Last: until every responder child has reloaded its keys (KEYRING_TTL_S,
+# Last: until every responder child has reloaded its keys (SIGNING_KEYS_TTL_S,
 # 60 s), children differ in which key they sign with.
 subtest 'signing-key rotation' => sub {
 	my $ctl = "$ENV{BUILD_DIR}/bin/aigetctl";
@@ -309,7 +309,7 @@ subtest 'signing-key rotation' => sub {
 	});
 	ok($fresh, 'new tokens carry the new kid') or return;
 
-	# A key signs only once it is KEYRING_ACTIVATE_S old, and /jwks reloads
+	# A key signs only once it is SIGNING_KEYS_ACTIVATE_S old, and /jwks reloads
 	# more often than that: no child publishes less than any child signs.
 	my @lists = map { join ' ', sort map { $_->{kid} } @{jwks()->{keys}} } 1 .. 6;
 	is(scalar(grep { index($_, $new_kid) >= 0 } @lists), 6,

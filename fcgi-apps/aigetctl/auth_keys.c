@@ -2,14 +2,14 @@
  *
  * The previous key stays published (GET /api/v1/auth/jwks), so tokens it
  * signed keep verifying until they expire; older keys are retired.  Every
- * responder picks the new key up within KEYRING_TTL_S seconds, or at once
- * when it meets a token with the new kid.  The private key is never printed. */
+ * responder picks the new key up within SIGNING_KEYS_TTL_S seconds, or at
+ * once when it meets a token with the new kid.  The private key is never printed. */
 #include "auth_keys.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "keyring.h"
+#include "signing_keys.h"
 
 int auth_command(struct app_context *ctx, int argc, char **argv)
 {
@@ -18,7 +18,7 @@ int auth_command(struct app_context *ctx, int argc, char **argv)
 		return 64;
 	}
 	char kid[33], err[256];
-	if (keyring_rotate(ctx->db, kid, err, sizeof err) != 0) {
+	if (signing_keys_rotate(ctx->db, kid, err, sizeof err) != 0) {
 		fprintf(stderr, "aigetctl auth: %s\n", err);
 		return 1;
 	}

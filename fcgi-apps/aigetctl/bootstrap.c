@@ -29,8 +29,8 @@
 #include "auth_token.h"
 #include "email.h"
 #include "email_proof.h"
-#include "keyring.h"
 #include "password.h"
+#include "signing_keys.h"
 #include "user_store.h"
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -118,7 +118,7 @@ static int admin(struct app_context *ctx)
 int bootstrap_run(struct app_context *ctx)
 {
 	char err[256];
-	if (keyring_ensure(ctx->db, err, sizeof err) != 0) {
+	if (signing_keys_ensure(ctx->db, err, sizeof err) != 0) {
 		fprintf(stderr, "aigetctl migrate: signing key: %s\n", err);
 		return -1;
 	}

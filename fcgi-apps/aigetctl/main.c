@@ -57,7 +57,7 @@ static const struct command commands[] = {
 	  "Makes a new ES256 signing key the current one for access tokens.  The\n"
 	  "previous key stays published in /api/v1/auth/jwks so that tokens it\n"
 	  "signed verify until they expire; older keys are retired.  The new key\n"
-	  "signs only once it is KEYRING_ACTIVATE_S (10 s) old, so that every\n"
+	  "signs only once it is SIGNING_KEYS_ACTIVATE_S (10 s) old, so that every\n"
 	  "responder knows it first.  Rotate at most once per access-token\n"
 	  "lifetime (AUTH_ACCESS_TTL_SECONDS) plus a minute.\n"
 	  "Exit status: 0 done, 1 database error, 64 usage, 78 invalid configuration.\n" },

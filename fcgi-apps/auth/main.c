@@ -7,9 +7,9 @@
 #include "auth.h"
 #include "handlers.h"
 #include "health.h"
-#include "metrics.h"
-#include "keyring.h"
 #include "log.h"
+#include "metrics.h"
+#include "signing_keys.h"
 
 #define JSON ROUTE_JSON
 #define USER ROUTE_USER
@@ -36,13 +36,14 @@ static const struct route routes[] = {
 	{ "POST",   "/api/v1/auth/apple/token",     oauth_apple_token, JSON },
 };
 
-/* The auth area signs tokens, so its keyring holds private keys; a first
- * key is made if the database has none (aigetctl migrate normally does it). */
+/* The auth area signs tokens, so it loads the signing keys' private halves;
+ * a first key is made if the database has none (aigetctl migrate normally
+ * does it). */
 static void auth_init(struct app_context *ctx)
 {
 	char err[256];
-	ctx->keyring = keyring_new(1);
-	if (keyring_ensure(ctx->db, err, sizeof err) != 0)
+	ctx->signing_keys = signing_keys_new(1);
+	if (signing_keys_ensure(ctx->db, err, sizeof err) != 0)
 		log_warn("no signing key yet: %s", err);
 }
 

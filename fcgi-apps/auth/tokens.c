@@ -22,9 +22,9 @@
 #include "db_request.h"
 #include "fields.h"
 #include "jwt.h"
-#include "keyring.h"
 #include "log.h"
 #include "redis.h"
+#include "signing_keys.h"
 
 #define REFRESH_COOKIE "aiget_refresh"
 #define REFRESH_BYTES 32
@@ -44,7 +44,8 @@ static char *sign_access(struct request *req, const char *user_id, const char *r
 {
 	struct app_context *ctx = req->ctx;
 	char err[256];
-	if (keyring_load(ctx->keyring, ctx->db, 0, err, sizeof err) != 0 || keyring_current(ctx->keyring) == NULL) {
+	if (signing_keys_load(ctx->signing_keys, ctx->db, 0, err, sizeof err) != 0 ||
+	    signing_keys_current(ctx->signing_keys) == NULL) {
 		log_error("no signing key: %s", err);
 		return NULL;
 	}
@@ -63,7 +64,7 @@ static char *sign_access(struct request *req, const char *user_id, const char *r
 	json_object_object_add(c, "jti", json_object_new_string(jti));
 	json_object_object_add(c, "role", json_object_new_string(role));
 	json_object_object_add(c, "sid", json_object_new_string(sid));
-	char *jwt = jwt_sign(keyring_current(ctx->keyring), c);
+	char *jwt = jwt_sign(signing_keys_current(ctx->signing_keys), c);
 	json_object_put(c);
 	char *copy = jwt ? arena_strdup(req->arena, jwt) : NULL;
 	free(jwt);

@@ -1,5 +1,5 @@
-/* keyring.c - loading, rotating and publishing signing keys. */
-#include "keyring.h"
+/* signing_keys.c - loading, rotating and publishing signing keys. */
+#include "signing_keys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,90 +10,90 @@
 
 #include "crypto.h"
 
-#define KEYRING_MAX 4
+#define SIGNING_KEYS_MAX 4
 
-struct keyring {
+struct signing_keys {
 	int with_private;
-	struct jwt_key *keys[KEYRING_MAX];
-	time_t created[KEYRING_MAX];
+	struct jwt_key *keys[SIGNING_KEYS_MAX];
+	time_t created[SIGNING_KEYS_MAX];
 	size_t n;
 	time_t loaded_at, missed_at;
 };
 
 static const struct pg_statement st_public = {
-	"keyring_public",
+	"signing_keys_public",
 	"SELECT kid, public_jwk::text, extract(epoch FROM created_at)::bigint FROM signing_keys"
 	" WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
 	0, 1,
 };
 static const struct pg_statement st_private = {
-	"keyring_private",
+	"signing_keys_private",
 	"SELECT kid, private_pem, extract(epoch FROM created_at)::bigint FROM signing_keys"
 	" WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
 	0, 1,
 };
 static const struct pg_statement st_insert = {
-	"keyring_insert",
+	"signing_keys_insert",
 	"INSERT INTO signing_keys (kid, alg, private_pem, public_jwk) VALUES ($1, 'ES256', $2, $3::jsonb)",
 	3, 0,
 };
 /* Keeps the two newest published: the current and the previous. */
 static const struct pg_statement st_retire = {
-	"keyring_retire",
+	"signing_keys_retire",
 	"UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid NOT IN"
 	" (SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 2)",
 	0, 0,
 };
 static const struct pg_statement st_lock = {
-	"keyring_lock", "SELECT pg_advisory_xact_lock(1095321414)", 0, 0,
+	"signing_keys_lock", "SELECT pg_advisory_xact_lock(1095321414)", 0, 0,
 };
 static const struct pg_statement st_count = {
-	"keyring_count", "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL", 0, 0,
+	"signing_keys_count", "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL", 0, 0,
 };
 
-struct keyring *keyring_new(int with_private)
+struct signing_keys *signing_keys_new(int with_private)
 {
-	struct keyring *kr = calloc(1, sizeof *kr);
-	if (kr)
-		kr->with_private = with_private;
-	return kr;
+	struct signing_keys *sk = calloc(1, sizeof *sk);
+	if (sk)
+		sk->with_private = with_private;
+	return sk;
 }
 
-static void clear(struct keyring *kr)
+static void clear(struct signing_keys *sk)
 {
-	for (size_t i = 0; i < kr->n; i++)
-		jwt_key_free(kr->keys[i]);
-	kr->n = 0;
+	for (size_t i = 0; i < sk->n; i++)
+		jwt_key_free(sk->keys[i]);
+	sk->n = 0;
 }
 
-void keyring_free(struct keyring *kr)
+void signing_keys_free(struct signing_keys *sk)
 {
-	if (kr == NULL)
+	if (sk == NULL)
 		return;
-	clear(kr);
-	free(kr);
+	clear(sk);
+	free(sk);
 }
 
-int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t errlen)
+int signing_keys_load(struct signing_keys *sk, struct pg *db, int force, char *err, size_t errlen)
 {
 	time_t now = time(NULL);
-	if (kr->loaded_at && now - kr->loaded_at < KEYRING_TTL_S && !force)
+	if (sk->loaded_at && now - sk->loaded_at < SIGNING_KEYS_TTL_S && !force)
 		return 0;
-	if (force && kr->missed_at && now - kr->missed_at < KEYRING_MISS_S)
+	if (force && sk->missed_at && now - sk->missed_at < SIGNING_KEYS_MISS_S)
 		return 0;
 	if (force)
-		kr->missed_at = now;
+		sk->missed_at = now;
 
-	PGresult *r = pg_exec(db, kr->with_private ? &st_private : &st_public, NULL, err, errlen);
+	PGresult *r = pg_exec(db, sk->with_private ? &st_private : &st_public, NULL, err, errlen);
 	if (r == NULL)
 		return -1;
-	struct jwt_key *loaded[KEYRING_MAX];
-	time_t created[KEYRING_MAX];
+	struct jwt_key *loaded[SIGNING_KEYS_MAX];
+	time_t created[SIGNING_KEYS_MAX];
 	size_t n = 0;
-	for (int i = 0; i < PQntuples(r) && n < KEYRING_MAX; i++) {
+	for (int i = 0; i < PQntuples(r) && n < SIGNING_KEYS_MAX; i++) {
 		const char *kid = PQgetvalue(r, i, 0), *text = PQgetvalue(r, i, 1);
 		struct jwt_key *k = NULL;
-		if (kr->with_private) {
+		if (sk->with_private) {
 			k = jwt_key_from_private_pem(text, kid, JWT_ES256);
 		} else {
 			struct json_object *jwk = json_tokener_parse(text);
@@ -108,46 +108,46 @@ int keyring_load(struct keyring *kr, struct pg *db, int force, char *err, size_t
 			snprintf(err, errlen, "signing key %s could not be read", kid);
 	}
 	PQclear(r);
-	clear(kr);
+	clear(sk);
 	/* The first n of each are set (the rest are never copied), and the
 	 * elements of loaded are meant to be pointers. */
 	/* cppcheck-suppress uninitvar ; NOLINTNEXTLINE(bugprone-sizeof-expression) */
-	memcpy(kr->keys, loaded, n * sizeof loaded[0]);
+	memcpy(sk->keys, loaded, n * sizeof loaded[0]);
 	/* cppcheck-suppress uninitvar */
-	memcpy(kr->created, created, n * sizeof created[0]);
-	kr->n = n;
-	kr->loaded_at = now;
+	memcpy(sk->created, created, n * sizeof created[0]);
+	sk->n = n;
+	sk->loaded_at = now;
 	return 0;
 }
 
-const struct jwt_key *keyring_current(const struct keyring *kr)
+const struct jwt_key *signing_keys_current(const struct signing_keys *sk)
 {
 	time_t now = time(NULL);
-	for (size_t i = 0; i < kr->n; i++)
-		if (now - kr->created[i] >= KEYRING_ACTIVATE_S)
-			return kr->keys[i];
-	return kr->n ? kr->keys[kr->n - 1] : NULL;
+	for (size_t i = 0; i < sk->n; i++)
+		if (now - sk->created[i] >= SIGNING_KEYS_ACTIVATE_S)
+			return sk->keys[i];
+	return sk->n ? sk->keys[sk->n - 1] : NULL;
 }
 
-const struct jwt_key *const *keyring_keys(const struct keyring *kr, size_t *n)
+const struct jwt_key *const *signing_keys_all(const struct signing_keys *sk, size_t *n)
 {
-	*n = kr->n;
-	return (const struct jwt_key *const *)kr->keys;
+	*n = sk->n;
+	return (const struct jwt_key *const *)sk->keys;
 }
 
-int keyring_has(const struct keyring *kr, const char *kid)
+int signing_keys_has(const struct signing_keys *sk, const char *kid)
 {
-	for (size_t i = 0; i < kr->n; i++)
-		if (strcmp(jwt_key_kid(kr->keys[i]), kid) == 0)
+	for (size_t i = 0; i < sk->n; i++)
+		if (strcmp(jwt_key_kid(sk->keys[i]), kid) == 0)
 			return 1;
 	return 0;
 }
 
-struct json_object *keyring_jwks(const struct keyring *kr)
+struct json_object *signing_keys_jwks(const struct signing_keys *sk)
 {
 	struct json_object *keys = json_object_new_array();
-	for (size_t i = 0; i < kr->n; i++)
-		json_object_array_add(keys, jwt_key_public_jwk(kr->keys[i]));
+	for (size_t i = 0; i < sk->n; i++)
+		json_object_array_add(keys, jwt_key_public_jwk(sk->keys[i]));
 	struct json_object *root = json_object_new_object();
 	json_object_object_add(root, "keys", keys);
 	return root;
@@ -208,12 +208,12 @@ static int in_transaction(struct pg *db, int only_if_none, char kid[33], char *e
 	return -1;
 }
 
-int keyring_rotate(struct pg *db, char kid_out[33], char *err, size_t errlen)
+int signing_keys_rotate(struct pg *db, char kid_out[33], char *err, size_t errlen)
 {
 	return in_transaction(db, 0, kid_out, err, errlen);
 }
 
-int keyring_ensure(struct pg *db, char *err, size_t errlen)
+int signing_keys_ensure(struct pg *db, char *err, size_t errlen)
 {
 	char kid[33];
 	return in_transaction(db, 1, kid, err, errlen);
