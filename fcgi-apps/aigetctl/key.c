@@ -1,7 +1,7 @@
 /* key.c - `aigetctl key create|list|disable|enable|rotate|delete`.
  *
  * The keys responder's operations (fcgi-apps/keys/manage.c) for an
- * operator: the same statements (shared/keystore.c), the same secrets
+ * operator: the same statements (shared/api_key_store.c), the same secrets
  * (apikey_generate(): "agk_" and 256 random bits, only the SHA-256 kept), the
  * same rules (a deleted key is gone; a rotated-away or deleted key cannot be
  * enabled; an expired or rotated key cannot be rotated), the same cache
@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_key_store.h"
 #include "apikey.h"
 #include "ctl.h"
-#include "keystore.h"
 #include "membership.h"
 #include "pg.h"
 #include "tenant_audit.h"
@@ -57,7 +57,7 @@ static int tenant_usable(struct app_context *ctx, const char *id)
 	return 0;
 }
 
-static void audit(struct app_context *ctx, const struct keystore_row *k, const char *action,
+static void audit(struct app_context *ctx, const struct api_key_store_row *k, const char *action,
 		  struct json_object *detail)
 {
 	char err[256];
@@ -73,16 +73,16 @@ static void audit(struct app_context *ctx, const struct keystore_row *k, const c
 	json_object_put(detail);
 }
 
-static void invalidate(struct app_context *ctx, const struct keystore_row *k)
+static void invalidate(struct app_context *ctx, const struct api_key_store_row *k)
 {
 	if (apikey_invalidate_key(ctx, k->hash) != 0)
 		fprintf(stderr, "aigetctl key: warning: cached copies of key %s could not be invalidated (Redis); "
 			"they follow when they expire\n", k->id);
 }
 
-static void print_key(const struct keystore_row *k, const char *secret, int json, const char *what)
+static void print_key(const struct api_key_store_row *k, const char *secret, int json, const char *what)
 {
-	struct json_object *o = keystore_json(k, secret);
+	struct json_object *o = api_key_store_json(k, secret);
 	if (json) {
 		ctl_print_json(o);
 	} else {
@@ -96,14 +96,15 @@ static void print_key(const struct keystore_row *k, const char *secret, int json
 
 static int create(struct app_context *ctx, struct arena *a, char *tenant, int argc, char **argv, int json)
 {
-	struct keystore_new n = { .tenant_id = tenant };
+	struct api_key_store_new n = { .tenant_id = tenant };
 	long long days = 0;
 	for (int i = 0; i < argc; i++) {
 		const char *v;
 		int m;
 		if ((m = ctl_option(argc, argv, &i, "--name", &v)) != 0) {
-			if (m < 0 || *v == '\0' || strlen(v) > KEYSTORE_NAME_MAX)
-				return ctl_usage(key_synopsis, "--name must be 1 to %d bytes", KEYSTORE_NAME_MAX);
+			if (m < 0 || *v == '\0' || strlen(v) > API_KEY_STORE_NAME_MAX)
+				return ctl_usage(key_synopsis, "--name must be 1 to %d bytes",
+						 API_KEY_STORE_NAME_MAX);
 			for (const char *c = v; *c; c++)
 				if ((unsigned char)*c < 0x20 || *c == 0x7f)
 					return ctl_usage(key_synopsis, "--name must not contain control characters");
@@ -135,13 +136,13 @@ static int create(struct app_context *ctx, struct arena *a, char *tenant, int ar
 	crypto_hex(hash, sizeof hash, hex);
 	n.prefix = prefix;
 	n.hash_hex = hex;
-	struct keystore_row k;
-	int made = keystore_insert(ctx->db, a, &n, &k, err, sizeof err);
+	struct api_key_store_row k;
+	int made = api_key_store_insert(ctx->db, a, &n, &k, err, sizeof err);
 	if (made < 0)
 		return ctl_fail("key", "database: %s", err);
 	if (made == 0)
 		return ctl_fail("key", "the tenant already has %d working keys; delete some first",
-				KEYSTORE_PER_TENANT_MAX);
+				API_KEY_STORE_PER_TENANT_MAX);
 	struct json_object *d = json_object_new_object();
 	json_object_object_add(d, "scopes", apikey_scopes_json(k.scopes));
 	json_object_object_add(d, "expiresAt", k.expires_at ? json_object_new_string(k.expires_at) : NULL);
@@ -160,19 +161,20 @@ static int list(struct app_context *ctx, struct arena *a, const char *tenant, in
 		return CTL_FAILED;
 	struct json_object *rows = json_object_new_array();
 	for (;;) {
-		PGresult *r = keystore_list(ctx->db, tenant, fetch, after_key, after_id, err, sizeof err);
+		PGresult *r = api_key_store_list(ctx->db, tenant, fetch, after_key, after_id, err,
+						 sizeof err);
 		if (r == NULL) {
 			json_object_put(rows);
 			return ctl_fail("key", "database: %s", err);
 		}
 		int n = PQntuples(r);
 		for (int i = 0; i < n; i++) {
-			struct keystore_row k;
-			keystore_read_row(a, r, i, &k);
-			json_object_array_add(rows, keystore_json(&k, NULL));
+			struct api_key_store_row k;
+			api_key_store_read_row(a, r, i, &k);
+			json_object_array_add(rows, api_key_store_json(&k, NULL));
 		}
 		if (n > 0) {
-			after_key = arena_strdup(a, PQgetvalue(r, n - 1, KEYSTORE_NCOLUMNS));
+			after_key = arena_strdup(a, PQgetvalue(r, n - 1, API_KEY_STORE_NCOLUMNS));
 			after_id = arena_strdup(a, PQgetvalue(r, n - 1, 0));
 		}
 		PQclear(r);
@@ -193,10 +195,10 @@ static int list(struct app_context *ctx, struct arena *a, const char *tenant, in
 }
 
 /* The key, unless it does not exist or was deleted (as the API's 404). */
-static int load(struct app_context *ctx, struct arena *a, const char *id, struct keystore_row *k)
+static int load(struct app_context *ctx, struct arena *a, const char *id, struct api_key_store_row *k)
 {
 	char err[256];
-	int found = keystore_get(ctx->db, a, id, k, err, sizeof err);
+	int found = api_key_store_get(ctx->db, a, id, k, err, sizeof err);
 	if (found < 0)
 		return ctl_fail("key", "database: %s", err), -1;
 	if (found == 0 || strcmp(k->status, "deleted") == 0)
@@ -207,14 +209,14 @@ static int load(struct app_context *ctx, struct arena *a, const char *id, struct
 static int set_status(struct app_context *ctx, struct arena *a, const char *id, const char *status,
 		      const char *action, int json)
 {
-	struct keystore_row old, k;
+	struct api_key_store_row old, k;
 	char err[256];
 	if (load(ctx, a, id, &old) != 0)
 		return CTL_FAILED;
 	if (strcmp(status, "active") == 0 && old.rotated_to)
 		return ctl_fail("key", "a rotated-away key cannot be enabled again; its replacement is %s",
 				old.rotated_to);
-	int done = keystore_set_status(ctx->db, a, &old, status, &k, err, sizeof err);
+	int done = api_key_store_set_status(ctx->db, a, &old, status, &k, err, sizeof err);
 	if (done < 0)
 		return ctl_fail("key", "database: %s", err);
 	if (done == 0)
@@ -233,10 +235,11 @@ static int rotate(struct app_context *ctx, struct arena *a, const char *id, int 
 		int m = ctl_option(argc, argv, &i, "--overlap-seconds", &v);
 		if (m == 0)
 			return ctl_usage(key_synopsis, "unexpected argument %s", argv[i]);
-		if (m < 0 || ctl_integer(v, 0, KEYSTORE_OVERLAP_MAX_S, &overlap) != 0)
-			return ctl_usage(key_synopsis, "--overlap-seconds must be from 0 to %d", KEYSTORE_OVERLAP_MAX_S);
+		if (m < 0 || ctl_integer(v, 0, API_KEY_STORE_OVERLAP_MAX_S, &overlap) != 0)
+			return ctl_usage(key_synopsis, "--overlap-seconds must be from 0 to %d",
+					 API_KEY_STORE_OVERLAP_MAX_S);
 	}
-	struct keystore_row old, k;
+	struct api_key_store_row old, k;
 	char err[256];
 	if (load(ctx, a, id, &old) != 0)
 		return CTL_FAILED;
@@ -251,10 +254,12 @@ static int rotate(struct app_context *ctx, struct arena *a, const char *id, int 
 	if (apikey_generate(a, &secret, prefix, hash) != 0)
 		return ctl_fail("key", "no randomness for a key");
 	crypto_hex(hash, sizeof hash, hex);
-	int done = keystore_rotate(ctx->db, a, &old, prefix, hex, NULL, overlap, &k, err, sizeof err);
-	if (done == KEYSTORE_FULL)
-		return ctl_fail("key", "the tenant already has %d working keys, and an overlap would make one more; "
-				"rotate without --overlap-seconds, or delete a key first", KEYSTORE_PER_TENANT_MAX);
+	int done = api_key_store_rotate(ctx->db, a, &old, prefix, hex, NULL, overlap, &k, err, sizeof err);
+	if (done == API_KEY_STORE_FULL)
+		return ctl_fail("key",
+				"the tenant already has %d working keys, and an overlap would make one more; "
+				"rotate without --overlap-seconds, or delete a key first",
+				API_KEY_STORE_PER_TENANT_MAX);
 	if (done < 0)
 		return ctl_fail("key", "database: %s", err);
 	if (done == 0)

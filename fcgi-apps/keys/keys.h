@@ -3,35 +3,35 @@
  * Handlers live in files named for what they handle: manage.c (a tenant's
  * owners and admins create, list, disable, enable, delete and rotate keys)
  * and verify.c (a key checks itself; internal services check a key).  The
- * api_keys statements are in shared/keystore.c, shared with aigetctl;
+ * api_keys statements are in shared/api_key_store.c, shared with aigetctl;
  * store.c runs them for a request (shared/apikey.c reads keys, and writes
  * only last_used_at, debounced); tenant_audit rows are written by audit.c. */
 #ifndef AIGET_KEYS_AREA_H
 #define AIGET_KEYS_AREA_H
 
+#include "api_key_store.h"
 #include "apikey.h"
-#include "keystore.h"
 #include "paging.h"
 #include "request.h"
 
-#define KEYS_NAME_MAX KEYSTORE_NAME_MAX
-#define KEYS_OVERLAP_MAX_S KEYSTORE_OVERLAP_MAX_S
-#define KEYS_PER_TENANT_MAX KEYSTORE_PER_TENANT_MAX
+#define KEYS_NAME_MAX API_KEY_STORE_NAME_MAX
+#define KEYS_OVERLAP_MAX_S API_KEY_STORE_OVERLAP_MAX_S
+#define KEYS_PER_TENANT_MAX API_KEY_STORE_PER_TENANT_MAX
 
 /* ------------------------------------------------------------- store.c */
 
-/* shared/keystore.c's functions for a request: each returns 1 with k
+/* shared/api_key_store.c's functions for a request: each returns 1 with k
  * filled (its strings in the request's arena), 0 when no row matched, -1 on
  * a database error (then the request is answered 503). */
-int store_get(struct request *req, const char *key_id, struct keystore_row *k);
+int store_get(struct request *req, const char *key_id, struct api_key_store_row *k);
 /* 0: the tenant already has KEYS_PER_TENANT_MAX working keys. */
-int store_insert(struct request *req, const struct keystore_new *n, struct keystore_row *k);
-int store_set_status(struct request *req, const struct keystore_row *old, const char *status,
-		     struct keystore_row *k);
+int store_insert(struct request *req, const struct api_key_store_new *n, struct api_key_store_row *k);
+int store_set_status(struct request *req, const struct api_key_store_row *old, const char *status,
+		     struct api_key_store_row *k);
 /* The caller made the new key; 0: old was rotated or deleted meanwhile;
- * KEYSTORE_FULL: an overlap at the cap (not answered). */
-int store_rotate(struct request *req, const struct keystore_row *old, const char *prefix, const char *hash_hex,
-		 long long overlap_s, struct keystore_row *k);
+ * API_KEY_STORE_FULL: an overlap at the cap (not answered). */
+int store_rotate(struct request *req, const struct api_key_store_row *old, const char *prefix,
+		 const char *hash_hex, long long overlap_s, struct api_key_store_row *k);
 /* One page of a tenant's keys (no deleted ones), newest first: adds "keys"
  * and "nextCursor" to body.  0, or -1 when answered. */
 int store_list(struct request *req, const char *tenant_id, const struct page *p, struct json_object *body);

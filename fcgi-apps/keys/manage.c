@@ -135,7 +135,8 @@ static void not_found(struct request *req)
 
 /* The key named in the path, when the caller may do act on it; deleted keys
  * only when asked for.  0, or -1 when answered. */
-static int load_key(struct request *req, enum tenant_action act, int with_deleted, struct keystore_row *k)
+static int load_key(struct request *req, enum tenant_action act, int with_deleted,
+		    struct api_key_store_row *k)
 {
 	const char *id = request_param(req, "keyId");
 	if (!membership_is_uuid(id)) {
@@ -153,7 +154,7 @@ static int load_key(struct request *req, enum tenant_action act, int with_delete
 	return membership_require(req, k->tenant_id, act, &t);
 }
 
-static struct json_object *prefix_detail(const struct keystore_row *k)
+static struct json_object *prefix_detail(const struct api_key_store_row *k)
 {
 	struct json_object *d = json_object_new_object();
 	json_object_object_add(d, "prefix", json_object_new_string(k->prefix));
@@ -172,7 +173,7 @@ static void internal(struct request *req, const char *what)
 void manage_create(struct request *req)
 {
 	static const char *const allowed[] = { "tenantId", "name", "scopes", "expiresAt", NULL };
-	struct keystore_new n = { 0 };
+	struct api_key_store_new n = { 0 };
 	const char *expires_at;
 	if (fields_only(req, allowed) || field_string(req, "tenantId", 1, 36, &n.tenant_id) ||
 	    field_string(req, "name", 1, KEYS_NAME_MAX, &n.name) || field_scopes(req, &n.scopes) ||
@@ -208,7 +209,7 @@ void manage_create(struct request *req)
 	crypto_hex(hash, sizeof hash, hex);
 	n.prefix = prefix;
 	n.hash_hex = hex;
-	struct keystore_row k;
+	struct api_key_store_row k;
 	int made = store_insert(req, &n, &k);
 	if (made < 0)
 		return;
@@ -222,7 +223,7 @@ void manage_create(struct request *req)
 	json_object_object_add(d, "expiresAt", k.expires_at ? json_object_new_string(k.expires_at) : NULL);
 	audit_key(req, k.tenant_id, "key.create", k.id, d);
 	response_header(req, "Location", arena_printf(req->arena, "/api/v1/keys/%s", k.id));
-	response_json(req, 201, keystore_json(&k, secret));
+	response_json(req, 201, api_key_store_json(&k, secret));
 }
 
 void manage_list(struct request *req)
@@ -250,15 +251,15 @@ void manage_list(struct request *req)
 
 void manage_get(struct request *req)
 {
-	struct keystore_row k;
+	struct api_key_store_row k;
 	if (load_key(req, ACT_KEYS_READ, 0, &k) == 0)
-		response_json(req, 200, keystore_json(&k, NULL));
+		response_json(req, 200, api_key_store_json(&k, NULL));
 }
 
 /* Sets the status of the key in the path; the caller has checked the
  * transitions that are conflicts.  0, or -1 when answered. */
-static int set_status(struct request *req, const struct keystore_row *old, const char *status, const char *action,
-		      struct keystore_row *k)
+static int set_status(struct request *req, const struct api_key_store_row *old, const char *status,
+		      const char *action, struct api_key_store_row *k)
 {
 	int done = store_set_status(req, old, status, k);
 	if (done < 0)
@@ -274,14 +275,14 @@ static int set_status(struct request *req, const struct keystore_row *old, const
 
 void manage_disable(struct request *req)
 {
-	struct keystore_row old, k;
+	struct api_key_store_row old, k;
 	if (load_key(req, ACT_KEYS_MANAGE, 0, &old) == 0 && set_status(req, &old, "disabled", "key.disable", &k) == 0)
-		response_json(req, 200, keystore_json(&k, NULL));
+		response_json(req, 200, api_key_store_json(&k, NULL));
 }
 
 void manage_enable(struct request *req)
 {
-	struct keystore_row old, k;
+	struct api_key_store_row old, k;
 	if (load_key(req, ACT_KEYS_MANAGE, 1, &old) != 0)
 		return;
 	if (strcmp(old.status, "deleted") == 0) {
@@ -294,12 +295,12 @@ void manage_enable(struct request *req)
 		return;
 	}
 	if (set_status(req, &old, "active", "key.enable", &k) == 0)
-		response_json(req, 200, keystore_json(&k, NULL));
+		response_json(req, 200, api_key_store_json(&k, NULL));
 }
 
 void manage_delete(struct request *req)
 {
-	struct keystore_row old, k;
+	struct api_key_store_row old, k;
 	if (load_key(req, ACT_KEYS_MANAGE, 0, &old) == 0 && set_status(req, &old, "deleted", "key.delete", &k) == 0)
 		response_no_content(req);
 }
@@ -331,7 +332,7 @@ static int field_overlap(struct request *req, long long *out)
 void manage_rotate(struct request *req)
 {
 	long long overlap;
-	struct keystore_row old, k;
+	struct api_key_store_row old, k;
 	if (field_overlap(req, &overlap) != 0 || load_key(req, ACT_KEYS_MANAGE, 0, &old) != 0)
 		return;
 	/* A disabled key may be rotated (a leaked key: disable it at once, then
@@ -352,7 +353,7 @@ void manage_rotate(struct request *req)
 	}
 	crypto_hex(hash, sizeof hash, hex);
 	int done = store_rotate(req, &old, prefix, hex, overlap, &k);
-	if (done == KEYSTORE_FULL) {
+	if (done == API_KEY_STORE_FULL) {
 		response_error(req, 409, "conflict",
 			       "the tenant already has %d working keys, and an overlap would make one more; "
 			       "rotate without overlap, or delete a key first", KEYS_PER_TENANT_MAX);
@@ -370,5 +371,5 @@ void manage_rotate(struct request *req)
 	json_object_object_add(d, "newPrefix", json_object_new_string(k.prefix));
 	json_object_object_add(d, "overlapSeconds", json_object_new_int64(overlap));
 	audit_key(req, old.tenant_id, "key.rotate", old.id, d);
-	response_json(req, 200, keystore_json(&k, secret));
+	response_json(req, 200, api_key_store_json(&k, secret));
 }

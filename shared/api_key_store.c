@@ -1,10 +1,10 @@
-/* keystore.c - the api_keys statements and the JSON of a key.
+/* api_key_store.c - the api_keys statements and the JSON of a key.
  *
  * Every statement returns the same columns (KEY_COLUMNS), read by one
  * function.  Changes are single statements: a rotation inserts the new row
  * and points the old one at it in one statement, under a row lock on the
  * old one, so two rotations of one key cannot both succeed. */
-#include "keystore.h"
+#include "api_key_store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,9 +19,9 @@
 	"k.rotated_to, coalesce(k.expires_at <= now(), false), coalesce(k.revoke_at <= now(), false), " \
 	"encode(k.key_hash, 'hex')"
 
-/* Keys that can still work: the ones KEYSTORE_PER_TENANT_MAX counts.  Two
- * creations at the same moment may both pass the count; it is a bound on
- * what a tenant can pile up, not an exact quota. */
+/* Keys that can still work: the ones API_KEY_STORE_PER_TENANT_MAX counts.
+ * Two creations at the same moment may both pass the count; it is a bound
+ * on what a tenant can pile up, not an exact quota. */
 #define WORKING \
 	"status <> 'deleted' AND (revoke_at IS NULL OR revoke_at > now()) AND (expires_at IS NULL OR expires_at > now())"
 
@@ -58,10 +58,10 @@ static const struct pg_statement st_set_status = {
  * on for up to half a second), with one it is now plus the overlap to the
  * second above (never shorter than asked for).
  *
- * A rotation with an overlap counts against KEYSTORE_PER_TENANT_MAX: for
- * the overlap both keys work, so at the cap it is refused (room is false,
- * nothing is written), or day-long overlaps could pile up working keys
- * without end.  One without overlap swaps a key for a key and is never
+ * A rotation with an overlap counts against API_KEY_STORE_PER_TENANT_MAX:
+ * for the overlap both keys work, so at the cap it is refused (room is
+ * false, nothing is written), or day-long overlaps could pile up working
+ * keys without end.  One without overlap swaps a key for a key and is never
  * refused, so that a leaked key can always be replaced.  The one row
  * always returned says which: the new key's columns, or NULLs and room. */
 static const struct pg_statement st_rotate = {
@@ -86,7 +86,7 @@ static int hex_nibble(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
 }
 
-void keystore_read_row(struct arena *a, PGresult *r, int i, struct keystore_row *k)
+void api_key_store_read_row(struct arena *a, PGresult *r, int i, struct api_key_store_row *k)
 {
 	const char **text[] = { &k->id, &k->tenant_id, &k->name, &k->prefix };
 	for (int c = 0; c < 4; c++)
@@ -106,27 +106,27 @@ void keystore_read_row(struct arena *a, PGresult *r, int i, struct keystore_row 
 
 /* Runs a statement expected to return at most one key. */
 static int one(struct pg *db, struct arena *a, const struct pg_statement *st, const char *const *params,
-	       struct keystore_row *k, char *err, size_t errlen)
+	       struct api_key_store_row *k, char *err, size_t errlen)
 {
 	PGresult *r = pg_exec(db, st, params, err, errlen);
 	if (r == NULL)
 		return -1;
 	int found = PQntuples(r) == 1;
 	if (found)
-		keystore_read_row(a, r, 0, k);
+		api_key_store_read_row(a, r, 0, k);
 	PQclear(r);
 	return found;
 }
 
-int keystore_get(struct pg *db, struct arena *a, const char *key_id, struct keystore_row *k, char *err,
-		 size_t errlen)
+int api_key_store_get(struct pg *db, struct arena *a, const char *key_id, struct api_key_store_row *k,
+		      char *err, size_t errlen)
 {
 	const char *params[] = { key_id };
 	return one(db, a, &st_get, params, k, err, errlen);
 }
 
-int keystore_insert(struct pg *db, struct arena *a, const struct keystore_new *n, struct keystore_row *k,
-		    char *err, size_t errlen)
+int api_key_store_insert(struct pg *db, struct arena *a, const struct api_key_store_new *n,
+			 struct api_key_store_row *k, char *err, size_t errlen)
 {
 	char scopes[64] = "", expires[24], cap[16];
 	if (n->scopes & APIKEY_SCOPE_MEMOX_READ)
@@ -136,26 +136,26 @@ int keystore_insert(struct pg *db, struct arena *a, const struct keystore_new *n
 	if (scopes[0])
 		scopes[strlen(scopes) - 1] = '\0';
 	snprintf(expires, sizeof expires, "%lld", n->expires);
-	snprintf(cap, sizeof cap, "%d", KEYSTORE_PER_TENANT_MAX);
+	snprintf(cap, sizeof cap, "%d", API_KEY_STORE_PER_TENANT_MAX);
 	const char *params[] = { n->tenant_id, n->name, n->prefix, n->hash_hex, scopes,
 				 n->expires ? expires : NULL, n->created_by, cap };
 	return one(db, a, &st_insert, params, k, err, errlen);
 }
 
-int keystore_set_status(struct pg *db, struct arena *a, const struct keystore_row *old, const char *status,
-			struct keystore_row *k, char *err, size_t errlen)
+int api_key_store_set_status(struct pg *db, struct arena *a, const struct api_key_store_row *old,
+			     const char *status, struct api_key_store_row *k, char *err, size_t errlen)
 {
 	const char *params[] = { old->id, old->tenant_id, status };
 	return one(db, a, &st_set_status, params, k, err, errlen);
 }
 
-int keystore_rotate(struct pg *db, struct arena *a, const struct keystore_row *old, const char *prefix,
-		    const char *hash_hex, const char *actor, long long overlap_s, struct keystore_row *k,
-		    char *err, size_t errlen)
+int api_key_store_rotate(struct pg *db, struct arena *a, const struct api_key_store_row *old,
+			 const char *prefix, const char *hash_hex, const char *actor, long long overlap_s,
+			 struct api_key_store_row *k, char *err, size_t errlen)
 {
 	char overlap[24], cap[16];
 	snprintf(overlap, sizeof overlap, "%lld", overlap_s);
-	snprintf(cap, sizeof cap, "%d", KEYSTORE_PER_TENANT_MAX);
+	snprintf(cap, sizeof cap, "%d", API_KEY_STORE_PER_TENANT_MAX);
 	const char *params[] = { old->id, old->tenant_id, prefix, hash_hex, actor, overlap, cap };
 	PGresult *r = pg_exec(db, &st_rotate, params, err, errlen);
 	if (r == NULL)
@@ -163,23 +163,23 @@ int keystore_rotate(struct pg *db, struct arena *a, const struct keystore_row *o
 	/* The new key, or no key: old went meanwhile, or there was no room. */
 	int rc = 0;
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-		keystore_read_row(a, r, 0, k);
+		api_key_store_read_row(a, r, 0, k);
 		rc = 1;
-	} else if (PQntuples(r) == 1 && PQgetvalue(r, 0, KEYSTORE_NCOLUMNS)[0] != 't') {
-		rc = KEYSTORE_FULL;
+	} else if (PQntuples(r) == 1 && PQgetvalue(r, 0, API_KEY_STORE_NCOLUMNS)[0] != 't') {
+		rc = API_KEY_STORE_FULL;
 	}
 	PQclear(r);
 	return rc;
 }
 
-PGresult *keystore_list(struct pg *db, const char *tenant_id, const char *fetch, const char *after_key,
-			const char *after_id, char *err, size_t errlen)
+PGresult *api_key_store_list(struct pg *db, const char *tenant_id, const char *fetch, const char *after_key,
+			     const char *after_id, char *err, size_t errlen)
 {
 	const char *params[] = { tenant_id, fetch, after_key, after_id };
 	return pg_exec(db, &st_list, params, err, errlen);
 }
 
-const char *keystore_effective_status(const struct keystore_row *k)
+const char *api_key_store_effective_status(const struct api_key_store_row *k)
 {
 	if (strcmp(k->status, "active") != 0)
 		return k->status;
@@ -191,7 +191,7 @@ static struct json_object *string_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
-struct json_object *keystore_json(const struct keystore_row *k, const char *secret)
+struct json_object *api_key_store_json(const struct api_key_store_row *k, const char *secret)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(k->id));
@@ -201,7 +201,7 @@ struct json_object *keystore_json(const struct keystore_row *k, const char *secr
 	json_object_object_add(o, "name", json_object_new_string(k->name));
 	json_object_object_add(o, "tenantId", json_object_new_string(k->tenant_id));
 	json_object_object_add(o, "scopes", apikey_scopes_json(k->scopes));
-	json_object_object_add(o, "status", json_object_new_string(keystore_effective_status(k)));
+	json_object_object_add(o, "status", json_object_new_string(api_key_store_effective_status(k)));
 	json_object_object_add(o, "createdAt", string_or_null(k->created_at));
 	json_object_object_add(o, "expiresAt", string_or_null(k->expires_at));
 	json_object_object_add(o, "lastUsedAt", string_or_null(k->last_used_at));
