@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "paging.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
@@ -91,7 +91,7 @@ void api_key_store_read_row(struct arena *a, PGresult *r, int i, struct api_key_
 	const char **text[] = { &k->id, &k->tenant_id, &k->name, &k->prefix };
 	for (int c = 0; c < 4; c++)
 		*text[c] = arena_strdup(a, PQgetvalue(r, i, c));
-	k->scopes = apikey_scopes_from_list(PQgetvalue(r, i, 4));
+	k->scopes = api_key_scopes_from_list(PQgetvalue(r, i, 4));
 	k->status = arena_strdup(a, PQgetvalue(r, i, 5));
 	const char **nullable[] = { &k->created_at, &k->expires_at, &k->last_used_at, &k->revoke_at, &k->rotated_to };
 	for (int c = 0; c < 5; c++)
@@ -129,9 +129,9 @@ int api_key_store_insert(struct pg *db, struct arena *a, const struct api_key_st
 			 struct api_key_store_row *k, char *err, size_t errlen)
 {
 	char scopes[64] = "", expires[24], cap[16];
-	if (n->scopes & APIKEY_SCOPE_MEMOX_READ)
+	if (n->scopes & API_KEY_SCOPE_MEMOX_READ)
 		strcat(scopes, "memox:read,");
-	if (n->scopes & APIKEY_SCOPE_MEMOX_WRITE)
+	if (n->scopes & API_KEY_SCOPE_MEMOX_WRITE)
 		strcat(scopes, "memox:write,");
 	if (scopes[0])
 		scopes[strlen(scopes) - 1] = '\0';
@@ -200,7 +200,7 @@ struct json_object *api_key_store_json(const struct api_key_store_row *k, const 
 	json_object_object_add(o, "prefix", json_object_new_string(k->prefix));
 	json_object_object_add(o, "name", json_object_new_string(k->name));
 	json_object_object_add(o, "tenantId", json_object_new_string(k->tenant_id));
-	json_object_object_add(o, "scopes", apikey_scopes_json(k->scopes));
+	json_object_object_add(o, "scopes", api_key_scopes_json(k->scopes));
 	json_object_object_add(o, "status", json_object_new_string(api_key_store_effective_status(k)));
 	json_object_object_add(o, "createdAt", string_or_null(k->created_at));
 	json_object_object_add(o, "expiresAt", string_or_null(k->expires_at));

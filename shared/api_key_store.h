@@ -6,7 +6,7 @@
  * made either way has the same format, hash, limits and semantics.  Callers
  * check who may act; this module only runs the statements.  Each function
  * takes the connection, an arena for the row's strings, and an err buffer
- * the caller owns.  shared/apikey.c reads keys to verify them; it writes
+ * the caller owns.  shared/api_key.c reads keys to verify them; it writes
  * only last_used_at. */
 #ifndef AIGET_API_KEY_STORE_H
 #define AIGET_API_KEY_STORE_H
@@ -29,7 +29,7 @@
 struct api_key_store_row {
 	const char *id, *tenant_id, *name, *prefix;
 	const char *status;           /* the column: active, disabled or deleted */
-	unsigned scopes;              /* enum apikey_scope bits */
+	unsigned scopes;              /* enum api_key_scope bits */
 	const char *created_at, *expires_at, *last_used_at, *revoke_at, *rotated_to;
 	int expired, revoked;         /* expires_at, revoke_at have passed */
 	unsigned char hash[CRYPTO_SHA256_LEN];

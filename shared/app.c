@@ -17,7 +17,7 @@
 
 #include <fcgiapp.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"

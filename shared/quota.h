@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "apikey.h"
+#include "api_key.h"
 
 enum quota_reason { QUOTA_OK, QUOTA_RATE, QUOTA_CONCURRENCY, QUOTA_MONTHLY, QUOTA_UNCHECKED };
 

@@ -26,7 +26,7 @@ struct request_header {
 };
 
 struct auth_user;
-struct apikey_info;
+struct api_key_info;
 
 /* Work that must not delay the answer (sending mail): run after
  * FCGX_Finish_r(), before the arena is reset. */
@@ -58,7 +58,7 @@ struct request {
 	int nparams;
 
 	struct auth_user *user;    /* set by the dispatcher on ROUTE_USER routes */
-	struct apikey_info *key;   /* set by the dispatcher on ROUTE_APIKEY routes */
+	struct api_key_info *key;  /* set by the dispatcher on ROUTE_APIKEY routes */
 	const char *key_slot;      /* the tenant concurrency slot it holds, released after the handler */
 	struct request_deferred *deferred;
 

@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "app.h"
 #include "auth_token.h"
 #include "body.h"
@@ -115,25 +115,25 @@ static int admit_key(struct request *req, unsigned flags)
 		return -1;
 	}
 	char err[256];
-	struct apikey_info *k = arena_zalloc(req->arena, sizeof *k);
-	enum apikey_code code = apikey_check(ctx, h + 7, k, err, sizeof err);
+	struct api_key_info *k = arena_zalloc(req->arena, sizeof *k);
+	enum api_key_code code = api_key_verify(ctx, h + 7, k, err, sizeof err);
 	switch (code) {
-	case APIKEY_VALID:
+	case API_KEY_VALID:
 		break;
-	case APIKEY_FORBIDDEN:
+	case API_KEY_FORBIDDEN:
 		response_error(req, 403, "forbidden", "the API key's tenant is suspended");
 		return -1;
-	case APIKEY_UNAVAILABLE:
+	case API_KEY_UNAVAILABLE:
 		response_unavailable(req, "api key check", err);
 		return -1;
 	default:
-		log_info("api key refused: %s", apikey_code_name(code));
+		log_info("api key refused: %s", api_key_code_name(code));
 		response_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 		response_error(req, 401, "unauthorized", "the API key is invalid, disabled or expired");
 		return -1;
 	}
-	if (((flags & ROUTE_SCOPE_READ) && !(k->scopes & APIKEY_SCOPE_MEMOX_READ)) ||
-	    ((flags & ROUTE_SCOPE_WRITE) && !(k->scopes & APIKEY_SCOPE_MEMOX_WRITE))) {
+	if (((flags & ROUTE_SCOPE_READ) && !(k->scopes & API_KEY_SCOPE_MEMOX_READ)) ||
+	    ((flags & ROUTE_SCOPE_WRITE) && !(k->scopes & API_KEY_SCOPE_MEMOX_WRITE))) {
 		response_error(req, 403, "forbidden", "the API key lacks the %s scope",
 			       flags & ROUTE_SCOPE_WRITE ? "memox:write" : "memox:read");
 		return -1;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "apikey.h"
+#include "api_key.h"
 
 const struct tenant_limit_field tenant_limit_fields[TENANT_LIMIT__MAX] = {
 	[TENANT_LIMIT_QPS]          = { "qps", "--qps", 1000000 },
@@ -109,7 +109,7 @@ static void configured(const struct config *cfg, long long limits[TENANT_LIMIT__
 		       long long ceilings[TENANT_LIMIT__MAX])
 {
 	struct tenant_limits d;
-	apikey_default_limits(cfg, &d);
+	api_key_default_limits(cfg, &d);
 	const long long l[TENANT_LIMIT__MAX] = { d.qps, d.burst, d.concurrency, d.monthly_requests, d.max_memories };
 	const long long c[TENANT_LIMIT__MAX] = { cfg->tenant_ceiling_qps, cfg->tenant_ceiling_burst,
 						 cfg->tenant_ceiling_concurrency, cfg->tenant_ceiling_monthly,

@@ -4,7 +4,7 @@
  * limits through these, so both take the same names and bounds and write
  * the rows the same way.  A limit the tenant has not set (its column NULL)
  * is the configured default (TENANT_DEFAULT_*).  Whoever changes limits
- * must then call apikey_invalidate_tenant(): cached keys carry them.
+ * must then call api_key_invalidate_tenant(): cached keys carry them.
  *
  * A ceiling is how far the tenant's owners may raise a limit themselves
  * (tenant_limit_ceilings; a NULL column is the configured

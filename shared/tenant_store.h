@@ -15,7 +15,7 @@
  * that pg_exec() never retries one outside it.
  *
  * Statements of other tables that join tenants to read a tenant's name or
- * status along with their own rows (a key's lookup in shared/apikey.c,
+ * status along with their own rows (a key's lookup in shared/api_key.c,
  * invitations, the worker's memory pages) keep them beside their own
  * statements, using TENANT_STORE_COLUMNS for the row. */
 #ifndef AIGET_TENANT_STORE_H

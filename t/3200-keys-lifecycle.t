@@ -204,7 +204,7 @@ error_is(manage(POST => "/api/v1/keys/$ke->{id}/rotate"), 409, 'conflict', 'rota
 
 # An expiry moved into the past behind the API's back (SQL): nothing tells
 # the caches, so their lifetimes bound how long the key goes on.  The Redis
-# copy's (APIKEY_REDIS_TTL_S, 30 s) is too long to wait for here, so the
+# copy's (API_KEY_REDIS_TTL_S, 30 s) is too long to wait for here, so the
 # test checks the bound and then brings the copy's expiry forward: without
 # it, the key stops within the one second a process keeps its own copy.
 # (This was a TODO test that the key stops within a second of the edit,

@@ -2,10 +2,10 @@
  *
  * The keys responder's operations (fcgi-apps/keys/manage.c) for an
  * operator: the same statements (shared/api_key_store.c), the same secrets
- * (apikey_generate(): "agk_" and 256 random bits, only the SHA-256 kept), the
+ * (api_key_generate(): "agk_" and 256 random bits, only the SHA-256 kept), the
  * same rules (a deleted key is gone; a rotated-away or deleted key cannot be
  * enabled; an expired or rotated key cannot be rotated), the same cache
- * invalidation after every change (apikey_invalidate_key(), so a stopped key
+ * invalidation after every change (api_key_invalidate_key(), so a stopped key
  * fails everywhere within a second), and a tenant_audit row for each,
  * actor NULL and "by": "aigetctl".  A new secret is printed this once. */
 #include "key.h"
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_key.h"
 #include "api_key_store.h"
-#include "apikey.h"
 #include "ctl.h"
 #include "membership.h"
 #include "pg.h"
@@ -75,7 +75,7 @@ static void audit(struct app_context *ctx, const struct api_key_store_row *k, co
 
 static void invalidate(struct app_context *ctx, const struct api_key_store_row *k)
 {
-	if (apikey_invalidate_key(ctx, k->hash) != 0)
+	if (api_key_invalidate_key(ctx, k->hash) != 0)
 		fprintf(stderr, "aigetctl key: warning: cached copies of key %s could not be invalidated (Redis); "
 			"they follow when they expire\n", k->id);
 }
@@ -110,7 +110,7 @@ static int create(struct app_context *ctx, struct arena *a, char *tenant, int ar
 					return ctl_usage(key_synopsis, "--name must not contain control characters");
 			n.name = v;
 		} else if ((m = ctl_option(argc, argv, &i, "--scope", &v)) != 0) {
-			unsigned bit = m > 0 ? apikey_scope_parse(v) : 0;
+			unsigned bit = m > 0 ? api_key_scope_parse(v) : 0;
 			if (bit == 0)
 				return ctl_usage(key_synopsis, "--scope must be memox:read or memox:write");
 			n.scopes |= bit;
@@ -124,14 +124,14 @@ static int create(struct app_context *ctx, struct arena *a, char *tenant, int ar
 	if (n.name == NULL)
 		return ctl_usage(key_synopsis, "key create needs --name NAME");
 	if (n.scopes == 0)   /* as the API: no scopes named means both */
-		n.scopes = APIKEY_SCOPE_MEMOX_READ | APIKEY_SCOPE_MEMOX_WRITE;
+		n.scopes = API_KEY_SCOPE_MEMOX_READ | API_KEY_SCOPE_MEMOX_WRITE;
 	n.expires = days ? (long long)time(NULL) + days * 86400 : 0;
 	if (tenant_usable(ctx, tenant) != 0)
 		return CTL_FAILED;
 
-	char *secret, prefix[APIKEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1], err[256];
+	char *secret, prefix[API_KEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1], err[256];
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	if (apikey_generate(a, &secret, prefix, hash) != 0)
+	if (api_key_generate(a, &secret, prefix, hash) != 0)
 		return ctl_fail("key", "no randomness for a key");
 	crypto_hex(hash, sizeof hash, hex);
 	n.prefix = prefix;
@@ -144,7 +144,7 @@ static int create(struct app_context *ctx, struct arena *a, char *tenant, int ar
 		return ctl_fail("key", "the tenant already has %d working keys; delete some first",
 				API_KEY_STORE_PER_TENANT_MAX);
 	struct json_object *d = json_object_new_object();
-	json_object_object_add(d, "scopes", apikey_scopes_json(k.scopes));
+	json_object_object_add(d, "scopes", api_key_scopes_json(k.scopes));
 	json_object_object_add(d, "expiresAt", k.expires_at ? json_object_new_string(k.expires_at) : NULL);
 	audit(ctx, &k, "key.create", d);
 	print_key(&k, secret, json, "created");
@@ -249,9 +249,9 @@ static int rotate(struct app_context *ctx, struct arena *a, const char *id, int 
 		return ctl_fail("key", "the key was already rotated; its replacement is %s", old.rotated_to);
 	if (old.expired)
 		return ctl_fail("key", "the key has expired; create a new one");
-	char *secret, prefix[APIKEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1];
+	char *secret, prefix[API_KEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1];
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	if (apikey_generate(a, &secret, prefix, hash) != 0)
+	if (api_key_generate(a, &secret, prefix, hash) != 0)
 		return ctl_fail("key", "no randomness for a key");
 	crypto_hex(hash, sizeof hash, hex);
 	int done = api_key_store_rotate(ctx->db, a, &old, prefix, hex, NULL, overlap, &k, err, sizeof err);

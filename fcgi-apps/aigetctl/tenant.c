@@ -6,7 +6,7 @@
  * rules: a tenant is created with its owner in one statement; a
  * change and its tenant_audit row commit together (actor NULL, "by":
  * "aigetctl"); a deleted tenant cannot be changed; after a commit that can
- * stop or slow keys, apikey_invalidate_tenant() drops every cached copy of
+ * stop or slow keys, api_key_invalidate_tenant() drops every cached copy of
  * the tenant's keys in every process, so a suspension refuses its keys
  * within a second.  Limits go through shared/tenant_limits.c, the
  * responder's own names, bounds and statements.  A tenant is made only for
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "ctl.h"
 #include "email.h"
 #include "email_proof.h"
@@ -129,7 +129,7 @@ static int audit_and_commit(struct app_context *ctx, const char *id, const char 
 /* After a commit: cached keys must see the new status or limits now. */
 static void invalidate(struct app_context *ctx, const char *id)
 {
-	if (apikey_invalidate_tenant(ctx, id) != 0)
+	if (api_key_invalidate_tenant(ctx, id) != 0)
 		fprintf(stderr, "aigetctl tenant: warning: the tenant's cached keys could not be invalidated "
 			"(Redis); they follow when their cached copies expire\n");
 }

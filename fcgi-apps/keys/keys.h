@@ -4,13 +4,13 @@
  * owners and admins create, list, disable, enable, delete and rotate keys)
  * and verify.c (a key checks itself; internal services check a key).  The
  * api_keys statements are in shared/api_key_store.c, shared with aigetctl;
- * store.c runs them for a request (shared/apikey.c reads keys, and writes
+ * store.c runs them for a request (shared/api_key.c reads keys, and writes
  * only last_used_at, debounced); tenant_audit rows are written by audit.c. */
 #ifndef AIGET_KEYS_AREA_H
 #define AIGET_KEYS_AREA_H
 
+#include "api_key.h"
 #include "api_key_store.h"
-#include "apikey.h"
 #include "paging.h"
 #include "request.h"
 

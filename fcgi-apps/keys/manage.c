@@ -4,7 +4,7 @@
  * caller's role in the key's tenant through membership_require(): a key of a
  * tenant the caller cannot see is a 404, as a key that does not exist, and a
  * member without the role gets 403.  Every change that can stop a key
- * (disable, delete, rotate) is followed by apikey_invalidate_key(), so the
+ * (disable, delete, rotate) is followed by api_key_invalidate_key(), so the
  * cached copies in every responder die within a second; enable invalidates
  * too, so that a cached "disabled" does not outlive it.  Every change is
  * audited in tenant_audit. */
@@ -83,7 +83,7 @@ static int parse_rfc3339(const char *s, long long *epoch)
 static int field_scopes(struct request *req, unsigned *out)
 {
 	struct json_object *v;
-	*out = APIKEY_SCOPE_MEMOX_READ | APIKEY_SCOPE_MEMOX_WRITE;
+	*out = API_KEY_SCOPE_MEMOX_READ | API_KEY_SCOPE_MEMOX_WRITE;
 	if (!json_object_object_get_ex(req->json, "scopes", &v) || json_object_is_type(v, json_type_null))
 		return 0;
 	if (!json_object_is_type(v, json_type_array)) {
@@ -103,7 +103,7 @@ static int field_scopes(struct request *req, unsigned *out)
 			return -1;
 		}
 		const char *name = json_object_get_string(e);
-		unsigned bit = apikey_scope_parse(name);
+		unsigned bit = api_key_scope_parse(name);
 		if (bit == 0) {
 			/* Echoed only when short and plain, never cut inside a character. */
 			int plain = strlen(name) <= 40;
@@ -200,9 +200,9 @@ void manage_create(struct request *req)
 	if (membership_require(req, n.tenant_id, ACT_KEYS_MANAGE, &t) != 0)
 		return;
 
-	char *secret, prefix[APIKEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1];
+	char *secret, prefix[API_KEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1];
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	if (apikey_generate(req->arena, &secret, prefix, hash) != 0) {
+	if (api_key_generate(req->arena, &secret, prefix, hash) != 0) {
 		internal(req, "no randomness for a key");
 		return;
 	}
@@ -219,7 +219,7 @@ void manage_create(struct request *req)
 		return;
 	}
 	struct json_object *d = prefix_detail(&k);
-	json_object_object_add(d, "scopes", apikey_scopes_json(k.scopes));
+	json_object_object_add(d, "scopes", api_key_scopes_json(k.scopes));
 	json_object_object_add(d, "expiresAt", k.expires_at ? json_object_new_string(k.expires_at) : NULL);
 	audit_key(req, k.tenant_id, "key.create", k.id, d);
 	response_header(req, "Location", arena_printf(req->arena, "/api/v1/keys/%s", k.id));
@@ -268,7 +268,7 @@ static int set_status(struct request *req, const struct api_key_store_row *old, 
 		response_error(req, 409, "conflict", "the key was changed meanwhile; read it again");
 		return -1;
 	}
-	apikey_invalidate_key(req->ctx, old->hash);
+	api_key_invalidate_key(req->ctx, old->hash);
 	audit_key(req, old->tenant_id, action, old->id, prefix_detail(old));
 	return 0;
 }
@@ -345,9 +345,9 @@ void manage_rotate(struct request *req)
 		response_error(req, 409, "conflict", "the key has expired; create a new one");
 		return;
 	}
-	char *secret, prefix[APIKEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1];
+	char *secret, prefix[API_KEY_PREFIX_LEN + 1], hex[2 * CRYPTO_SHA256_LEN + 1];
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	if (apikey_generate(req->arena, &secret, prefix, hash) != 0) {
+	if (api_key_generate(req->arena, &secret, prefix, hash) != 0) {
 		internal(req, "no randomness for a key");
 		return;
 	}
@@ -365,7 +365,7 @@ void manage_rotate(struct request *req)
 		response_error(req, 409, "conflict", "the key was rotated or deleted meanwhile");
 		return;
 	}
-	apikey_invalidate_key(req->ctx, old.hash);
+	api_key_invalidate_key(req->ctx, old.hash);
 	struct json_object *d = prefix_detail(&old);
 	json_object_object_add(d, "newKeyId", json_object_new_string(k.id));
 	json_object_object_add(d, "newPrefix", json_object_new_string(k.prefix));

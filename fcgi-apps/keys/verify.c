@@ -57,13 +57,13 @@ static struct json_object *limits_json(const struct tenant_limits *l)
 
 void verify_self(struct request *req)
 {
-	const struct apikey_info *k = req->key;
+	const struct api_key_info *k = req->key;
 	const char *limit = header_set(req, "RateLimit-Limit"), *remaining = header_set(req, "RateLimit-Remaining"),
 		   *reset = header_set(req, "RateLimit-Reset");
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "keyId", json_object_new_string(k->key_id));
 	json_object_object_add(o, "tenantId", json_object_new_string(k->tenant_id));
-	json_object_object_add(o, "scopes", apikey_scopes_json(k->scopes));
+	json_object_object_add(o, "scopes", api_key_scopes_json(k->scopes));
 	/* No headers: Redis could not be asked and RATELIMIT_REDIS_DOWN=allow. */
 	json_object_object_add(o, "ratelimit", limit && remaining && reset
 				? ratelimit_json(atoll(limit), atoll(remaining), atoll(reset)) : NULL);
@@ -102,16 +102,16 @@ void verify_key(struct request *req)
 		return;
 
 	char err[256];
-	struct apikey_info k;
-	enum apikey_code code = apikey_check(req->ctx, secret, &k, err, sizeof err);
-	if (code == APIKEY_UNAVAILABLE) {
+	struct api_key_info k;
+	enum api_key_code code = api_key_verify(req->ctx, secret, &k, err, sizeof err);
+	if (code == API_KEY_UNAVAILABLE) {
 		response_unavailable(req, "verify", err);
 		return;
 	}
-	if (code == APIKEY_VALID && scope && !(k.scopes & apikey_scope_parse(scope)))
-		code = APIKEY_FORBIDDEN;
+	if (code == API_KEY_VALID && scope && !(k.scopes & api_key_scope_parse(scope)))
+		code = API_KEY_FORBIDDEN;
 	struct json_object *ratelimit = NULL;
-	if (code == APIKEY_VALID) {
+	if (code == API_KEY_VALID) {
 		char *slot = arena_printf(req->arena, "verify:%ld:%lu", (long)getpid(), ++serial);
 		struct quota_result q;
 		if (quota_admit(req->ctx, k.tenant_id, &k.limits, "verify", slot, &q) != 0) {
@@ -122,9 +122,9 @@ void verify_key(struct request *req)
 		if (q.reason == QUOTA_OK)
 			quota_release(req->ctx, k.tenant_id, slot);
 		if (q.reason == QUOTA_RATE || q.reason == QUOTA_CONCURRENCY)
-			code = APIKEY_RATE_LIMITED;
+			code = API_KEY_RATE_LIMITED;
 		else if (q.reason == QUOTA_MONTHLY)
-			code = APIKEY_USAGE_EXCEEDED;
+			code = API_KEY_USAGE_EXCEEDED;
 		if (q.reason != QUOTA_UNCHECKED) {
 			ratelimit = ratelimit_json(q.limit, q.remaining, q.reset_s);
 			if (q.reason != QUOTA_OK)
@@ -132,14 +132,14 @@ void verify_key(struct request *req)
 						       json_object_new_int64(q.retry_after_s > 0 ? q.retry_after_s : 1));
 		}
 	}
-	/* apikey_check() names the key only when it is valid. */
+	/* api_key_verify() names the key only when it is valid. */
 	int known = k.key_id[0] != '\0';
 	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "valid", json_object_new_boolean(code == APIKEY_VALID));
-	json_object_object_add(o, "code", json_object_new_string(apikey_code_name(code)));
+	json_object_object_add(o, "valid", json_object_new_boolean(code == API_KEY_VALID));
+	json_object_object_add(o, "code", json_object_new_string(api_key_code_name(code)));
 	json_object_object_add(o, "tenantId", known ? json_object_new_string(k.tenant_id) : NULL);
 	json_object_object_add(o, "keyId", known ? json_object_new_string(k.key_id) : NULL);
-	json_object_object_add(o, "scopes", apikey_scopes_json(known ? k.scopes : 0));
+	json_object_object_add(o, "scopes", api_key_scopes_json(known ? k.scopes : 0));
 	json_object_object_add(o, "ratelimit", ratelimit);
 	response_json(req, 200, o);
 }

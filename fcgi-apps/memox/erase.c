@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "log.h"
 #include "membership.h"
 #include "paging.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "crypto.h"
 #include "log.h"
 #include "redis.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "fields.h"
 #include "log.h"
 #include "memory_vectors.h"
@@ -98,7 +98,7 @@ struct written {
  * Fills out[n]; 0, or -1 when answered. */
 static int write_memories(struct request *req, struct json_object *items, int n, struct written *out)
 {
-	const struct apikey_info *k = req->key;
+	const struct api_key_info *k = req->key;
 	char max[24], err[256];
 	snprintf(max, sizeof max, "%lld", k->limits.max_memories);
 	const char *params[] = { k->tenant_id, json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN), max };

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "memory_vectors.h"
 
 #define SCOPE_SLOTS  256

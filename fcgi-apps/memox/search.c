@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "crypto.h"
 #include "embed.h"
 #include "fields.h"

@@ -8,9 +8,9 @@
  * changing a deleted tenant is a 409.  Their changes are audited in the
  * tenant's log with the admin as actor.
  *
- * Suspension stops the tenant's keys: apikey_invalidate_tenant() drops their
+ * Suspension stops the tenant's keys: api_key_invalidate_tenant() drops their
  * cached copies everywhere, and a key looked up again finds the tenant
- * suspended and gets 403 (shared/apikey.c).  Members still see and manage
+ * suspended and gets 403 (shared/api_key.c).  Members still see and manage
  * the tenant; only its keys stop. */
 #include "tenants.h"
 
@@ -149,7 +149,7 @@ static void set_status(struct request *req, const char *to, const char *action)
 		return;
 	}
 	/* After the commit: a key looked up again must find the new status. */
-	if (apikey_invalidate_tenant(req->ctx, id) != 0)
+	if (api_key_invalidate_tenant(req->ctx, id) != 0)
 		log_warn("tenant %s: %s; cached keys follow when they expire", id, action);
 	log_info("tenant %s: %s by %s", id, action, req->user->id);
 	response_json(req, 200, wrap("tenant", tenant_store_admin_json(r, 0)));

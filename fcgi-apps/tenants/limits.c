@@ -6,7 +6,7 @@
  * changes only the limits it names: a number sets one, null resets one to
  * the default, an absent one stays as it is.  Names, bounds and statements
  * are shared/tenant_limits.c's, which aigetctl uses too.  After the change
- * is committed, apikey_invalidate_tenant() drops every cached copy of the
+ * is committed, api_key_invalidate_tenant() drops every cached copy of the
  * tenant's keys, which carry its limits, so new limits apply within a second
  * without a restart.
  *
@@ -139,7 +139,7 @@ static void put(struct request *req, const char *tenant_id, const struct limits_
 		return;
 	}
 	/* Ceilings bound what owners ask for; keys carry only the limits. */
-	if (!ceilings && apikey_invalidate_tenant(req->ctx, tenant_id) != 0)
+	if (!ceilings && api_key_invalidate_tenant(req->ctx, tenant_id) != 0)
 		log_warn("tenant %s: new limits apply when cached keys expire", tenant_id);
 	response_json(req, 200, (ceilings ? tenant_ceilings_json : tenant_limits_json)(&req->ctx->cfg, tenant_id, r));
 }

@@ -10,7 +10,7 @@
  * same moment count one after the other.  Deletion is soft:
  * the row stays with status 'deleted' (hidden from its members, who get 404
  * like for any tenant they cannot see), every key of the tenant stops at once
- * through apikey_invalidate_tenant(), and the erasure of its data is queued
+ * through api_key_invalidate_tenant(), and the erasure of its data is queued
  * for the memox worker.  The tenants table's statements, the name rule and
  * the lock are shared/tenant_store.c's, which aigetctl uses too. */
 #include "tenants.h"
@@ -204,7 +204,7 @@ void tenants_delete(struct request *req)
 		return;
 	}
 	/* After the commit, so that a key looked up again finds the tenant deleted. */
-	if (apikey_invalidate_tenant(req->ctx, t.id) != 0)
+	if (api_key_invalidate_tenant(req->ctx, t.id) != 0)
 		log_warn("tenant %s deleted; its cached keys work until they expire", t.id);
 	schedule_erase(req, t.id);
 	log_info("tenant %s deleted", t.id);

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "apikey.h"
+#include "api_key.h"
 #include "db_request.h"
 #include "membership.h"
 #include "paging.h"

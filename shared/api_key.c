@@ -1,13 +1,14 @@
-/* apikey.c - key secrets, the three-level lookup, and invalidation.
+/* api_key.c - key secrets, the three-level lookup, and invalidation.
  *
  * Levels: a per-process cache (entries live one second, and are dropped at
- * once when an invalidation arrives on APIKEY_CHANNEL), a Redis copy shared by
- * all processes (APIKEY_REDIS_TTL_S), and the database.  Invalidation writes a
- * short-lived "stale" tombstone over the Redis copy rather than deleting it:
- * copies are filled with SET NX, so a process that read the database just
- * before a change committed cannot put the old state back.  Expiry and
- * rotation deadlines travel with the copy and are checked at each use. */
-#include "apikey.h"
+ * once when an invalidation arrives on API_KEY_CHANNEL), a Redis copy shared
+ * by all processes (API_KEY_REDIS_TTL_S), and the database.  Invalidation
+ * writes a short-lived "stale" tombstone over the Redis copy rather than
+ * deleting it: copies are filled with SET NX, so a process that read the
+ * database just before a change committed cannot put the old state back.
+ * Expiry and rotation deadlines travel with the copy and are checked at each
+ * use. */
+#include "api_key.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -22,14 +23,14 @@
 
 #define PROCESS_TTL_S 1
 #define PROCESS_MAX 128
-#define APIKEY_REDIS_TTL_S 30
+#define API_KEY_REDIS_TTL_S 30
 #define TOMBSTONE_TTL_S 5
 #define SUB_RETRY_S 5
 #define LAST_USED_DEBOUNCE_S 60
 
 /* What the database says of a key, as cached. */
 struct record {
-	struct apikey_info info;
+	struct api_key_info info;
 	char key_status[12], tenant_status[12];
 	long long expires, revoke;        /* epoch seconds, 0 = never */
 	long long lim[5];                 /* the tenant's own limits, 0 = default */
@@ -46,7 +47,7 @@ static redisContext *sub;
 static time_t sub_tried;
 
 static const struct pg_statement st_lookup = {
-	"apikey_lookup",
+	"api_key_lookup",
 	"SELECT k.id, k.tenant_id, array_to_string(k.scopes, ','), k.status,"
 	" coalesce(floor(extract(epoch FROM k.expires_at))::bigint, 0), coalesce(floor(extract(epoch FROM k.revoke_at))::bigint, 0),"
 	" t.status, coalesce(l.qps, 0), coalesce(l.burst, 0), coalesce(l.concurrency, 0),"
@@ -56,26 +57,28 @@ static const struct pg_statement st_lookup = {
 	1, 1,
 };
 static const struct pg_statement st_tenant_keys = {
-	"apikey_tenant_keys", "SELECT encode(key_hash, 'hex') FROM api_keys WHERE tenant_id = $1::uuid", 1, 1,
+	"api_key_tenant_keys",
+	"SELECT encode(key_hash, 'hex') FROM api_keys WHERE tenant_id = $1::uuid",
+	1, 1,
 };
 static const struct pg_statement st_last_used = {
-	"apikey_last_used", "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid", 1, 1,
+	"api_key_last_used", "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid", 1, 1,
 };
 
-static const char *const code_names[APIKEY__MAX] = {
+static const char *const code_names[API_KEY__MAX] = {
 	"VALID", "NOT_FOUND", "DISABLED", "EXPIRED", "FORBIDDEN", "RATE_LIMITED", "USAGE_EXCEEDED", "UNAVAILABLE",
 };
 
 static const struct { const char *name; unsigned bit; } scope_names[] = {
-	{ "memox:read", APIKEY_SCOPE_MEMOX_READ }, { "memox:write", APIKEY_SCOPE_MEMOX_WRITE },
+	{ "memox:read", API_KEY_SCOPE_MEMOX_READ }, { "memox:write", API_KEY_SCOPE_MEMOX_WRITE },
 };
 
-const char *apikey_code_name(enum apikey_code c)
+const char *api_key_code_name(enum api_key_code c)
 {
-	return c < APIKEY__MAX ? code_names[c] : "UNAVAILABLE";
+	return c < API_KEY__MAX ? code_names[c] : "UNAVAILABLE";
 }
 
-unsigned apikey_scope_parse(const char *name)
+unsigned api_key_scope_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
 		if (strcmp(scope_names[i].name, name) == 0)
@@ -83,7 +86,7 @@ unsigned apikey_scope_parse(const char *name)
 	return 0;
 }
 
-struct json_object *apikey_scopes_json(unsigned scopes)
+struct json_object *api_key_scopes_json(unsigned scopes)
 {
 	struct json_object *a = json_object_new_array();
 	for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
@@ -92,17 +95,17 @@ struct json_object *apikey_scopes_json(unsigned scopes)
 	return a;
 }
 
-unsigned apikey_scopes_from_list(const char *list)
+unsigned api_key_scopes_from_list(const char *list)
 {
 	unsigned bits = 0;
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", list);
 	for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save))
-		bits |= apikey_scope_parse(s);
+		bits |= api_key_scope_parse(s);
 	return bits;
 }
 
-void apikey_default_limits(const struct config *cfg, struct tenant_limits *l)
+void api_key_default_limits(const struct config *cfg, struct tenant_limits *l)
 {
 	l->qps = cfg->tenant_default_qps;
 	l->burst = cfg->tenant_default_burst;
@@ -111,15 +114,15 @@ void apikey_default_limits(const struct config *cfg, struct tenant_limits *l)
 	l->max_memories = cfg->tenant_default_max_memories;
 }
 
-int apikey_generate(struct arena *a, char **secret, char prefix[APIKEY_PREFIX_LEN + 1],
-		    unsigned char hash[CRYPTO_SHA256_LEN])
+int api_key_generate(struct arena *a, char **secret, char prefix[API_KEY_PREFIX_LEN + 1],
+		     unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	char *body = crypto_random_token(a, 32);
 	if (body == NULL)
 		return -1;
-	*secret = arena_printf(a, "%s%s", APIKEY_PREFIX, body);
-	memcpy(prefix, *secret, APIKEY_PREFIX_LEN);
-	prefix[APIKEY_PREFIX_LEN] = '\0';
+	*secret = arena_printf(a, "%s%s", API_KEY_PREFIX, body);
+	memcpy(prefix, *secret, API_KEY_PREFIX_LEN);
+	prefix[API_KEY_PREFIX_LEN] = '\0';
 	crypto_sha256(*secret, strlen(*secret), hash);
 	return 0;
 }
@@ -176,7 +179,7 @@ static void sub_connect(struct app_context *ctx)
 						    : redisCommand(sub, "AUTH %s", u.password)) : NULL;
 	int ok = !u.password[0] || (r && r->type != REDIS_REPLY_ERROR);
 	freeReplyObject(r);
-	r = ok ? redisCommand(sub, "SUBSCRIBE %s", APIKEY_CHANNEL) : NULL;
+	r = ok ? redisCommand(sub, "SUBSCRIBE %s", API_KEY_CHANNEL) : NULL;
 	ok = r && r->type == REDIS_REPLY_ARRAY;
 	freeReplyObject(r);
 	memset(cache, 0, sizeof cache);
@@ -219,7 +222,7 @@ static int publish_and_tombstone(struct app_context *ctx, const char *message, c
 		rc |= r == NULL ? -1 : 0;
 		freeReplyObject(r);
 	}
-	redisReply *r = redis_command(ctx->redis, err, sizeof err, "PUBLISH %s %s", APIKEY_CHANNEL, message);
+	redisReply *r = redis_command(ctx->redis, err, sizeof err, "PUBLISH %s %s", API_KEY_CHANNEL, message);
 	rc |= r == NULL ? -1 : 0;
 	freeReplyObject(r);
 	evict(message);
@@ -228,7 +231,7 @@ static int publish_and_tombstone(struct app_context *ctx, const char *message, c
 	return rc;
 }
 
-int apikey_invalidate_key(struct app_context *ctx, const unsigned char hash[CRYPTO_SHA256_LEN])
+int api_key_invalidate_key(struct app_context *ctx, const unsigned char hash[CRYPTO_SHA256_LEN])
 {
 	char hex[2 * CRYPTO_SHA256_LEN + 1], msg[80];
 	crypto_hex(hash, CRYPTO_SHA256_LEN, hex);
@@ -237,7 +240,7 @@ int apikey_invalidate_key(struct app_context *ctx, const unsigned char hash[CRYP
 	return publish_and_tombstone(ctx, msg, hexes, 1);
 }
 
-int apikey_invalidate_tenant(struct app_context *ctx, const char *tenant_id)
+int api_key_invalidate_tenant(struct app_context *ctx, const char *tenant_id)
 {
 	char err[256], msg[64];
 	const char *params[] = { tenant_id };
@@ -287,7 +290,7 @@ static int from_database(struct app_context *ctx, const char *hex, struct record
 		memset(rec, 0, sizeof *rec);
 		snprintf(rec->info.key_id, sizeof rec->info.key_id, "%s", PQgetvalue(r, 0, 0));
 		snprintf(rec->info.tenant_id, sizeof rec->info.tenant_id, "%s", PQgetvalue(r, 0, 1));
-		rec->info.scopes = apikey_scopes_from_list(PQgetvalue(r, 0, 2));
+		rec->info.scopes = api_key_scopes_from_list(PQgetvalue(r, 0, 2));
 		snprintf(rec->key_status, sizeof rec->key_status, "%s", PQgetvalue(r, 0, 3));
 		rec->expires = atoll(PQgetvalue(r, 0, 4));
 		rec->revoke = atoll(PQgetvalue(r, 0, 5));
@@ -319,30 +322,30 @@ static int load(struct app_context *ctx, const char *hex, struct record *rec, ch
 		char text[512];
 		serialise(rec, text, sizeof text);
 		freeReplyObject(redis_command(ctx->redis, err, errlen, "SET apikey:%s %s NX EX %d", hex, text,
-					      APIKEY_REDIS_TTL_S));
+					      API_KEY_REDIS_TTL_S));
 	}
 	return found;
 }
 
-static enum apikey_code judge(const struct config *cfg, const struct record *rec, struct apikey_info *info)
+static enum api_key_code judge(const struct config *cfg, const struct record *rec, struct api_key_info *info)
 {
 	time_t now = time(NULL);
 	if (strcmp(rec->key_status, "deleted") == 0 || strcmp(rec->tenant_status, "deleted") == 0)
-		return APIKEY_NOT_FOUND;
+		return API_KEY_NOT_FOUND;
 	if (strcmp(rec->key_status, "disabled") == 0)
-		return APIKEY_DISABLED;
+		return API_KEY_DISABLED;
 	if ((rec->expires && now >= rec->expires) || (rec->revoke && now >= rec->revoke))
-		return APIKEY_EXPIRED;
+		return API_KEY_EXPIRED;
 	if (strcmp(rec->tenant_status, "active") != 0)
-		return APIKEY_FORBIDDEN;
+		return API_KEY_FORBIDDEN;
 	*info = rec->info;
-	apikey_default_limits(cfg, &info->limits);
+	api_key_default_limits(cfg, &info->limits);
 	long long *own[] = { &info->limits.qps, &info->limits.burst, &info->limits.concurrency,
 			     &info->limits.monthly_requests, &info->limits.max_memories };
 	for (int i = 0; i < 5; i++)
 		if (rec->lim[i] > 0)
 			*own[i] = rec->lim[i];
-	return APIKEY_VALID;
+	return API_KEY_VALID;
 }
 
 static void note_last_used(struct app_context *ctx, const char *key_id)
@@ -358,14 +361,15 @@ static void note_last_used(struct app_context *ctx, const char *key_id)
 	}
 }
 
-enum apikey_code apikey_check(struct app_context *ctx, const char *secret, struct apikey_info *info,
-			      char *err, size_t errlen)
+enum api_key_code api_key_verify(struct app_context *ctx, const char *secret, struct api_key_info *info,
+				 char *err, size_t errlen)
 {
 	memset(info, 0, sizeof *info);
 	err[0] = '\0';
 	size_t len = strlen(secret);
-	if (len != strlen(APIKEY_PREFIX) + 43 || strncmp(secret, APIKEY_PREFIX, strlen(APIKEY_PREFIX)) != 0)
-		return APIKEY_NOT_FOUND;
+	if (len != strlen(API_KEY_PREFIX) + 43 ||
+	    strncmp(secret, API_KEY_PREFIX, strlen(API_KEY_PREFIX)) != 0)
+		return API_KEY_NOT_FOUND;
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char hex[2 * CRYPTO_SHA256_LEN + 1];
 	crypto_sha256(secret, len, hash);
@@ -381,16 +385,16 @@ enum apikey_code apikey_check(struct app_context *ctx, const char *secret, struc
 	struct record rec;
 	int found = load(ctx, hex, &rec, err, errlen);
 	if (found < 0)
-		return APIKEY_UNAVAILABLE;
+		return API_KEY_UNAVAILABLE;
 	if (found == 0)
-		return APIKEY_NOT_FOUND;
+		return API_KEY_NOT_FOUND;
 	memcpy(cache[slot].hash, hash, sizeof hash);
 	cache[slot].rec = rec;
 	cache[slot].loaded = now;
 	cache[slot].used = 1;
-	enum apikey_code code = judge(&ctx->cfg, &rec, info);
+	enum api_key_code code = judge(&ctx->cfg, &rec, info);
 	/* Once per process and second at most; the write itself once a minute. */
-	if (code == APIKEY_VALID)
+	if (code == API_KEY_VALID)
 		note_last_used(ctx, info->key_id);
 	return code;
 }
