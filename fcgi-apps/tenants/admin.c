@@ -11,7 +11,12 @@
  * Suspension stops the tenant's keys: api_key_invalidate_tenant() drops their
  * cached copies everywhere, and a key looked up again finds the tenant
  * suspended and gets 403 (shared/api_key.c).  Members still see and manage
- * the tenant; only its keys stop. */
+ * the tenant; only its keys stop.
+ *
+ * The back office's routes for one tenant's limits, ceilings, usage and
+ * audit log are not here: each sits beside the members' route it mirrors,
+ * in limits.c, usage.c and audit.c, sharing its parsing and statements
+ * (tenants.h lists all of the back office's functions in one section). */
 #include "tenants.h"
 
 #include <stdio.h>

@@ -3,7 +3,11 @@
  * Rows are written through shared/tenant_audit.c, as the keys responder's
  * key.* rows and aigetctl's are; this file writes tenant.*, member.*,
  * invitation.* and limits.* rows, and shows all of them, newest first, to
- * the tenant's owners and admins and to site admins. */
+ * the tenant's owners and admins and to site admins.
+ *
+ * The back office's admin_audit_list() is here rather than in admin.c: it
+ * reads the same log as audit_list(), for a tenant named without
+ * membership. */
 #include "tenants.h"
 
 #include "auth_token.h"

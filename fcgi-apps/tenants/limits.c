@@ -17,7 +17,12 @@
  * limits and ceilings after the tenant's row is locked, as every change of
  * either does, so that it holds for what it is checked against.  Site
  * admins set limits within the bounds only, and the ceilings the same way
- * as the limits (null: back to TENANT_CEILING_*). */
+ * as the limits (null: back to TENANT_CEILING_*).
+ *
+ * The back office's handlers (admin_limits_*, admin_ceilings_*, under
+ * /api/v1/admin/tenants/{tenantId}) are here rather than in admin.c: they
+ * differ from the owners' only in how the tenant is found and in skipping
+ * the ceilings check, and share the parsing and the locked change. */
 #include "tenants.h"
 
 #include <stdio.h>

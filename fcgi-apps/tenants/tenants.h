@@ -10,6 +10,12 @@
  * membership_require(), the one membership check; admin routes have the
  * dispatcher's ROUTE_ADMIN and name a tenant through admin_tenant_find().
  *
+ * The back office's handlers of one tenant's limits, ceilings, usage and
+ * audit log (admin_limits_*, admin_ceilings_*, admin_usage_get,
+ * admin_audit_list) sit beside the members' twins in limits.c, usage.c and
+ * audit.c, whose parsing and statements they share; the last section below
+ * lists every back-office function, wherever it is defined.
+ *
  * A change and its tenant_audit row are written in one transaction, so that
  * no change goes unrecorded: if the audit row cannot be written, the change
  * is rolled back and the caller gets a 503.  Statements that run inside a
@@ -77,13 +83,6 @@ int throttle_hit(struct request *req, enum throttle_rule rule);
 int audit_record(struct request *req, const char *tenant_id, const char *action, const char *target,
 		 struct json_object *detail);
 
-/* ---------------------------------------------------------------- admin.c */
-
-/* The tenant named by the path's {tenantId} for an admin route: 1 with id
- * and status (16 bytes) filled, or -1 when answered (404: malformed or no
- * such tenant; 503). */
-int admin_tenant_find(struct request *req, char id[37], char *status);
-
 /* -------------------------------------------------------------- handlers */
 
 /* tenants.c */
@@ -105,21 +104,35 @@ void invitations_revoke(struct request *req);
 /* limits.c */
 void limits_get(struct request *req);
 void limits_put(struct request *req);
-void admin_limits_get(struct request *req);
-void admin_limits_put(struct request *req);
-void admin_ceilings_get(struct request *req);
-void admin_ceilings_put(struct request *req);
 /* usage.c */
 void usage_get(struct request *req);
-void admin_usage_get(struct request *req);
 /* audit.c */
 void audit_list(struct request *req);
-void admin_audit_list(struct request *req);
-/* admin.c */
+
+/* ---------------------------------------------------- admin back office */
+
+/* The routes under /api/v1/admin, all ROUTE_ADMIN: site admins, who are not
+ * members of the tenants they manage, so a tenant is named through
+ * admin_tenant_find() instead of membership_require(). */
+
+/* admin.c: the tenant named by the path's {tenantId} for an admin route: 1
+ * with id and status (16 bytes) filled, or -1 when answered (404: malformed
+ * or no such tenant; 503). */
+int admin_tenant_find(struct request *req, char id[37], char *status);
+/* admin.c: finding tenants and users, suspending and resuming a tenant */
 void admin_tenants(struct request *req);
 void admin_tenant_get(struct request *req);
 void admin_users(struct request *req);
 void admin_suspend(struct request *req);
 void admin_resume(struct request *req);
+/* limits.c, beside limits_get() and limits_put() */
+void admin_limits_get(struct request *req);
+void admin_limits_put(struct request *req);
+void admin_ceilings_get(struct request *req);
+void admin_ceilings_put(struct request *req);
+/* usage.c, beside usage_get() */
+void admin_usage_get(struct request *req);
+/* audit.c, beside audit_list() */
+void admin_audit_list(struct request *req);
 
 #endif

@@ -2,7 +2,10 @@
  *
  * Cheap to read: the request counts are the Redis hash that the admission
  * script of shared/quota.c increments on every key-authenticated request, so
- * no request ever writes the database to be counted. */
+ * no request ever writes the database to be counted.
+ *
+ * The back office's admin_usage_get() is here rather than in admin.c: it
+ * answers the same as usage_get(), for a tenant named without membership. */
 #include "tenants.h"
 
 #include <stdlib.h>
