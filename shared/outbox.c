@@ -590,41 +590,32 @@ static void close_if_open(int *fd)
 	*fd = -1;
 }
 
-/* Runs the command with the message on its stdin and its stdout and stderr
- * kept (the start of them) for the error text.  The child gets its own
- * process group, default signal dispositions and an empty signal mask (a
- * responder blocks SIGTERM during a request and ignores SIGPIPE), and no
- * descriptor but 0..2.  Past the deadline the whole group is killed. */
-static int send_sendmail(struct outbox *ob, const char *to_addr, const char *msg, char *err, size_t errlen)
+/* One run of the command: our ends of its pipes, what is left to write to
+ * it, and what it said. */
+struct sendmail_child {
+	pid_t pid;
+	int to_child, from_child;     /* its stdin; its stdout and stderr; -1 once closed */
+	const char *p;                /* the message still to be written */
+	size_t left;
+	char said[256];               /* the start of its output, for the error text */
+	size_t said_len;
+	int status, unread, timed_out;
+};
+
+/* Starts the command on the descriptors given for its stdin and for its
+ * stdout and stderr, in its own process group, with default signal
+ * dispositions, an empty signal mask (a responder blocks SIGTERM during a
+ * request and ignores SIGPIPE) and no descriptor but 0..2.  posix_spawn()'s
+ * answer: 0, or an errno. */
+static int spawn_command(const struct outbox *ob, int stdin_fd, int output_fd, pid_t *pid)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, rc = -1;
-	char said[256];
-	size_t said_len = 0;
-	pid_t pid = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, defaults, pipe_set, old_mask, pending;
-
-	/* Without -t the recipient goes on the command line; refuse what a
-	 * sendmail could read as an option. */
-	if (!ob->argv_has_t) {
-		if (to_addr[0] == '-') {
-			snprintf(err, errlen, "sendmail: an address starting with '-' cannot be passed as an argument");
-			return -1;
-		}
-		ob->argv[ob->argc] = (char *)to_addr;
-	}
-
-	if (pipe2(in, O_CLOEXEC) != 0 || (in[0] = fd_above_stdio(in[0])) < 0 ||
-	    (in[1] = fd_above_stdio(in[1])) < 0 || pipe2(out, O_CLOEXEC) != 0 ||
-	    (out[0] = fd_above_stdio(out[0])) < 0 || (out[1] = fd_above_stdio(out[1])) < 0) {
-		snprintf(err, errlen, "sendmail: pipe: %s", strerror(errno));
-		goto done;
-	}
+	sigset_t none, defaults;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+	posix_spawn_file_actions_adddup2(&fa, output_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, output_fd, 2);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
@@ -635,115 +626,201 @@ static int send_sendmail(struct outbox *ob, const char *to_addr, const char *msg
 	posix_spawnattr_setsigdefault(&attr, &defaults);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int spawn_rc = posix_spawn(&pid, ob->argv[0], &fa, &attr, ob->argv, environ);
+	int rc = posix_spawn(pid, ob->argv[0], &fa, &attr, ob->argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	ob->argv[ob->argc] = NULL;
+	return rc;
+}
+
+/* Makes the pipes and starts the command on them, keeping our ends (non-
+ * blocking) in ch; the child's ends are closed here whatever happens, ours
+ * are the caller's to close.  0, or -1 with err set. */
+static int start_child(const struct outbox *ob, struct sendmail_child *ch, char *err, size_t errlen)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, rc = -1;
+	if (pipe2(in, O_CLOEXEC) != 0 || (in[0] = fd_above_stdio(in[0])) < 0 ||
+	    (in[1] = fd_above_stdio(in[1])) < 0 || pipe2(out, O_CLOEXEC) != 0 ||
+	    (out[0] = fd_above_stdio(out[0])) < 0 || (out[1] = fd_above_stdio(out[1])) < 0) {
+		snprintf(err, errlen, "sendmail: pipe: %s", strerror(errno));
+	} else {
+		int spawn_rc = spawn_command(ob, in[0], out[1], &ch->pid);
+		if (spawn_rc != 0) {
+			ch->pid = -1;
+			snprintf(err, errlen, "sendmail: cannot run %s: %s", ob->argv[0], strerror(spawn_rc));
+		} else {
+			rc = 0;
+		}
+	}
 	close_if_open(&in[0]);
 	close_if_open(&out[1]);
-	if (spawn_rc != 0) {
-		pid = -1;
-		snprintf(err, errlen, "sendmail: cannot run %s: %s", ob->argv[0], strerror(spawn_rc));
-		goto done;
+	ch->to_child = in[1];
+	ch->from_child = out[0];
+	if (rc == 0) {
+		fcntl(ch->to_child, F_SETFL, O_NONBLOCK);
+		fcntl(ch->from_child, F_SETFL, O_NONBLOCK);
 	}
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	return rc;
+}
 
-	/* A child that exits before reading everything would raise SIGPIPE
-	 * here; keep it blocked and swallow it rather than rely on the caller
-	 * ignoring it. */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+/* A child that exits before reading everything would raise SIGPIPE here;
+ * it is kept blocked while the message is written, and swallowed after,
+ * rather than relying on the caller to ignore it. */
+struct sigpipe_hold {
+	sigset_t set, old_mask;
+	int was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_hold *h)
+{
+	sigset_t pending;
+	sigemptyset(&h->set);
+	sigaddset(&h->set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &h->set, &h->old_mask);
 	sigpending(&pending);
-	int pipe_was_pending = sigismember(&pending, SIGPIPE);
+	h->was_pending = sigismember(&pending, SIGPIPE);
+}
 
-	const char *p = msg;
-	size_t left = strlen(msg);
-	long long deadline = monotonic_ms() + ob->timeout_ms;
-	int status = 0, reaped = 0, unread = 0, timed_out = 0;
-	if (left == 0)
-		close_if_open(&in[1]);
+static void sigpipe_restore(struct sigpipe_hold *h)
+{
+	if (!h->was_pending) {
+		struct timespec zero = { 0, 0 };
+		while (sigtimedwait(&h->set, NULL, &zero) == SIGPIPE)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &h->old_mask, NULL);
+}
+
+/* Writes what the child's stdin takes now; closes it when all is written
+ * or the child closed its end. */
+static void write_some(struct sendmail_child *ch)
+{
+	ssize_t w = write(ch->to_child, ch->p, ch->left);
+	if (w > 0) {
+		ch->p += w;
+		ch->left -= (size_t)w;
+	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		ch->unread = 1; /* EPIPE: the child closed its stdin */
+		close_if_open(&ch->to_child);
+	}
+	if (ch->left == 0)
+		close_if_open(&ch->to_child);
+}
+
+/* Reads what the child printed, keeping the start of it. */
+static void read_some(struct sendmail_child *ch)
+{
+	char chunk[512];
+	ssize_t r = read(ch->from_child, chunk, sizeof chunk);
+	if (r > 0) {
+		size_t keep = sizeof ch->said - 1 - ch->said_len;
+		if ((size_t)r < keep)
+			keep = (size_t)r;
+		memcpy(ch->said + ch->said_len, chunk, keep);
+		ch->said_len += keep;
+	} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close_if_open(&ch->from_child);
+	}
+}
+
+/* Feeds the message to the child and reads its output until it exits; past
+ * the deadline the whole process group is killed. */
+static void feed_and_wait(struct sendmail_child *ch, long timeout_ms)
+{
+	long long deadline = monotonic_ms() + timeout_ms;
+	int reaped = 0;
+	if (ch->left == 0)
+		close_if_open(&ch->to_child);
 	while (!reaped) {
 		long long wait = deadline - monotonic_ms();
 		if (wait <= 0) {
-			timed_out = 1;
+			ch->timed_out = 1;
 			break;
 		}
 		/* Poll in short ticks to notice the child's exit even when a
 		 * grandchild keeps the output pipe open. */
-		struct pollfd pfd[2] = { { in[1], POLLOUT, 0 }, { out[0], POLLIN, 0 } };
+		struct pollfd pfd[2] = { { ch->to_child, POLLOUT, 0 }, { ch->from_child, POLLIN, 0 } };
 		poll(pfd, 2, wait < 10 ? (int)wait : 10);
-		if (in[1] >= 0 && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t w = write(in[1], p, left);
-			if (w > 0) {
-				p += w;
-				left -= (size_t)w;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				unread = 1; /* EPIPE: the child closed its stdin */
-				close_if_open(&in[1]);
-			}
-			if (left == 0)
-				close_if_open(&in[1]);
-		}
-		if (out[0] >= 0 && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP))) {
-			char chunk[512];
-			ssize_t r = read(out[0], chunk, sizeof chunk);
-			if (r > 0) {
-				size_t keep = sizeof said - 1 - said_len;
-				if ((size_t)r < keep)
-					keep = (size_t)r;
-				memcpy(said + said_len, chunk, keep);
-				said_len += keep;
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				close_if_open(&out[0]);
-			}
-		}
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid || (w < 0 && errno != EINTR))
+		if (ch->to_child >= 0 && (pfd[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+			write_some(ch);
+		if (ch->from_child >= 0 && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
+			read_some(ch);
+		pid_t w = waitpid(ch->pid, &ch->status, WNOHANG);
+		if (w == ch->pid || (w < 0 && errno != EINTR))
 			reaped = 1; /* ECHILD: SIGCHLD ignored by someone; the status is lost */
 	}
-	if (timed_out) {
-		if (kill(-pid, SIGKILL) != 0)
-			kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	if (ch->timed_out) {
+		if (kill(-ch->pid, SIGKILL) != 0)
+			kill(ch->pid, SIGKILL);
+		while (waitpid(ch->pid, &ch->status, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (!pipe_was_pending) {
-		struct timespec zero = { 0, 0 };
-		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+}
 
-	/* What the child said just before it exited may still be in the pipe. */
-	if (out[0] >= 0 && said_len < sizeof said - 1) {
-		ssize_t r = read(out[0], said + said_len, sizeof said - 1 - said_len);
+/* Ends what the child said as one line of text: the last of it, which may
+ * still be in the pipe, without trailing blanks, control characters made
+ * spaces. */
+static void finish_said(struct sendmail_child *ch)
+{
+	char *said = ch->said;
+	size_t len = ch->said_len;
+	if (ch->from_child >= 0 && len < sizeof ch->said - 1) {
+		ssize_t r = read(ch->from_child, said + len, sizeof ch->said - 1 - len);
 		if (r > 0)
-			said_len += (size_t)r;
+			len += (size_t)r;
 	}
-	while (said_len > 0 && (said[said_len - 1] == '\n' || said[said_len - 1] == '\r' || said[said_len - 1] == ' '))
-		said_len--;
-	said[said_len] = '\0';
+	while (len > 0 && (said[len - 1] == '\n' || said[len - 1] == '\r' || said[len - 1] == ' '))
+		len--;
+	said[len] = '\0';
 	for (char *s = said; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = ' ';
-	if (timed_out)
-		snprintf(err, errlen, "sendmail: timed out after %ld ms; killed", ob->timeout_ms);
-	else if (WIFSIGNALED(status))
-		snprintf(err, errlen, "sendmail: killed by signal %d%s%s", WTERMSIG(status), said_len ? ": " : "", said);
-	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		snprintf(err, errlen, "sendmail: exit status %d%s%s", WEXITSTATUS(status), said_len ? ": " : "", said);
-	else if (unread || left > 0)
+	ch->said_len = len;
+}
+
+/* How the run ended: 0, or -1 with err set. */
+static int child_result(const struct sendmail_child *ch, long timeout_ms, char *err, size_t errlen)
+{
+	const char *sep = ch->said_len ? ": " : "";
+	if (ch->timed_out)
+		snprintf(err, errlen, "sendmail: timed out after %ld ms; killed", timeout_ms);
+	else if (WIFSIGNALED(ch->status))
+		snprintf(err, errlen, "sendmail: killed by signal %d%s%s", WTERMSIG(ch->status), sep, ch->said);
+	else if (WIFEXITED(ch->status) && WEXITSTATUS(ch->status) != 0)
+		snprintf(err, errlen, "sendmail: exit status %d%s%s", WEXITSTATUS(ch->status), sep, ch->said);
+	else if (ch->unread || ch->left > 0)
 		snprintf(err, errlen, "sendmail: the command exited before reading the whole message");
 	else
-		rc = 0;
-done:
+		return 0;
+	return -1;
+}
+
+/* Runs the command with the message on its stdin and its stdout and stderr
+ * kept (the start of them) for the error text; past the deadline the whole
+ * process group is killed. */
+static int send_sendmail(struct outbox *ob, const char *to_addr, const char *msg, char *err, size_t errlen)
+{
+	/* Without -t the recipient goes on the command line; refuse what a
+	 * sendmail could read as an option. */
+	if (!ob->argv_has_t) {
+		if (to_addr[0] == '-') {
+			snprintf(err, errlen, "sendmail: an address starting with '-' cannot be passed as an argument");
+			return -1;
+		}
+		ob->argv[ob->argc] = (char *)to_addr;
+	}
+	struct sendmail_child ch = { .pid = -1, .to_child = -1, .from_child = -1, .p = msg, .left = strlen(msg) };
+	int rc = start_child(ob, &ch, err, errlen);
 	ob->argv[ob->argc] = NULL;
-	close_if_open(&in[0]);
-	close_if_open(&in[1]);
-	close_if_open(&out[0]);
-	close_if_open(&out[1]);
+	if (rc == 0) {
+		struct sigpipe_hold hold;
+		sigpipe_block(&hold);
+		feed_and_wait(&ch, ob->timeout_ms);
+		sigpipe_restore(&hold);
+		finish_said(&ch);
+		rc = child_result(&ch, ob->timeout_ms, err, errlen);
+	}
+	close_if_open(&ch.to_child);
+	close_if_open(&ch.from_child);
 	return rc;
 }
 
