@@ -298,14 +298,12 @@ done:
 	return st;
 }
 
-enum embed_status embed_openai(const struct config *cfg, const char *const *texts, const size_t *lens, int n,
-			       float *out, char *err, size_t errlen)
+/* The endpoint's URL from EMBEDDING_BASE_URL, and the process's handle:
+ * EMBED_OK, or EMBED_FAILED (configuration) or EMBED_RETRY (memory), with
+ * err set. */
+static enum embed_status prepare(const struct config *cfg, char *url, size_t size, char *err, size_t errlen)
 {
-	if (n <= 0)
-		return EMBED_OK;
-	long long deadline = now_ms() + cfg->embedding_timeout_ms;
-	char url[2048];
-	if (cfg->embedding_base_url == NULL || endpoint(cfg->embedding_base_url, url, sizeof url) != 0) {
+	if (cfg->embedding_base_url == NULL || endpoint(cfg->embedding_base_url, url, size) != 0) {
 		snprintf(err, errlen, "EMBEDDING_BASE_URL is missing or too long");
 		return EMBED_FAILED;
 	}
@@ -313,11 +311,140 @@ enum embed_status embed_openai(const struct config *cfg, const char *const *text
 		snprintf(err, errlen, "EMBEDDING_BASE_URL must be https (http only to a loopback address)");
 		return EMBED_FAILED;
 	}
-	/* Running out of memory is no fault of the texts: EMBED_RETRY below. */
+	/* Running out of memory is no fault of the texts: EMBED_RETRY. */
 	if (handle == NULL && (handle = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "curl init failed");
 		return EMBED_RETRY;
 	}
+	return EMBED_OK;
+}
+
+/* What every attempt of one batch sends. */
+struct post {
+	const char *url, *payload;
+	struct curl_slist *headers;
+};
+
+/* One attempt, given left ms in all: the answer goes into s, libcurl's
+ * message into curl_err (CURL_ERROR_SIZE bytes), the HTTP status into
+ * *status (0: none). */
+static CURLcode post_once(const struct config *cfg, const struct post *p, long long left, struct sink *s,
+			  char *curl_err, long *status)
+{
+	s->len = 0;
+	s->overflow = 0;
+	curl_easy_reset(handle); /* options only: the connection stays */
+	curl_easy_setopt(handle, CURLOPT_URL, p->url);
+	curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, (long)left);
+	long long connect = cfg->embedding_connect_timeout_ms < left ? cfg->embedding_connect_timeout_ms : left;
+	curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
+	curl_easy_setopt(handle, CURLOPT_HTTPHEADER, p->headers);
+	curl_easy_setopt(handle, CURLOPT_POSTFIELDS, p->payload);
+	curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(p->payload));
+	curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, ""); /* float text compresses well */
+	curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(handle, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(handle, CURLOPT_USERAGENT, "aiget-memox");
+	CURLcode rc = curl_easy_perform(handle);
+	*status = 0;
+	curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, NULL); /* curl_err goes out of scope */
+	return rc;
+}
+
+/* A refusal (a 4xx other than 429): its status and the provider's message. */
+static void refusal(const struct config *cfg, long status, const struct sink *s, char *err, size_t errlen)
+{
+	/* Sized so that err holds it whole after "provider answered NNN: ":
+	 * snprintf's cut would not keep to character boundaries. */
+	char msg[PROVIDER_MESSAGE_MAX + 4];
+	size_t room = errlen > 32 + 4 ? errlen - 32 : 4;
+	if (room > sizeof msg)
+		room = sizeof msg;
+	if (provider_message(s->data, s->len, cfg->embedding_api_key, msg, room))
+		snprintf(err, errlen, "provider answered %ld: %s", status, msg);
+	else
+		snprintf(err, errlen, "provider answered %ld", status);
+}
+
+/* After a 429 or 5xx with attempts left: waits Retry-After, else the
+ * backoff.  0 once waited, or -1 with err set when the wait would pass the
+ * deadline (and is not slept). */
+static int wait_to_retry(long status, int attempt, long long deadline, char *err, size_t errlen)
+{
+	long long wait = retry_after_ms(handle);
+	if (wait < 0)
+		wait = backoff_ms(attempt);
+	if (now_ms() + wait >= deadline) {
+		snprintf(err, errlen, "provider answered %ld after %d attempt%s; waiting %lld ms more "
+			 "would pass EMBEDDING_TIMEOUT_MS", status, attempt + 1, attempt ? "s" : "", wait);
+		return -1;
+	}
+	sleep_ms(wait);
+	return 0;
+}
+
+/* The attempts at one batch, within the deadline and EMBEDDING_MAX_RETRIES;
+ * the rows of a good answer go into out. */
+static enum embed_status post_with_retries(const struct config *cfg, const struct post *p, long long deadline,
+					   int n, float *out, char *err, size_t errlen)
+{
+	enum embed_status st = EMBED_FAILED;
+	struct sink s = { .limit = (size_t)n * (size_t)cfg->embedding_dims * ANSWER_BYTES_PER_FLOAT + ANSWER_MARGIN };
+	int attempts = 1 + (int)(cfg->embedding_max_retries > 0 ? cfg->embedding_max_retries : 0);
+	for (int attempt = 0; attempt < attempts; attempt++) {
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			snprintf(err, errlen, "no time left for the provider (EMBEDDING_TIMEOUT_MS)");
+			st = EMBED_RETRY;
+			break;
+		}
+		char curl_err[CURL_ERROR_SIZE] = "";
+		long status;
+		CURLcode rc = post_once(cfg, p, left, &s, curl_err, &status);
+		if (rc != CURLE_OK && s.overflow) {
+			snprintf(err, errlen, "provider's answer is larger than %zu bytes", s.limit);
+			break;
+		}
+		if (rc != CURLE_OK) {
+			snprintf(err, errlen, "provider not reached: %s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
+			st = EMBED_RETRY;
+			break;
+		}
+		if (status >= 200 && status < 300) {
+			st = read_rows(cfg, s.data, s.len, n, out, err, errlen);
+			break;
+		}
+		if (status != 429 && status < 500) {
+			refusal(cfg, status, &s, err, errlen);
+			break;
+		}
+		st = EMBED_RETRY;
+		if (attempt + 1 == attempts) {
+			snprintf(err, errlen, "provider answered %ld after %d attempt%s", status, attempts,
+				 attempts == 1 ? "" : "s");
+			break;
+		}
+		if (wait_to_retry(status, attempt, deadline, err, errlen) != 0)
+			break;
+	}
+	free(s.data);
+	return st;
+}
+
+enum embed_status embed_openai(const struct config *cfg, const char *const *texts, const size_t *lens, int n,
+			       float *out, char *err, size_t errlen)
+{
+	if (n <= 0)
+		return EMBED_OK;
+	long long deadline = now_ms() + cfg->embedding_timeout_ms;
+	char url[2048];
+	enum embed_status st = prepare(cfg, url, sizeof url, err, errlen);
+	if (st != EMBED_OK)
+		return st;
 	struct json_object *body = request_body(cfg, texts, lens, n);
 	const char *payload = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN
 								   | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
@@ -336,81 +463,8 @@ enum embed_status embed_openai(const struct config *cfg, const char *const *text
 		return EMBED_RETRY;
 	}
 
-	enum embed_status st = EMBED_FAILED;
-	struct sink s = { .limit = (size_t)n * (size_t)cfg->embedding_dims * ANSWER_BYTES_PER_FLOAT + ANSWER_MARGIN };
-	int attempts = 1 + (int)(cfg->embedding_max_retries > 0 ? cfg->embedding_max_retries : 0);
-	for (int attempt = 0; attempt < attempts; attempt++) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			snprintf(err, errlen, "no time left for the provider (EMBEDDING_TIMEOUT_MS)");
-			st = EMBED_RETRY;
-			break;
-		}
-		char curl_err[CURL_ERROR_SIZE] = "";
-		s.len = 0;
-		s.overflow = 0;
-		curl_easy_reset(handle); /* options only: the connection stays */
-		curl_easy_setopt(handle, CURLOPT_URL, url);
-		curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "https,http");
-		curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, (long)left);
-		long long connect = cfg->embedding_connect_timeout_ms < left ? cfg->embedding_connect_timeout_ms : left;
-		curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, (long)connect);
-		curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(handle, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
-		curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, ""); /* float text compresses well */
-		curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, collect);
-		curl_easy_setopt(handle, CURLOPT_WRITEDATA, &s);
-		curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, curl_err);
-		curl_easy_setopt(handle, CURLOPT_USERAGENT, "aiget-memox");
-		CURLcode rc = curl_easy_perform(handle);
-		long status = 0;
-		curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, NULL); /* curl_err goes out of scope */
-		if (rc != CURLE_OK && s.overflow) {
-			snprintf(err, errlen, "provider's answer is larger than %zu bytes", s.limit);
-			break;
-		}
-		if (rc != CURLE_OK) {
-			snprintf(err, errlen, "provider not reached: %s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
-			st = EMBED_RETRY;
-			break;
-		}
-		if (status >= 200 && status < 300) {
-			st = read_rows(cfg, s.data, s.len, n, out, err, errlen);
-			break;
-		}
-		if (status != 429 && status < 500) {
-			/* Sized so that err holds it whole after "provider answered NNN: ":
-			 * snprintf's cut would not keep to character boundaries. */
-			char msg[PROVIDER_MESSAGE_MAX + 4];
-			size_t room = errlen > 32 + 4 ? errlen - 32 : 4;
-			if (room > sizeof msg)
-				room = sizeof msg;
-			if (provider_message(s.data, s.len, cfg->embedding_api_key, msg, room))
-				snprintf(err, errlen, "provider answered %ld: %s", status, msg);
-			else
-				snprintf(err, errlen, "provider answered %ld", status);
-			break;
-		}
-		st = EMBED_RETRY;
-		if (attempt + 1 == attempts) {
-			snprintf(err, errlen, "provider answered %ld after %d attempt%s", status, attempts,
-				 attempts == 1 ? "" : "s");
-			break;
-		}
-		long long wait = retry_after_ms(handle);
-		if (wait < 0)
-			wait = backoff_ms(attempt);
-		if (now_ms() + wait >= deadline) {
-			snprintf(err, errlen, "provider answered %ld after %d attempt%s; waiting %lld ms more "
-				 "would pass EMBEDDING_TIMEOUT_MS", status, attempt + 1, attempt ? "s" : "", wait);
-			break;
-		}
-		sleep_ms(wait);
-	}
-	free(s.data);
+	struct post p = { .url = url, .payload = payload, .headers = headers };
+	st = post_with_retries(cfg, &p, deadline, n, out, err, errlen);
 	curl_slist_free_all(headers);
 	forget(auth);
 	json_object_put(body);
