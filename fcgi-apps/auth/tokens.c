@@ -221,70 +221,57 @@ static void refuse_refresh(struct request *req, int browser)
 	response_error(req, 401, "unauthorized", "the refresh token is invalid, expired or revoked");
 }
 
-/* POST /refresh */
-void tokens_refresh(struct request *req)
+/* The refresh token the request presents (the body's, or a browser's
+ * cookie), or NULL when answered: 400 for a bad body, 401 when there is
+ * none. */
+static const char *presented_token(struct request *req, int browser)
 {
-	int browser = origin_check(req);
-	if (browser < 0 || limits_hit(req, LIMIT_REFRESH_IP, NULL) != 0)
-		return;
 	int bad;
 	const char *old = tokens_refresh_from_request(req, browser, &bad);
 	if (bad)
-		return;
-	if (old == NULL) {
+		return NULL;
+	if (old == NULL)
 		response_error(req, 401, "unauthorized", browser ? "the refresh cookie is missing"
 								 : "refreshToken is required");
-		return;
-	}
-	char hash[2 * CRYPTO_SHA256_LEN + 1];
-	tokens_hash_hex(old, hash);
+	return old;
+}
 
-	if (db_request_begin(req) != 0)
-		return;
-	struct user_store_refresh f;
-	char err[256];
-	int found = db_request_rc(req, user_store_refresh_find(req->ctx->db, hash, &f, err, sizeof err),
-				  "user_store_refresh_find", err);
-	if (found <= 0) {
-		db_request_rollback(req);
-		if (found == 0)
-			refuse_refresh(req, browser);
-		return;
-	}
-	const char *sid = f.session_id, *user_id = f.user_id;
-	int spent = f.spent, live = f.live;
-	long since = f.since_s;
-
-	if (!live) {
-		db_request_rollback(req);
-		refuse_refresh(req, browser);
-		return;
-	}
+/* A token already rotated, after the transaction is rolled back.  Within
+ * the grace window it is a client's retry, answered with the pair its
+ * first use got (the sealed copy); past it, it is reuse of a stolen token,
+ * and the session is revoked. */
+static void answer_spent(struct request *req, int browser, const char *old, const char *hash,
+			 const struct user_store_refresh *f)
+{
 	struct user_store_user u;
-	if (spent) {
-		db_request_rollback(req);
-		char *access, *refresh, *uid;
-		if (since <= req->ctx->cfg.auth_refresh_grace_s && grace_load(req, old, hash, &access, &refresh, &uid) == 0 &&
-		    users_by_id(req, uid, &u) == 1) {
-			respond_pair(req, 200, &u, access, refresh, browser);
-			return;
-		}
-		if (req->status)
-			return;
-		if (since > req->ctx->cfg.auth_refresh_grace_s) {
-			tokens_revoke_sessions(req, user_id, sid, NULL, "refresh_reuse");
-			audit_event(req, "refresh_reuse_detected", user_id, NULL,
-				    json_object_new_string(sid));
-			log_warn("refresh token reuse: session %s revoked", sid);
-		}
-		if (req->status == 0)
-			refuse_refresh(req, browser);
+	char *access, *refresh, *uid;
+	if (f->since_s <= req->ctx->cfg.auth_refresh_grace_s &&
+	    grace_load(req, old, hash, &access, &refresh, &uid) == 0 && users_by_id(req, uid, &u) == 1) {
+		respond_pair(req, 200, &u, access, refresh, browser);
 		return;
 	}
+	if (req->status)
+		return;
+	if (f->since_s > req->ctx->cfg.auth_refresh_grace_s) {
+		tokens_revoke_sessions(req, f->user_id, f->session_id, NULL, "refresh_reuse");
+		audit_event(req, "refresh_reuse_detected", f->user_id, NULL, json_object_new_string(f->session_id));
+		log_warn("refresh token reuse: session %s revoked", f->session_id);
+	}
+	if (req->status == 0)
+		refuse_refresh(req, browser);
+}
 
-	found = users_by_id(req, user_id, &u);
+/* A live token's use, inside the transaction that found it: a new access
+ * token and a new refresh token in its place, the sealed copy for a retry,
+ * then COMMIT and the answer.  Rolls back on any failure. */
+static void rotate(struct request *req, int browser, const char *old, const char *hash,
+		   const struct user_store_refresh *f)
+{
+	const char *sid = f->session_id;
+	struct user_store_user u;
+	int found = users_by_id(req, f->user_id, &u);
 	char *next = crypto_random_token(req->arena, REFRESH_BYTES);
-	char next_hash[2 * CRYPTO_SHA256_LEN + 1];
+	char next_hash[2 * CRYPTO_SHA256_LEN + 1], err[256];
 	char *access = found == 1 && next ? sign_access(req, u.id, u.role, sid) : NULL;
 	if (access == NULL) {
 		db_request_rollback(req);
@@ -310,4 +297,41 @@ void tokens_refresh(struct request *req)
 	if (db_request_commit(req) != 0)
 		return;
 	respond_pair(req, 200, &u, access, next, browser);
+}
+
+/* POST /refresh */
+void tokens_refresh(struct request *req)
+{
+	int browser = origin_check(req);
+	if (browser < 0 || limits_hit(req, LIMIT_REFRESH_IP, NULL) != 0)
+		return;
+	const char *old = presented_token(req, browser);
+	if (old == NULL)
+		return;
+	char hash[2 * CRYPTO_SHA256_LEN + 1];
+	tokens_hash_hex(old, hash);
+
+	if (db_request_begin(req) != 0)
+		return;
+	struct user_store_refresh f;
+	char err[256];
+	int found = db_request_rc(req, user_store_refresh_find(req->ctx->db, hash, &f, err, sizeof err),
+				  "user_store_refresh_find", err);
+	if (found <= 0) {
+		db_request_rollback(req);
+		if (found == 0)
+			refuse_refresh(req, browser);
+		return;
+	}
+	if (!f.live) {
+		db_request_rollback(req);
+		refuse_refresh(req, browser);
+		return;
+	}
+	if (f.spent) {
+		db_request_rollback(req);
+		answer_spent(req, browser, old, hash, &f);
+		return;
+	}
+	rotate(req, browser, old, hash, &f);
 }
