@@ -49,6 +49,7 @@ PGresult *memory_vectors_have(struct pg *vector, const char *model, const char *
 enum memory_vectors_plan {
 	MEMORY_VECTORS_EXACT,        /* every vector of the scope compared */
 	MEMORY_VECTORS_INDEX,        /* the model's HNSW index, merged with the scope's vectors not in it */
+	MEMORY_VECTORS_PLAN__MAX
 };
 
 /* Writes the search statements for the configured model: its name and

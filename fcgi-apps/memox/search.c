@@ -186,99 +186,160 @@ struct candidate {
 	double score;
 };
 
+/* Each plan as the answer's searchMode names it, and the statement it runs,
+ * as a failure's log line names it. */
+static const struct {
+	const char *mode, *statement;
+} plans[MEMORY_VECTORS_PLAN__MAX] = {
+	[MEMORY_VECTORS_EXACT] = { "exact", "memory_vectors_search_exact" },
+	[MEMORY_VECTORS_INDEX] = { "index", "memory_vectors_search_index" },
+};
+
+static const char *plan_name(enum memory_vectors_plan plan)
+{
+	return plans[plan].mode;
+}
+
+/* The query's embedding as the vector statements take it ("[..]"), or
+ * NULL when answered. */
+static const char *query_text(struct request *req, const char *query)
+{
+	int dims = (int)req->ctx->cfg.embedding_dims;
+	float *q = arena_alloc(req->arena, sizeof(float) * (size_t)dims);
+	char *qtext = arena_alloc(req->arena, EMBED_TEXT_MAX(dims));
+	if (query_vector(req, query, q) != 0)
+		return NULL;
+	embed_vector_text(q, dims, qtext);
+	return qtext;
+}
+
+/* The scope's limit nearest vectors by the plan: memory_id, score,
+ * version.  NULL when answered. */
+static PGresult *nearest(struct request *req, enum memory_vectors_plan plan, const struct search_input *in,
+			 const char *qtext, int limit)
+{
+	struct memory_vectors_query mq = { req->key->tenant_id, in->ns, in->user, qtext,
+					   req->ctx->cfg.embedding_model, in->path, in->vars, limit };
+	char err[256];
+	return db_request_result(req, memory_vectors_search(req->ctx->vector, plan, &mq, err, sizeof err),
+				 plans[plan].statement, err);
+}
+
+/* The n candidates of r into *out, and their ids as one array literal
+ * "{id,id,...}" for the main database. */
+static const char *read_candidates(struct request *req, PGresult *r, int n, struct candidate **out)
+{
+	struct candidate *c = arena_alloc(req->arena, sizeof *c * (size_t)(n ? n : 1));
+	/* The id array in one buffer: 37 bytes an id. */
+	char *ids = arena_alloc(req->arena, (size_t)n * (CANDIDATE_ID_MAX + 1) + 3), *w = ids;
+	*w++ = '{';
+	for (int i = 0; i < n; i++) {
+		c[i].id = PQgetvalue(r, i, 0);
+		c[i].score = atof(PQgetvalue(r, i, 1));
+		c[i].version = PQgetvalue(r, i, 2);
+		size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX);
+		if (i)
+			*w++ = ',';
+		memcpy(w, c[i].id, len);
+		w += len;
+	}
+	*w++ = '}';
+	*w = '\0';
+	*out = c;
+	return ids;
+}
+
+/* Adds to results, in score order, the memories of m (st_fetch's rows for
+ * the n candidates c) that are ready at the version that was embedded, up
+ * to topK and down to minScore.  The number added. */
+static int add_ready(struct request *req, PGresult *m, const struct candidate *c, int n,
+		     const struct search_input *in, struct json_object *results)
+{
+	int found = 0;
+	for (int j = 0; j < PQntuples(m) && found < in->top_k; j++) {
+		long ord = atol(PQgetvalue(m, j, 0));
+		if (ord < 1 || ord > n)
+			continue;
+		const struct candidate *ci = &c[ord - 1];
+		if (!(ci->score >= in->min_score))
+			break;
+		if (strcmp(PQgetvalue(m, j, 4), ci->version) != 0)
+			continue;
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(ci->id));
+		json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
+		struct json_object *meta = json_text_object(PQgetvalue(m, j, 2));
+		json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
+		json_object_object_add(o, "score", number_json(req, ci->score, 6));
+		json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
+		json_object_array_add(results, o);
+		found++;
+	}
+	return found;
+}
+
+/* The results: candidates from the vector database, kept by the main one,
+ * in up to FETCH_ROUNDS rounds of more candidates while too many were
+ * dropped.  *plan becomes the exact one when the index runs out before
+ * limit rows pass the filter.  NULL when answered. */
+static struct json_object *find_results(struct request *req, const struct search_input *in, const char *qtext,
+					enum memory_vectors_plan *plan)
+{
+	struct json_object *results = json_object_new_array();
+	int limit = in->top_k + 8;
+	for (int pass = 0; pass < FETCH_ROUNDS;) {
+		PGresult *r = nearest(req, *plan, in, qtext, limit);
+		if (r == NULL) {
+			json_object_put(results);
+			return NULL;
+		}
+		int n = PQntuples(r);
+		if (n < limit && *plan == MEMORY_VECTORS_INDEX) {
+			/* The index ran out before limit rows passed the filter:
+			 * only the exact plan can say whether more exist. */
+			*plan = MEMORY_VECTORS_EXACT;
+			continue;
+		}
+		struct candidate *c;
+		const char *ids = read_candidates(req, r, n, &c);
+		const char *fp[] = { ids, req->key->tenant_id };
+		PGresult *m = db_request_exec(req, &st_fetch, fp);
+		if (m == NULL) {
+			json_object_put(results);
+			return NULL;
+		}
+		json_object_put(results);
+		results = json_object_new_array();
+		int found = add_ready(req, m, c, n, in, results);
+		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in->min_score));
+		if (found >= in->top_k || exhausted)
+			break;
+		pass++;
+		limit *= 4;
+	}
+	return results;
+}
+
 void search_memories(struct request *req)
 {
 	double started = clock_ms();
 	struct search_input in;
 	if (read_input(req, &in) != 0)
 		return;
-	int dims = (int)req->ctx->cfg.embedding_dims;
-	float *q = arena_alloc(req->arena, sizeof(float) * (size_t)dims);
-	char *qtext = arena_alloc(req->arena, EMBED_TEXT_MAX(dims));
-	if (query_vector(req, in.query, q) != 0)
+	const char *qtext = query_text(req, in.query);
+	if (qtext == NULL)
 		return;
-	embed_vector_text(q, dims, qtext);
-
 	int small = 1;
 	if (!in.exact && scope_is_small(req, in.ns, in.user, &small) != 0)
 		return;
-	const char *mode = in.exact || small ? "exact" : "index";
-	struct json_object *results = json_object_new_array();
-	int limit = in.top_k + 8, found = 0;
-	for (int pass = 0; pass < FETCH_ROUNDS;) {
-		struct memory_vectors_query mq = { req->key->tenant_id, in.ns, in.user, qtext,
-						   req->ctx->cfg.embedding_model, in.path, in.vars, limit };
-		int exact = strcmp(mode, "exact") == 0;
-		char err[256];
-		PGresult *r = db_request_result(req, memory_vectors_search(req->ctx->vector,
-					exact ? MEMORY_VECTORS_EXACT : MEMORY_VECTORS_INDEX, &mq, err, sizeof err),
-					exact ? "memory_vectors_search_exact" : "memory_vectors_search_index", err);
-		if (r == NULL) {
-			json_object_put(results);
-			return;
-		}
-		int n = PQntuples(r);
-		if (n < limit && strcmp(mode, "index") == 0) {
-			/* The index ran out before limit rows passed the filter:
-			 * only the exact plan can say whether more exist. */
-			mode = "exact";
-			continue;
-		}
-		struct candidate *c = arena_alloc(req->arena, sizeof *c * (size_t)(n ? n : 1));
-		/* The id array in one buffer: "{id,id,...}", 37 bytes an id. */
-		char *ids = arena_alloc(req->arena, (size_t)n * (CANDIDATE_ID_MAX + 1) + 3), *w = ids;
-		*w++ = '{';
-		for (int i = 0; i < n; i++) {
-			c[i].id = PQgetvalue(r, i, 0);
-			c[i].score = atof(PQgetvalue(r, i, 1));
-			c[i].version = PQgetvalue(r, i, 2);
-			size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX);
-			if (i)
-				*w++ = ',';
-			memcpy(w, c[i].id, len);
-			w += len;
-		}
-		*w++ = '}';
-		*w = '\0';
-		const char *fp[] = { ids, req->key->tenant_id };
-		PGresult *m = db_request_exec(req, &st_fetch, fp);
-		if (m == NULL) {
-			json_object_put(results);
-			return;
-		}
-		/* In score order, keeping only memories ready at that version. */
-		found = 0;
-		json_object_put(results);
-		results = json_object_new_array();
-		for (int j = 0; j < PQntuples(m) && found < in.top_k; j++) {
-			long ord = atol(PQgetvalue(m, j, 0));
-			if (ord < 1 || ord > n)
-				continue;
-			const struct candidate *ci = &c[ord - 1];
-			if (!(ci->score >= in.min_score))
-				break;
-			if (strcmp(PQgetvalue(m, j, 4), ci->version) != 0)
-				continue;
-			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "id", json_object_new_string(ci->id));
-			json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
-			struct json_object *meta = json_text_object(PQgetvalue(m, j, 2));
-			json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
-			json_object_object_add(o, "score", number_json(req, ci->score, 6));
-			json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
-			json_object_array_add(results, o);
-			found++;
-		}
-		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in.min_score));
-		if (found >= in.top_k || exhausted)
-			break;
-		pass++;
-		limit *= 4;
-	}
+	enum memory_vectors_plan plan = in.exact || small ? MEMORY_VECTORS_EXACT : MEMORY_VECTORS_INDEX;
+	struct json_object *results = find_results(req, &in, qtext, &plan);
+	if (results == NULL)
+		return;
 	struct json_object *body = json_object_new_object();
 	json_object_object_add(body, "results", results);
 	json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
-	json_object_object_add(body, "searchMode", json_object_new_string(mode));
+	json_object_object_add(body, "searchMode", json_object_new_string(plan_name(plan)));
 	json_object_object_add(body, "tookMs", number_json(req, clock_ms() - started, 3));
 	response_json(req, 200, body);
 }
