@@ -32,39 +32,41 @@ export function baseUrl() {
 	return url.replace(/\/+$/, '');
 }
 
-// A path of the stack as a full URL: url('/console/').
+// A path of the stack as a full URL: url('/api/v1/auth/health').
 export function url(path = '/') {
 	return baseUrl() + path;
 }
 
-// launch(contextOptions) -> {browser, context, page, errors}: a headless
-// chromium with a fresh context (no cookies, no storage) and one page.
-// errors collects what is always a bug of the page: uncaught exceptions and
-// refusals by its Content-Security-Policy ("Refused to ..."), as strings;
-// a test asserts it is empty.  Close with `await browser.close()`
-// (t.after(() => browser.close()) in a node:test test).
-export async function launch(contextOptions = {}) {
-	const browser = await chromium.launch({
+// The console's page, with a route of its own: consoleUrl('#/login').
+export function consoleUrl(hash = '') {
+	return `${baseUrl()}/console/${hash}`;
+}
+
+// launch() -> a Playwright Browser: Debian's chromium, headless, with a
+// profile of its own (no cookies, no storage); browser.newContext() makes
+// each fresh context.  Close with `await browser.close()`
+// (after(() => browser.close()) in a node:test file).
+export async function launch() {
+	return chromium.launch({
 		executablePath: process.env.AIGET_CHROMIUM || '/usr/bin/chromium',
 		headless: true,
 		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
 			'--disable-component-update', '--disable-sync', '--no-first-run'],
 	});
-	try {
-		const context = await browser.newContext({ baseURL: baseUrl(), ...contextOptions });
-		context.setDefaultTimeout(10_000);
-		const page = await context.newPage();
-		const errors = [];
-		page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
-		page.on('console', (m) => {
-			if (m.type() === 'error' && /Content Security Policy/i.test(m.text()))
-				errors.push(`CSP: ${m.text()}`);
-		});
-		return { browser, context, page, errors };
-	} catch (e) {
-		await browser.close();
-		throw e;
-	}
+}
+
+// watch(page) -> an array that collects, as strings, what is always a bug
+// of the page: uncaught exceptions ("uncaught: ...") and refusals by its
+// Content-Security-Policy ("CSP: Refused to ...").  A test asserts it is
+// empty at the end.
+export function watch(page) {
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+	page.on('console', (m) => {
+		if (m.type() === 'error' && /Content Security Policy/i.test(m.text()))
+			errors.push(`CSP: ${m.text()}`);
+	});
+	return errors;
 }
 
 let axeSource;
@@ -113,13 +115,12 @@ function mailDir() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// latestMail(to, {since, timeout}) -> {file, text, subject, code}: the
-// newest mail to the address `to` written at or after `since` (a time in
-// ms, default 0: any), waiting up to `timeout` ms (5000) for it, as the
-// responders send after answering.  text is the message with its
-// quoted-printable soft breaks undone; code is the 6-digit one-time code
-// it carries, or null.  Throws when no such mail comes.
-export async function latestMail(to, { since = 0, timeout = 5000 } = {}) {
+// latestMail(to, {after, timeout}) -> the text of the newest mail to the
+// address `to` written at or after `after` (a time in ms, Date.now() taken
+// before the action that mails; default 0: any), with its quoted-printable
+// soft line breaks undone.  Waits up to `timeout` ms (5000) for it, as the
+// responders send after answering; throws when none comes.
+export async function latestMail(to, { after = 0, timeout = 5000 } = {}) {
 	const dir = mailDir();
 	const deadline = Date.now() + timeout;
 	const needle = to.toLowerCase();
@@ -131,21 +132,25 @@ export async function latestMail(to, { since = 0, timeout = 5000 } = {}) {
 		// <ms>-<random>.eml: the number orders them.
 		names.sort((a, b) => parseInt(b, 10) - parseInt(a, 10));
 		for (const n of names) {
-			if (parseInt(n, 10) < since)
+			if (parseInt(n, 10) < after)
 				break;
-			const file = join(dir, n);
-			const raw = readFileSync(file, 'utf8');
-			const head = raw.split(/\r?\n\r?\n/, 1)[0];
-			const rcpt = head.match(/^To: (.*)$/mi);
-			if (!rcpt || !rcpt[1].toLowerCase().includes(needle))
-				continue;
-			const text = raw.replace(/=\r?\n/g, '');
-			const code = (text.match(/code is (\d{6})\b/) || text.match(/\b(\d{6})\b/) || [])[1] ?? null;
-			const subject = (head.match(/^Subject: (.*)$/mi) || [])[1] ?? '';
-			return { file, text, subject, code };
+			const raw = readFileSync(join(dir, n), 'utf8');
+			const rcpt = raw.split(/\r?\n\r?\n/, 1)[0].match(/^To: (.*)$/mi);
+			if (rcpt && rcpt[1].toLowerCase().includes(needle))
+				return raw.replace(/=\r?\n/g, '');
 		}
 		if (Date.now() > deadline)
-			throw new Error(`no mail to ${to}${since ? ` since ${new Date(since).toISOString()}` : ''} in ${dir}`);
+			throw new Error(`no mail to ${to}${after ? ` since ${new Date(after).toISOString()}` : ''} in ${dir}`);
 		await sleep(100);
 	}
+}
+
+// latestCode(to, {after, timeout}) -> the 6-digit one-time code of that
+// mail ("Your code is 123456."); throws when it has none.
+export async function latestCode(to, options) {
+	const text = await latestMail(to, options);
+	const m = /code is (\d{6})\b/.exec(text);
+	if (!m)
+		throw new Error(`the newest mail to ${to} has no code:\n${text}`);
+	return m[1];
 }

@@ -1,15 +1,19 @@
 // smoke.test.mjs - the console's page opens in the browser, under its own
 // Content-Security-Policy, without errors and without serious
 // accessibility violations.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkA11y, launch, screenshot, url } from './lib.mjs';
+import { checkA11y, consoleUrl, launch, screenshot, watch } from './lib.mjs';
 
-test('the console opens', async (t) => {
-	const { browser, page, errors } = await launch();
-	t.after(() => browser.close());
+const browser = await launch();
+after(() => browser.close());
 
-	const res = await page.goto(url('/console/'));
+test('the console opens', async () => {
+	const context = await browser.newContext();
+	const page = await context.newPage();
+	const errors = watch(page);
+
+	const res = await page.goto(consoleUrl());
 	assert.equal(res.status(), 200, 'GET /console/');
 	assert.match(res.headers()['content-security-policy'] ?? '', /script-src 'self'/, 'with its policy');
 	await page.waitForLoadState('networkidle');
@@ -27,4 +31,5 @@ test('the console opens', async (t) => {
 		return window.inlineRan === true;
 	});
 	assert.equal(ran, false, 'an inline script is refused');
+	await context.close();
 });

@@ -28,6 +28,9 @@ function failure(err) {
 
 export default async function* tap(source) {
 	let n = 0;
+	// A test's own diagnostics (t.diagnostic(), which carry its file) come
+	// right after its result: on stderr too when it failed.
+	let failed = false;
 	for await (const { type, data } of source) {
 		switch (type) {
 		case 'test:pass':
@@ -44,9 +47,12 @@ export default async function* tap(source) {
 			yield `${ok} ${++n} - ${name(data.name)}${directive}\n`;
 			if (type === 'test:fail')
 				diag(`Failed test '${data.name}'${data.file ? `\nat ${data.file}` : ''}\n${failure(data.details?.error)}`);
+			failed = type === 'test:fail';
 			break;
 		}
 		case 'test:diagnostic':
+			if (failed && data.file)
+				diag(data.message);
 			yield comment(data.message);
 			break;
 		case 'test:stdout':
