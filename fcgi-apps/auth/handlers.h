@@ -25,6 +25,7 @@ void oauth_google_start(struct request *req);
 void oauth_google_token(struct request *req);
 void oauth_apple_start(struct request *req);
 void oauth_apple_token(struct request *req);
+void oauth_providers(struct request *req);
 /* jwks.c */
 void jwks_get(struct request *req);
 

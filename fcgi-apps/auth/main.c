@@ -30,6 +30,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/auth/sessions",        sessions_revoke_all, USER },
 	{ "DELETE", "/api/v1/auth/sessions/{sessionId}", sessions_revoke_one, USER },
 	{ "GET",    "/api/v1/auth/jwks",            jwks_get, 0 },
+	{ "GET",    "/api/v1/auth/providers",       oauth_providers, 0 },
 	{ "POST",   "/api/v1/auth/google/start",    oauth_google_start, 0 },
 	{ "POST",   "/api/v1/auth/google/token",    oauth_google_token, JSON },
 	{ "POST",   "/api/v1/auth/apple/start",     oauth_apple_start, 0 },

@@ -94,12 +94,32 @@ static void not_configured(struct request *req, enum provider_id p, const char *
 	response_error(req, 503, "unavailable", "sign-in with %s is not configured%s", providers[p].name, what);
 }
 
-/* A provider is usable when its client ids and endpoints are set, and the
- * endpoints are https (or loopback, for the tests' stand-in). */
+/* A provider is usable, for ID tokens of native clients at least, when its
+ * client ids are set and its key set's URL is https (or loopback, for the
+ * tests' stand-in). */
+static int usable(const struct config_provider *c)
+{
+	return c->client_ids && *c->client_ids && http_client_url_allowed(c->jwks_url);
+}
+
+/* The web sign-in, the code flow of /start and /token, needs more: the
+ * redirect URI, both endpoints of the flow, and what the client secret is
+ * made of (Google's secret; Apple's team, key id and key file, from which
+ * apple_client_secret() signs one).  One rule for /start, which refuses to
+ * begin a flow that could not finish, and for /providers, which tells
+ * clients whether to offer the flow at all. */
+static int web_ready(const struct config_provider *c, enum provider_id p)
+{
+	int secret = p == PROVIDER_APPLE ? (c->team_id && c->key_id && c->private_key_file)
+					 : c->client_secret != NULL;
+	return usable(c) && c->redirect_uri && secret && http_client_url_allowed(c->authorization_url) &&
+	       http_client_url_allowed(c->token_url);
+}
+
+/* usable(), or the "not configured" answer. */
 static int configured(struct request *req, enum provider_id p)
 {
-	const struct config_provider *c = conf(req, p);
-	int ok = c->client_ids && *c->client_ids && http_client_url_allowed(c->jwks_url);
+	int ok = usable(conf(req, p));
 	if (!ok)
 		not_configured(req, p, "");
 	return ok;
@@ -247,7 +267,7 @@ static void start(struct request *req, enum provider_id p)
 	if (browser < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
 		return;
 	const struct config_provider *c = conf(req, p);
-	if (!c->redirect_uri || !http_client_url_allowed(c->authorization_url)) {
+	if (!web_ready(c, p)) {
 		not_configured(req, p, " for the code flow");
 		return;
 	}
@@ -305,6 +325,17 @@ static void start(struct request *req, enum provider_id p)
 
 void oauth_google_start(struct request *req) { start(req, PROVIDER_GOOGLE); }
 void oauth_apple_start(struct request *req) { start(req, PROVIDER_APPLE); }
+
+/* GET /providers: which web sign-ins /start would begin, so that a sign-in
+ * page offers only those.  Public and the same for every caller: it says
+ * what the configuration says, nothing about accounts. */
+void oauth_providers(struct request *req)
+{
+	struct json_object *body = json_object_new_object();
+	for (enum provider_id p = 0; p < PROVIDER__MAX; p++)
+		json_object_object_add(body, providers[p].name, json_object_new_boolean(web_ready(conf(req, p), p)));
+	response_json(req, 200, body);
+}
 
 /* ---------------------------------------------------------------- token */
 
