@@ -78,6 +78,7 @@ struct config {
 	long long tenant_invitation_hours;
 	long long tenant_max_per_user;         /* tenants a user may have created, not deleted */
 	long long oauth_timeout_ms;
+	char *oauth_return_url;        /* the web page a provider's redirect lands on (auth/oauth_return.c) */
 	struct config_provider google, apple;
 	/* memox: the embedding provider and the bounds of requests and jobs */
 	char *embedding_provider;      /* "local" or "openai" */

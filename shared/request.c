@@ -132,12 +132,11 @@ char *request_percent_decode(struct arena *a, const char *s, size_t n, int plus_
 	return out;
 }
 
-int request_query_next(struct request *req, size_t *pos, const char **key, const char **value)
+int request_form_next(struct arena *a, const char *text, size_t *pos, const char **key, const char **value)
 {
-	const char *q = req->query;
-	size_t n = strlen(q);
+	size_t n = strlen(text);
 	while (*pos < n) {
-		const char *p = q + *pos;
+		const char *p = text + *pos;
 		const char *amp = strchr(p, '&');
 		size_t len = amp ? (size_t)(amp - p) : strlen(p);
 		*pos += len + (amp ? 1 : 0);
@@ -145,11 +144,16 @@ int request_query_next(struct request *req, size_t *pos, const char **key, const
 			continue;
 		const char *eq = memchr(p, '=', len);
 		size_t klen = eq ? (size_t)(eq - p) : len;
-		*key = request_percent_decode(req->arena, p, klen, 1);
-		*value = eq ? request_percent_decode(req->arena, eq + 1, len - klen - 1, 1) : "";
+		*key = request_percent_decode(a, p, klen, 1);
+		*value = eq ? request_percent_decode(a, eq + 1, len - klen - 1, 1) : "";
 		return 1;
 	}
 	return 0;
+}
+
+int request_query_next(struct request *req, size_t *pos, const char **key, const char **value)
+{
+	return request_form_next(req->arena, req->query, pos, key, value);
 }
 
 const char *request_query(struct request *req, const char *name)

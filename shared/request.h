@@ -90,6 +90,10 @@ const char *request_query(struct request *req, const char *name);
  * skipped. */
 int request_query_next(struct request *req, size_t *pos, const char **key, const char **value);
 
+/* The same walk over any text in that format: a form body
+ * (application/x-www-form-urlencoded), decoded into arena a. */
+int request_form_next(struct arena *a, const char *text, size_t *pos, const char **key, const char **value);
+
 /* Decodes %XX and, when plus_is_space, '+'.  Returns NULL for a malformed
  * escape or an encoded NUL. */
 char *request_percent_decode(struct arena *a, const char *s, size_t n, int plus_is_space);

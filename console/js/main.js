@@ -112,18 +112,27 @@ async function render() {
 	}
 }
 
-// The redirect back from Google: ?code=...&state=... on this page.
+// The way back from Google or Apple: the auth area's callback routes send
+// the browser here with ?provider=...&code=...&state=... (and Apple's name),
+// or with the provider's error; /token then finishes the sign-in.  The query
+// is dropped from the address at once, so that a reload does not replay it.
 async function finishProviderSignIn() {
 	const params = new URLSearchParams(location.search);
-	const provider = sessionStorage.getItem('aiget.provider');
-	if (!params.has('code') || !params.has('state') || !provider)
+	const provider = params.get('provider');
+	if (provider !== 'google' && provider !== 'apple')
 		return;
-	sessionStorage.removeItem('aiget.provider');
 	history.replaceState(null, '', location.pathname + location.hash);
+	const label = provider === 'google' ? 'Google' : 'Apple';
+	if (params.has('error')) {
+		pendingMessage = params.get('error') === 'access_denied'
+			? `Signing in with ${label} was cancelled.`
+			: `${label} refused the sign-in (${params.get('error')}).`;
+		return;
+	}
 	try {
-		await session.finishProvider(provider, params.get('code'), params.get('state'));
+		await session.finishProvider(provider, params.get('code'), params.get('state'), params.get('name'));
 	} catch (err) {
-		pendingMessage = `Signing in with ${provider} failed: ${err.message}`;
+		pendingMessage = `Signing in with ${label} failed: ${err.plain || err.message}`;
 	}
 }
 

@@ -100,8 +100,9 @@ export async function changePassword(currentPassword, newPassword) {
 	return request('POST', '/api/v1/auth/password/change', { body: { currentPassword, newPassword } });
 }
 
-export async function finishProvider(provider, code, state) {
-	return signedIn(await request('POST', `/api/v1/auth/${provider}/token`, { body: { code, state } }));
+export async function finishProvider(provider, code, state, name) {
+	const body = name ? { code, state, name } : { code, state };
+	return signedIn(await request('POST', `/api/v1/auth/${provider}/token`, { body }));
 }
 
 export async function startProvider(provider) {

@@ -26,6 +26,10 @@ void oauth_google_token(struct request *req);
 void oauth_apple_start(struct request *req);
 void oauth_apple_token(struct request *req);
 void oauth_providers(struct request *req);
+
+/* oauth_return.c */
+void oauth_google_return(struct request *req);
+void oauth_apple_return(struct request *req);
 /* jwks.c */
 void jwks_get(struct request *req);
 

@@ -33,8 +33,10 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/auth/providers",       oauth_providers, 0 },
 	{ "POST",   "/api/v1/auth/google/start",    oauth_google_start, 0 },
 	{ "POST",   "/api/v1/auth/google/token",    oauth_google_token, JSON },
+	{ "GET",    "/api/v1/auth/google/callback", oauth_google_return, 0 },
 	{ "POST",   "/api/v1/auth/apple/start",     oauth_apple_start, 0 },
 	{ "POST",   "/api/v1/auth/apple/token",     oauth_apple_token, JSON },
+	{ "POST",   "/api/v1/auth/apple/callback",  oauth_apple_return, 0 },
 };
 
 /* The auth area signs tokens, so it loads the signing keys' private halves;

@@ -144,6 +144,26 @@ test('write memories and search them in the playground', async () => {
 	await screenshot(page, 'playground-search');
 });
 
+test('delete a memory, then erase the end user', async () => {
+	await page.getByLabel('End user', { exact: true }).fill('user-2');
+	await page.getByRole('button', { name: 'Switch scope' }).click();
+	for (const content of ['Bob keeps bees.', 'Bob sails on Sundays.']) {
+		await page.getByLabel('Memory', { exact: true }).fill(content);
+		await page.getByRole('button', { name: 'Write memory' }).click();
+		await page.getByRole('cell', { name: content, exact: true }).waitFor();
+	}
+	await page.getByRole('button', { name: 'Delete the memory "Bob keeps bees."' }).click();
+	await page.getByRole('cell', { name: 'Bob keeps bees.', exact: true }).waitFor({ state: 'detached' });
+	await page.getByRole('button', { name: 'Erase user-2' }).click();
+	await page.getByRole('dialog').getByRole('button', { name: 'Erase' }).click();
+	await page.getByText('Erased: 1 memory deleted.').waitFor({ timeout: 30000 });
+	await page.getByRole('cell', { name: 'None yet.' }).waitFor();
+	// The other end user's memories are untouched.
+	await page.getByLabel('End user', { exact: true }).fill('user-1');
+	await page.getByRole('button', { name: 'Switch scope' }).click();
+	await page.getByRole('cell', { name: 'Ada prefers green tea to coffee.', exact: true }).waitFor();
+});
+
 test('malformed metadata is refused before it is sent', async () => {
 	await page.getByLabel('Memory', { exact: true }).fill('not written');
 	await page.getByLabel('Metadata (JSON, optional)').fill('{"topic": ');
@@ -262,12 +282,46 @@ test('on a phone-width screen nothing is wider than the screen', async () => {
 	await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+test('over the tenant\'s rate limit, the playground says when to retry', async () => {
+	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+	await page.getByRole('link', { name: tenantName }).click();
+	await page.getByRole('link', { name: 'Limits' }).click();
+	await page.getByLabel('Requests a second (qps)').fill('1');
+	await page.getByLabel('Burst').fill('1');
+	await page.getByRole('button', { name: 'Save limits' }).click();
+	await page.getByText('The limits are saved').waitFor();
+	await page.getByRole('link', { name: 'Playground' }).click();
+	await page.getByLabel('Tenant').selectOption({ label: tenantName });
+	await page.getByLabel('Secret').fill(secret);
+	await page.getByRole('button', { name: 'Use this key' }).click();
+	await page.getByRole('button', { name: 'Search' }).waitFor();
+	await page.getByLabel('Query').fill('tea');
+	// The key's check and the list took the bucket's one token: searches
+	// now meet the limit within a second or two.
+	const refusal = page.getByRole('alert').filter({ hasText: /Try again in \d+ seconds?\./ });
+	for (let i = 0; i < 5 && !(await refusal.count()); i++)
+		await page.getByRole('button', { name: 'Search' }).click();
+	await refusal.waitFor({ timeout: 5000 });
+	await screenshot(page, 'playground-rate-limited');
+	// Back to roomy limits for what follows.
+	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+	await page.getByRole('link', { name: tenantName }).click();
+	await page.getByRole('link', { name: 'Limits' }).click();
+	await page.getByLabel('Burst').fill('50');
+	await page.getByLabel('Requests a second (qps)').fill('20');
+	await page.getByRole('button', { name: 'Save limits' }).click();
+	await page.getByText('The limits are saved').waitFor();
+});
+
 test('an admin suspends the tenant; the playground\'s next request shows the refusal', async () => {
 	await page.getByRole('link', { name: 'Playground' }).click();
 	await page.getByLabel('Tenant').selectOption({ label: tenantName });
 	await page.getByLabel('Secret').fill(secret);
 	await page.getByRole('button', { name: 'Use this key' }).click();
 	await page.getByRole('button', { name: 'Search' }).waitFor();
+	await page.getByLabel('Query').fill('green tea');
+	await page.getByRole('button', { name: 'Search' }).click();
+	await page.getByText(/\d+ results? · plan/).waitFor();
 
 	const adminContext = await browser.newContext();
 	const admin = await adminContext.newPage();
@@ -297,6 +351,39 @@ test('an admin suspends the tenant; the playground\'s next request shows the ref
 	const refusal = page.getByRole('alert').filter({ hasText: /suspended/i });
 	await refusal.waitFor({ timeout: 5000 });
 	await screenshot(page, 'playground-refused');
+});
+
+// The stand-in providers sign in whoever login_hint names (a real one asks
+// the person): the browser's way to the authorization URL gets one added.
+async function signInWith(label, who) {
+	const other = await browser.newContext();
+	await other.route((url) => url.pathname === '/authorize', (route) => {
+		const url = new URL(route.request().url());
+		url.searchParams.set('login_hint', who);
+		route.continue({ url: url.toString() });
+	});
+	const p = await other.newPage();
+	p.on('pageerror', (err) => pageErrors.push(err.message));
+	await p.goto(consoleUrl('#/login'));
+	await p.getByRole('button', { name: `Sign in with ${label}` }).click();
+	await p.getByRole('heading', { level: 1, name: 'Your tenants' }).waitFor();
+	await p.getByRole('link', { name: 'Account' }).click();
+	await p.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+	const facts = await p.locator('dl.facts').innerText();
+	assert.equal(new URL(p.url()).search, '', 'the code and state are gone from the address');
+	await other.close();
+	return facts;
+}
+
+test('sign in with Google and with Apple, the buttons the server offers', async () => {
+	const google = `google-${process.pid}@example.com`;
+	let facts = await signInWith('Google', google);
+	assert.ok(facts.includes(`${google} (confirmed)`), `a confirmed Google account: ${facts}`);
+	const apple = `apple-${process.pid}@example.com`;
+	facts = await signInWith('Apple', apple);
+	assert.ok(facts.includes(`${apple} (confirmed)`), `a confirmed Apple account: ${facts}`);
+	// Apple tells the name on the first sign-in only, in its form post.
+	assert.match(facts, /Name\s+Test apple-/);
 });
 
 test('no script error on any page', () => {

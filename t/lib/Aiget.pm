@@ -25,7 +25,8 @@ sub require_stack {
 	plan skip_all => 'no test stack: run `make test`' unless $ENV{AIGET_TEST_URL} && $ENV{VAR};
 }
 
-my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+# Redirects are answers to check, never followed behind a test's back.
+my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0, max_redirect => 0);
 
 # api(METHOD, PATH, {headers => {...}, content => '...'}) -> HTTP::Tiny response
 sub api {

@@ -32,7 +32,6 @@ async function providerButtons() {
 	const buttons = Object.keys(names).filter((p) => providers[p] === true).map((provider) =>
 		actionButton(`Sign in with ${names[provider]}`, async () => {
 			const start = await session.startProvider(provider);
-			sessionStorage.setItem('aiget.provider', provider);
 			location.assign(start.authorizationUrl);
 		}, { className: `provider ${provider}` }));
 	return buttons.length ? h('div', { class: 'providers' }, h('p', {}, 'Or:'), buttons) : null;

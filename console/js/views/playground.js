@@ -166,7 +166,7 @@ function eraseButton(state, memories) {
 			await new Promise((resolve) => setTimeout(resolve, POLL_MS));
 			erasure = await request('GET', `/api/v1/memox/erasures/${erasure.id}`, { apiKey: state.key });
 		}
-		status.textContent = erasure.status === 'done' ? `Erased: ${erasure.deleted} memories deleted.` : `The erasure is ${erasure.status}; it goes on in the background.`;
+		status.textContent = erasure.status === 'done' ? `Erased: ${erasure.deleted} ${erasure.deleted === 1 ? 'memory' : 'memories'} deleted.` : `The erasure is ${erasure.status}; it goes on in the background.`;
 		await memories.refresh();
 	}, { className: 'danger' });
 	return h('div', {}, button, status);
