@@ -1,14 +1,18 @@
 // journey.test.mjs - a person's whole way through the console, in a real
 // headless Chromium against the test stack: sign up, confirm the address
-// with the mailed code, create a tenant, change its limits, mint a key,
-// write and search memories in the playground, rotate the key, reload and
-// still be signed in, log out, log in again with an email code; then an
-// admin suspends the tenant and the playground's next request is refused.
-// Every page gets an accessibility check and a screenshot.
+// with the mailed code, create a tenant, change its limits (and see a bad
+// one refused), mint a key, write, search, delete and erase memories in the
+// playground, visit usage, members and audit, rotate the key, reload and
+// still be signed in, log out, log in again with an email code, be sent to
+// the login when the session ends elsewhere, meet a 429; an admin suspends
+// the tenant and the playground's next request is refused; sign in with
+// Google and Apple (the stand-ins); log in by keyboard alone.  Every page
+// gets an accessibility check (axe-core) and a screenshot
+// (t/browser/artifacts/), and no page may ask anything of another host.
 
 import { test as nodeTest, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, checkA11y, screenshot, latestMail, consoleUrl } from './lib.mjs';
+import { launch, checkA11y, screenshot, latestMail, consoleUrl, watch, baseUrl } from './lib.mjs';
 
 const email = `journey-${process.pid}-${Date.now()}@example.com`;
 const password = 'a long journey password 7';
@@ -18,8 +22,10 @@ after(() => browser.close());
 
 const context = await browser.newContext();
 const page = await context.newPage();
-const pageErrors = [];
-page.on('pageerror', (err) => pageErrors.push(err.message));
+const pageErrors = watch(page);
+// Every host the person's page asks anything of: the stack's own only.
+const hosts = new Set();
+page.on('request', (req) => hosts.add(new URL(req.url()).host));
 
 // The steps build on each other: after one fails, the rest are reported as
 // not run (the failure itself fails the file) rather than as a cascade of
@@ -363,7 +369,7 @@ async function signInWith(label, who) {
 		route.continue({ url: url.toString() });
 	});
 	const p = await other.newPage();
-	p.on('pageerror', (err) => pageErrors.push(err.message));
+	const errors = watch(p);
 	await p.goto(consoleUrl('#/login'));
 	await p.getByRole('button', { name: `Sign in with ${label}` }).click();
 	await p.getByRole('heading', { level: 1, name: 'Your tenants' }).waitFor();
@@ -372,6 +378,7 @@ async function signInWith(label, who) {
 	const facts = await p.locator('dl.facts').innerText();
 	assert.equal(new URL(p.url()).search, '', 'the code and state are gone from the address');
 	await other.close();
+	pageErrors.push(...errors);
 	return facts;
 }
 
@@ -386,6 +393,34 @@ test('sign in with Google and with Apple, the buttons the server offers', async 
 	assert.match(facts, /Name\s+Test apple-/);
 });
 
-test('no script error on any page', () => {
+test('keyboard alone: log in with Tab, typing and Enter', async () => {
+	const other = await browser.newContext();
+	const p = await other.newPage();
+	await p.goto(consoleUrl('#/login'));
+	await p.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+	// From the top of the page: the skip link, then the header's links,
+	// then the form, in reading order.
+	const focused = async () => p.evaluate(() => {
+		const el = document.activeElement;
+		return el.labels && el.labels[0] ? el.labels[0].textContent : el.textContent.trim();
+	});
+	const seen = [];
+	for (let i = 0; i < 12 && !seen.includes('Email'); i++) {
+		await p.keyboard.press('Tab');
+		seen.push(await focused());
+	}
+	assert.ok(seen.includes('Email'), `Tab reaches the email field: ${seen.join(' → ')}`);
+	assert.ok(seen.indexOf('Skip to content') < seen.indexOf('Email'), 'after the skip link');
+	await p.keyboard.type(email);
+	await p.keyboard.press('Tab');
+	assert.equal(await focused(), 'Password', 'Tab goes on to the password');
+	await p.keyboard.type(password);
+	await p.keyboard.press('Enter');
+	await p.getByRole('heading', { level: 1, name: 'Your tenants' }).waitFor();
+	await other.close();
+});
+
+test('no script error or refused resource on any page, and no request to another host', () => {
 	assert.deepEqual(pageErrors, []);
+	assert.deepEqual([...hosts], [new URL(baseUrl()).host]);
 });
