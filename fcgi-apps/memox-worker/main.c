@@ -112,12 +112,19 @@ int main(int argc, char **argv)
 	log_info("ready%s, processing list %s", once ? " (draining once)" : "", w.processing);
 
 	int status = 0;
+	int redis_down = 0; /* the last take failed: the next good one sweeps */
 	int batch_size = (int)ctx.cfg.embedding_batch_size;
 	while (!stop_requested) {
 		upkeep_tick(&w);
 		struct batch b;
 		int n = joblist_take(&w, batch_size, once ? 0 : upkeep_wait_ms(&w), &b, err, sizeof err);
+		if (n >= 0 && redis_down) {
+			log_info("redis answers again: sweeping for memories written meanwhile");
+			redis_down = 0;
+			upkeep_redis_back(&w);
+		}
 		if (n < 0) {
+			redis_down = 1;
 			log_error("redis: %s", err);
 			joblist_free(&b);
 			if (once) {

@@ -66,15 +66,21 @@ static struct redis_script promote = {
 	"",
 };
 
-/* Pending for longer than $1 seconds, oldest first and 1000 at a time; updated_at moves on so
- * that the next sweep does not queue them again while their job waits. */
+/* Pending and never queued (the responder could not reach Redis), or
+ * pending for longer than $1 seconds (a job lost without a trace), oldest
+ * first and 1000 at a time, each through its own partial index; updated_at
+ * moves on and queued is set, so that the next sweep does not queue them
+ * again while their job waits. */
 static const struct pg_statement sweep_pending = {
 	"worker_sweep_pending",
-	"UPDATE memories SET updated_at = now() WHERE id IN ("
-	" SELECT id FROM memories WHERE status = 'pending'"
-	"  AND updated_at < now() - make_interval(secs => $1::double precision)"
-	" ORDER BY updated_at LIMIT 1000 FOR UPDATE SKIP LOCKED)"
-	" RETURNING id, version",
+	"WITH unqueued AS (SELECT id FROM memories WHERE status = 'pending' AND NOT queued"
+	"   ORDER BY updated_at LIMIT 1000 FOR UPDATE SKIP LOCKED),"
+	" stale AS (SELECT id FROM memories WHERE status = 'pending'"
+	"   AND updated_at < now() - make_interval(secs => $1::double precision)"
+	"   ORDER BY updated_at LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+	" UPDATE memories m SET updated_at = now(), queued = true"
+	" FROM (SELECT id FROM unqueued UNION SELECT id FROM stale) s WHERE m.id = s.id"
+	" RETURNING m.id, m.version",
 	1, 0,
 };
 
@@ -214,6 +220,12 @@ void upkeep_start(struct worker *w)
 	w->next_reap_ms = now;
 	w->next_sweep_ms = now;
 	w->next_index_ms = now;
+}
+
+void upkeep_redis_back(struct worker *w)
+{
+	/* While Redis was down, responders kept writes they could not queue. */
+	w->next_sweep_ms = 0;
 }
 
 void upkeep_tick(struct worker *w)

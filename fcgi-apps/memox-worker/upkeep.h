@@ -19,6 +19,10 @@ void upkeep_start(struct worker *w);
 /* Runs each step that is due; called before every take from the queue. */
 void upkeep_tick(struct worker *w);
 
+/* Redis answers again after the worker could not reach it: sweep at once,
+ * for the memories responders kept but could not queue meanwhile. */
+void upkeep_redis_back(struct worker *w);
+
 /* How long the next take may block: until the next step is due, at most
  * WORKER_BLOCK_SECONDS, at least 10 ms. */
 int upkeep_wait_ms(const struct worker *w);

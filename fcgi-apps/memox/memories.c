@@ -55,6 +55,14 @@ static const struct pg_statement st_unwrite = {
 	2, 1,
 };
 
+/* Memories whose embed job could not be pushed (the worker's sweep queues
+ * them once Redis answers: sql/main/0007_memories_queued.sql). */
+static const struct pg_statement st_unqueued = {
+	"memox_unqueued",
+	"UPDATE memories SET queued = false WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND status = 'pending'",
+	2, 0,
+};
+
 static const struct pg_statement st_get = {
 	"memox_get",
 	"SELECT " MEMORY_COLUMNS " FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid",
@@ -93,6 +101,30 @@ struct written {
 	const char *id, *status, *version;
 	int created, duplicate;
 };
+
+/* The rows are committed but their jobs were not pushed (Redis down): the
+ * write stands, marked so that the worker's sweep queues it as soon as
+ * Redis answers again.  Only when even the mark cannot be written are the
+ * new rows undone and the write refused (503), so that the client's retry
+ * writes them afresh.  0 when the write stands. */
+static int kept_unqueued(struct request *req, const char *const *ids, int n, const char *why)
+{
+	char *list = arena_strdup(req->arena, "{");
+	for (int i = 0; i < n; i++)
+		list = arena_printf(req->arena, "%s%s%s", list, i ? "," : "", ids[i]);
+	list = arena_printf(req->arena, "%s}", list);
+	const char *params[] = { list, req->key->tenant_id };
+	char err[256];
+	if (db_request_keep(req, pg_exec(req->ctx->db, &st_unqueued, params, err, sizeof err)) != NULL) {
+		log_warn("embed job queue unreachable (%s): %d memories kept, queued when it is back", why, n);
+		return 0;
+	}
+	if (db_request_keep(req, pg_exec(req->ctx->db, &st_unwrite, params, err, sizeof err)) == NULL)
+		log_error("memories %s written but neither queued nor undone (%s); the sweeper will queue them",
+			  list, err);
+	response_unavailable(req, "embed job queue", why);
+	return -1;
+}
 
 /* Inserts items (a JSON array of checked memories) and queues their jobs.
  * Fills out[n]; 0, or -1 when answered. */
@@ -147,21 +179,8 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 			versions[queued++] = out[i].version;
 		}
 	}
-	if (enqueue_embed(req->ctx, ids, versions, queued, err, sizeof err) != 0) {
-		/* Nothing is left half done: the new rows go again, so the client's
-		 * retry of this 503 writes them afresh. */
-		char *list = arena_strdup(req->arena, "{");
-		for (int i = 0; i < queued; i++)
-			list = arena_printf(req->arena, "%s%s%s", list, i ? "," : "", ids[i]);
-		list = arena_printf(req->arena, "%s}", list);
-		const char *undo[] = { list, k->tenant_id };
-		char err2[256];
-		if (db_request_keep(req, pg_exec(req->ctx->db, &st_unwrite, undo, err2, sizeof err2)) == NULL)
-			log_error("memories %s written but neither queued nor undone (%s); the sweeper will queue them",
-				  list, err2);
-		response_unavailable(req, "embed job queue", err);
-		return -1;
-	}
+	if (enqueue_embed(req->ctx, ids, versions, queued, err, sizeof err) != 0)
+		return kept_unqueued(req, ids, queued, err);
 	return 0;
 }
 
@@ -341,10 +360,17 @@ void memories_patch(struct request *req)
 	 * ready), but they would take its places. */
 	memory_vectors_drop_older(req->ctx->vector, id, version, err, sizeof err);
 	const char *ids[] = { id }, *versions[] = { version };
-	if (enqueue_embed(req->ctx, ids, versions, 1, err, sizeof err) != 0)
-		/* The change is committed and the memory pending: the worker's
-		 * sweeper queues it, later than now but surely. */
-		log_warn("memory %s changed but its embed job was not queued: %s", id, err);
+	if (enqueue_embed(req->ctx, ids, versions, 1, err, sizeof err) != 0) {
+		/* The change is committed and the memory pending: marked, the
+		 * worker's sweep queues it once Redis answers; unmarked (the
+		 * database failed too), its sweeper for lost jobs does, later. */
+		const char *mark[] = { arena_printf(req->arena, "{%s}", id), req->key->tenant_id };
+		char err2[256];
+		if (db_request_keep(req, pg_exec(req->ctx->db, &st_unqueued, mark, err2, sizeof err2)) == NULL)
+			log_warn("memory %s changed but neither queued (%s) nor marked (%s)", id, err, err2);
+		else
+			log_warn("embed job queue unreachable (%s): memory %s changed, queued when it is back", err, id);
+	}
 	response_json(req, 202, body);
 }
 
