@@ -336,7 +336,7 @@ sub memox_wait {
 sub psql_vector { run_psql('VECTOR_DATABASE_URL', @_) }
 
 # ------------------------------------------------------------ services
-push @EXPORT, qw(with_service_stopped);
+push @EXPORT, qw(with_service_stopped areas_healthy);
 
 # `aiget-dev service NAME start|stop|reload`; true when it succeeded.  Its
 # chatter goes to stderr, not into the TAP stream.
