@@ -288,19 +288,29 @@ test('on a phone-width screen nothing is wider than the screen', async () => {
 	await page.setViewportSize({ width: 1280, height: 800 });
 });
 
-test('over the tenant\'s rate limit, the playground says when to retry', async () => {
+// The tenant's limits page, from anywhere: qps and burst set and saved.
+async function setRate(qps, burst) {
 	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
 	await page.getByRole('link', { name: tenantName }).click();
 	await page.getByRole('link', { name: 'Limits' }).click();
-	await page.getByLabel('Requests a second (qps)').fill('1');
-	await page.getByLabel('Burst').fill('1');
+	await page.getByLabel('Requests a second (qps)').fill(String(qps));
+	await page.getByLabel('Burst').fill(String(burst));
 	await page.getByRole('button', { name: 'Save limits' }).click();
 	await page.getByText('The limits are saved').waitFor();
+}
+
+// The playground with the journey's key, its secret pasted.
+async function playgroundWithKey() {
 	await page.getByRole('link', { name: 'Playground' }).click();
 	await page.getByLabel('Tenant').selectOption({ label: tenantName });
 	await page.getByLabel('Secret').fill(secret);
 	await page.getByRole('button', { name: 'Use this key' }).click();
 	await page.getByRole('button', { name: 'Search' }).waitFor();
+}
+
+test('over the tenant\'s rate limit, the playground says when to retry', async () => {
+	await setRate(1, 1);
+	await playgroundWithKey();
 	await page.getByLabel('Query').fill('tea');
 	// The key's check and the list took the bucket's one token: searches
 	// now meet the limit within a second or two.
@@ -310,21 +320,11 @@ test('over the tenant\'s rate limit, the playground says when to retry', async (
 	await refusal.waitFor({ timeout: 5000 });
 	await screenshot(page, 'playground-rate-limited');
 	// Back to roomy limits for what follows.
-	await page.getByRole('link', { name: 'Tenants', exact: true }).click();
-	await page.getByRole('link', { name: tenantName }).click();
-	await page.getByRole('link', { name: 'Limits' }).click();
-	await page.getByLabel('Burst').fill('50');
-	await page.getByLabel('Requests a second (qps)').fill('20');
-	await page.getByRole('button', { name: 'Save limits' }).click();
-	await page.getByText('The limits are saved').waitFor();
+	await setRate(20, 50);
 });
 
 test('an admin suspends the tenant; the playground\'s next request shows the refusal', async () => {
-	await page.getByRole('link', { name: 'Playground' }).click();
-	await page.getByLabel('Tenant').selectOption({ label: tenantName });
-	await page.getByLabel('Secret').fill(secret);
-	await page.getByRole('button', { name: 'Use this key' }).click();
-	await page.getByRole('button', { name: 'Search' }).waitFor();
+	await playgroundWithKey();
 	await page.getByLabel('Query').fill('green tea');
 	await page.getByRole('button', { name: 'Search' }).click();
 	await page.getByText(/\d+ results? · plan/).waitFor();
