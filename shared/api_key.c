@@ -348,15 +348,17 @@ static enum api_key_code judge(const struct config *cfg, const struct record *re
 	return API_KEY_VALID;
 }
 
-static void note_last_used(struct app_context *ctx, const char *key_id)
+void api_key_note_use(struct app_context *ctx, const struct api_key_info *info)
 {
+	if (!info->loaded)
+		return;
 	char err[256];
-	redisReply *r = redis_command(ctx->redis, err, sizeof err, "SET apikey:lastused:%s 1 NX EX %d", key_id,
+	redisReply *r = redis_command(ctx->redis, err, sizeof err, "SET apikey:lastused:%s 1 NX EX %d", info->key_id,
 				      LAST_USED_DEBOUNCE_S);
 	int first = r && r->type == REDIS_REPLY_STATUS;
 	freeReplyObject(r);
 	if (first) {
-		const char *params[] = { key_id };
+		const char *params[] = { info->key_id };
 		PQclear(pg_exec(ctx->db, &st_last_used, params, err, sizeof err));
 	}
 }
@@ -393,8 +395,6 @@ enum api_key_code api_key_verify(struct app_context *ctx, const char *secret, st
 	cache[slot].loaded = now;
 	cache[slot].used = 1;
 	enum api_key_code code = judge(&ctx->cfg, &rec, info);
-	/* Once per process and second at most; the write itself once a minute. */
-	if (code == API_KEY_VALID)
-		note_last_used(ctx, info->key_id);
+	info->loaded = code == API_KEY_VALID;
 	return code;
 }

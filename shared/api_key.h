@@ -42,6 +42,7 @@ struct api_key_info {
 	char key_id[37], tenant_id[37];
 	unsigned scopes;               /* enum api_key_scope bits */
 	struct tenant_limits limits;
+	int loaded;                    /* read from Redis or the database, not this process's copy */
 };
 
 /* Makes a new secret (in the arena), its visible prefix and its digest. */
@@ -61,6 +62,13 @@ struct json_object *api_key_scopes_json(unsigned scopes);
  * UNAVAILABLE: neither Redis nor the database could answer. */
 enum api_key_code api_key_verify(struct app_context *ctx, const char *secret, struct api_key_info *info,
 				 char *err, size_t errlen);
+
+/* Records a successful use of a valid key (its lastUsedAt), for callers to
+ * call once the key has passed every check of the request (its scope, its
+ * tenant's limits): a refused request is no use.  Only when the key was
+ * loaded (so once per process and second at most); the database is written
+ * once a minute at most. */
+void api_key_note_use(struct app_context *ctx, const struct api_key_info *info);
 
 /* Stops the cached copies of one key (by its digest) or of all keys of a
  * tenant, in every process.  0, or -1 when Redis failed (logged). */
