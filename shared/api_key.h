@@ -3,7 +3,8 @@
  * A secret is "agk_" and 43 base64url characters (256 random bits); the
  * prefix makes leaked keys easy for scanners to find.  Only its SHA-256 and
  * its first API_KEY_PREFIX_LEN characters are stored.  Verification looks in
- * a per-process cache, then a Redis cache, then the database.  Any change
+ * a per-process cache, then a Redis cache, then the database; both caches
+ * keep the digests the database does not know, too (see api_key.c).  Any change
  * that can stop a key (disable, delete, rotate, expiry, tenant suspension or
  * deletion, new limits) goes through api_key_invalidate_*(), which deletes
  * the Redis copies and publishes on API_KEY_CHANNEL; every process drains
