@@ -25,41 +25,12 @@ use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time sleep);
 use Aiget;
+use Hostile;
 
 Aiget::require_stack();
 $SIG{PIPE} = 'IGNORE';
 
-my ($port) = base_url() =~ m{:(\d+)$} or BAIL_OUT('no port in ' . base_url());
-sub connect_nginx { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 5) }
-
-# Reads one HTTP answer (to its Content-Length, or to the close).
-sub read_answer {
-	my ($s, $seconds) = @_;
-	my ($buf, $deadline) = ('', time + ($seconds // 5));
-	my $sel = IO::Select->new($s);
-	while (time < $deadline) {
-		last unless $sel->can_read($deadline - time);
-		my $n = sysread($s, my $chunk, 65536);
-		last unless $n;
-		$buf .= $chunk;
-		my $end = index($buf, "\r\n\r\n");
-		last if $end >= 0 && $buf =~ /^Content-Length:\s*(\d+)/mi && length($buf) >= $end + 4 + $1;
-	}
-	my ($head, $body) = split /\r\n\r\n/, $buf, 2;
-	my ($status) = ($head // '') =~ m{^HTTP/1\.[01] (\d{3})};
-	my %h;
-	for (split /\r\n/, $head // '') { $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/ }
-	return {status => $status // 0, headers => \%h, content => $body // '', raw => $buf};
-}
-
-sub raw_request {
-	my ($bytes) = @_;
-	my $s = connect_nginx() or return {status => 0, headers => {}, content => ''};
-	print $s $bytes;
-	my $res = read_answer($s);
-	close $s;
-	return $res;
-}
+sub connect_nginx { nginx_connect() }
 
 # ------------------------------------------------------------- nginx's own refusals
 my $big = 'a' x 9000;
