@@ -7,7 +7,17 @@
  * deleting it: copies are filled with SET NX, so a process that read the
  * database just before a change committed cannot put the old state back.
  * Expiry and rotation deadlines travel with the copy and are checked at each
- * use. */
+ * use.
+ *
+ * A digest the database does not know is cached the same way, as "absent",
+ * at both levels and for as long: otherwise an unknown key would cost a
+ * database lookup on every request while a disabled, expired or deleted one
+ * (the same 401) is answered from a cache, and the time of the answer would
+ * tell whoever holds an old secret that it was once a real key.  Absence
+ * needs no invalidation: a key's secret is made by api_key_generate() from
+ * 256 random bits just before its row, so no one can have asked for its
+ * digest earlier.  A flood of random keys costs Redis one short-lived
+ * string per key (API_KEY_REDIS_TTL_S), as a flood of real ones does. */
 #include "api_key.h"
 
 #include <poll.h>
@@ -28,8 +38,9 @@
 #define SUB_RETRY_S 5
 #define LAST_USED_DEBOUNCE_S 60
 
-/* What the database says of a key, as cached. */
+/* What the database says of a key, as cached; absent: it has no such key. */
 struct record {
+	int absent;
 	struct api_key_info info;
 	char key_status[12], tenant_status[12];
 	long long expires, revoke;        /* epoch seconds, 0 = never */
@@ -272,6 +283,10 @@ static void serialise(const struct record *rec, char *out, size_t len)
 static int deserialise(const char *s, struct record *rec)
 {
 	memset(rec, 0, sizeof *rec);
+	if (strcmp(s, "absent") == 0) {
+		rec->absent = 1;
+		return 0;
+	}
 	int n = sscanf(s, "1|%36[^|]|%36[^|]|%u|%11[^|]|%lld|%lld|%11[^|]|%lld|%lld|%lld|%lld|%lld", rec->info.key_id,
 		       rec->info.tenant_id, &rec->info.scopes, rec->key_status, &rec->expires, &rec->revoke,
 		       rec->tenant_status, &rec->lim[0], &rec->lim[1], &rec->lim[2], &rec->lim[3], &rec->lim[4]);
@@ -303,7 +318,8 @@ static int from_database(struct app_context *ctx, const char *hex, struct record
 }
 
 /* Redis copy, else the database (and a fresh copy unless a tombstone says a
- * change is in flight).  1 found, 0 not found, -1 error. */
+ * change is in flight).  rec->absent when there is no such key; 0, or -1 on
+ * error. */
 static int load(struct app_context *ctx, const char *hex, struct record *rec, char *err, size_t errlen)
 {
 	redisReply *r = redis_command(ctx->redis, err, errlen, "GET apikey:%s", hex);
@@ -312,24 +328,35 @@ static int load(struct app_context *ctx, const char *hex, struct record *rec, ch
 		tomb = strcmp(r->str, "stale") == 0;
 		if (!tomb && deserialise(r->str, rec) == 0) {
 			freeReplyObject(r);
-			return 1;
+			return 0;
 		}
 	}
 	int redis_up = r != NULL;
 	freeReplyObject(r);
 	int found = from_database(ctx, hex, rec, err, errlen);
-	if (found == 1 && redis_up && !tomb) {
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		memset(rec, 0, sizeof *rec);
+		rec->absent = 1;
+	}
+	if (redis_up && !tomb) {
 		char text[512];
-		serialise(rec, text, sizeof text);
+		if (rec->absent)
+			snprintf(text, sizeof text, "absent");
+		else
+			serialise(rec, text, sizeof text);
 		freeReplyObject(redis_command(ctx->redis, err, errlen, "SET apikey:%s %s NX EX %d", hex, text,
 					      API_KEY_REDIS_TTL_S));
 	}
-	return found;
+	return 0;
 }
 
 static enum api_key_code judge(const struct config *cfg, const struct record *rec, struct api_key_info *info)
 {
 	time_t now = time(NULL);
+	if (rec->absent)
+		return API_KEY_NOT_FOUND;
 	if (strcmp(rec->key_status, "deleted") == 0 || strcmp(rec->tenant_status, "deleted") == 0)
 		return API_KEY_NOT_FOUND;
 	if (strcmp(rec->key_status, "disabled") == 0)
@@ -348,15 +375,17 @@ static enum api_key_code judge(const struct config *cfg, const struct record *re
 	return API_KEY_VALID;
 }
 
-static void note_last_used(struct app_context *ctx, const char *key_id)
+void api_key_note_use(struct app_context *ctx, const struct api_key_info *info)
 {
+	if (!info->loaded)
+		return;
 	char err[256];
-	redisReply *r = redis_command(ctx->redis, err, sizeof err, "SET apikey:lastused:%s 1 NX EX %d", key_id,
+	redisReply *r = redis_command(ctx->redis, err, sizeof err, "SET apikey:lastused:%s 1 NX EX %d", info->key_id,
 				      LAST_USED_DEBOUNCE_S);
 	int first = r && r->type == REDIS_REPLY_STATUS;
 	freeReplyObject(r);
 	if (first) {
-		const char *params[] = { key_id };
+		const char *params[] = { info->key_id };
 		PQclear(pg_exec(ctx->db, &st_last_used, params, err, sizeof err));
 	}
 }
@@ -383,18 +412,13 @@ enum api_key_code api_key_verify(struct app_context *ctx, const char *secret, st
 		return judge(&ctx->cfg, &cache[slot].rec, info);
 
 	struct record rec;
-	int found = load(ctx, hex, &rec, err, errlen);
-	if (found < 0)
+	if (load(ctx, hex, &rec, err, errlen) != 0)
 		return API_KEY_UNAVAILABLE;
-	if (found == 0)
-		return API_KEY_NOT_FOUND;
 	memcpy(cache[slot].hash, hash, sizeof hash);
 	cache[slot].rec = rec;
 	cache[slot].loaded = now;
 	cache[slot].used = 1;
 	enum api_key_code code = judge(&ctx->cfg, &rec, info);
-	/* Once per process and second at most; the write itself once a minute. */
-	if (code == API_KEY_VALID)
-		note_last_used(ctx, info->key_id);
+	info->loaded = code == API_KEY_VALID;
 	return code;
 }

@@ -3,7 +3,8 @@
  * A secret is "agk_" and 43 base64url characters (256 random bits); the
  * prefix makes leaked keys easy for scanners to find.  Only its SHA-256 and
  * its first API_KEY_PREFIX_LEN characters are stored.  Verification looks in
- * a per-process cache, then a Redis cache, then the database.  Any change
+ * a per-process cache, then a Redis cache, then the database; both caches
+ * keep the digests the database does not know, too (see api_key.c).  Any change
  * that can stop a key (disable, delete, rotate, expiry, tenant suspension or
  * deletion, new limits) goes through api_key_invalidate_*(), which deletes
  * the Redis copies and publishes on API_KEY_CHANNEL; every process drains
@@ -42,6 +43,7 @@ struct api_key_info {
 	char key_id[37], tenant_id[37];
 	unsigned scopes;               /* enum api_key_scope bits */
 	struct tenant_limits limits;
+	int loaded;                    /* read from Redis or the database, not this process's copy */
 };
 
 /* Makes a new secret (in the arena), its visible prefix and its digest. */
@@ -61,6 +63,13 @@ struct json_object *api_key_scopes_json(unsigned scopes);
  * UNAVAILABLE: neither Redis nor the database could answer. */
 enum api_key_code api_key_verify(struct app_context *ctx, const char *secret, struct api_key_info *info,
 				 char *err, size_t errlen);
+
+/* Records a successful use of a valid key (its lastUsedAt), for callers to
+ * call once the key has passed every check of the request (its scope, its
+ * tenant's limits): a refused request is no use.  Only when the key was
+ * loaded (so once per process and second at most); the database is written
+ * once a minute at most. */
+void api_key_note_use(struct app_context *ctx, const struct api_key_info *info);
 
 /* Stops the cached copies of one key (by its digest) or of all keys of a
  * tenant, in every process.  0, or -1 when Redis failed (logged). */

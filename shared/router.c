@@ -167,6 +167,7 @@ static int admit_key(struct request *req, unsigned flags)
 	case QUOTA_UNCHECKED:
 		break;
 	}
+	api_key_note_use(ctx, k);
 	req->key = k;
 	return 0;
 }

@@ -7,22 +7,11 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use File::Copy qw(copy);
-use File::Compare qw(compare);
-use File::Path qw(make_path);
+use Aiget;
 
 my $src = $ENV{AIGET_SRC} // '.';
 my $build = $ENV{BUILD_DIR} // 'build/asan';
-my $tools = "$build/openapi-check";
-
-# npm ci once per lock file: the validator lives under build/, not in git.
-make_path($tools);
-if (!-d "$tools/node_modules" || compare("$src/t/openapi/package-lock.json", "$tools/package-lock.json") != 0) {
-	copy("$src/t/openapi/$_", "$tools/$_") or die "copy $_: $!" for qw(package.json package-lock.json);
-	system("cd '$tools' && npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1") == 0
-		or BAIL_OUT("npm ci of the OpenAPI validator failed: see $tools/npm.log");
-}
-copy("$src/t/openapi/check.js", "$tools/check.js") or die "copy check.js: $!";
+my $tools = openapi_tools();
 
 sub validate {
 	my $file = shift;

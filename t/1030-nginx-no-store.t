@@ -55,9 +55,9 @@ for my $file (glob "$src/nginx-snippets/*.conf") {
 	my @bad = map { $_->[0] } grep { !$_->[1] } @found;
 	is_deeply(\@bad, [], "$file: every answer of nginx's own says no-store") or diag("without it: @bad");
 }
-# The 400, 413, 500, 503 and 404 pages, the guard's 403, aiget-forwarded.conf's
-# two, and aiget-console.conf's redirect.
-is($answering, 9, "the check saw nginx's own answers");
+# The 400, 494, 414, 405, 501, 505, 413, 500, 503 and 404 pages, the guard's
+# 403, aiget-forwarded.conf's two, and aiget-console.conf's redirect.
+is($answering, 14, "the check saw nginx's own answers");
 # The check can fail: aiget-errors.conf without the header once.
 (my $broken = slurp("$src/nginx-snippets/aiget-errors.conf")) =~ s/^\s*add_header Cache-Control no-store always;\n//m;
 ok((grep { !$_->[1] } answering_locations($broken)) == 1, 'a location without the header is found');

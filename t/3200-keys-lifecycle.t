@@ -85,6 +85,19 @@ ok(defined $res->{headers}{lc $_}, "self: $_ header") for qw(RateLimit-Limit Rat
 is($res->{headers}{'ratelimit-limit'}, $self->{ratelimit}{limit}, 'self: header and body agree');
 my $got = wait_until(3, sub { decode_json_ok(manage(GET => "/api/v1/keys/$k->{id}"), 'get')->{lastUsedAt} });
 like($got // '', $RFC3339, 'lastUsedAt is set after use');
+# Only a successful use counts: a key refused for its scope (a 403 of memox,
+# FORBIDDEN of /keys/verify) stays never used.  (It did not: the use was
+# noted as soon as the key was found, whatever became of the request.)
+my $wo = keys_make($tok, $tenant, name => 'write only', scopes => ['memox:write']);
+error_is(call($wo->{key}, GET => '/api/v1/memox/memories?namespace=n&externalUserId=u'), 403, 'forbidden',
+	'a write-only key on a read route');
+my $internal = stack_env('KEYS_INTERNAL_TOKEN');
+is(decode_json_ok(call($internal, POST => '/api/v1/keys/verify', {key => $wo->{key}, scope => 'memox:read'}),
+	'verify')->{code}, 'FORBIDDEN', '/keys/verify: FORBIDDEN for the scope it lacks');
+sleep 0.5;
+ok(!defined decode_json_ok(manage(GET => "/api/v1/keys/$wo->{id}"), 'refused')->{lastUsedAt},
+	'a key only ever refused for its scope: lastUsedAt stays null');
+is(psql("SELECT last_used_at IS NULL FROM api_keys WHERE id = '$wo->{id}'"), 't', 'in the database too');
 
 $res = manage(GET => "/api/v1/keys?tenantId=$tenant");
 is($res->{status}, 200, 'list: 200');

@@ -252,8 +252,10 @@ static void answer_spent(struct request *req, int browser, const char *old, cons
 	}
 	if (req->status)
 		return;
-	if (f->since_s > req->ctx->cfg.auth_refresh_grace_s) {
-		tokens_revoke_sessions(req, f->user_id, f->session_id, NULL, "refresh_reuse");
+	/* Copies of one replay race here: the one whose UPDATE revokes the
+	 * session records it, the others find it revoked already. */
+	if (f->since_s > req->ctx->cfg.auth_refresh_grace_s &&
+	    tokens_revoke_sessions(req, f->user_id, f->session_id, NULL, "refresh_reuse") > 0) {
 		audit_event(req, "refresh_reuse_detected", f->user_id, NULL, json_object_new_string(f->session_id));
 		log_warn("refresh token reuse: session %s revoked", f->session_id);
 	}

@@ -132,6 +132,8 @@ void verify_key(struct request *req)
 						       json_object_new_int64(q.retry_after_s > 0 ? q.retry_after_s : 1));
 		}
 	}
+	if (code == API_KEY_VALID)
+		api_key_note_use(req->ctx, &k);
 	/* api_key_verify() names the key only when it is valid. */
 	int known = k.key_id[0] != '\0';
 	struct json_object *o = json_object_new_object();

@@ -503,6 +503,38 @@ sub keep_route_counts {
 	close $fh;
 }
 
+# ------------------------------------------------------------ the contract
+push @EXPORT, qw(openapi_tools openapi_document);
+
+# The directory of the OpenAPI tools (t/openapi), installed under the build
+# with `npm ci` once per lock file: the validator lives under build/, not in
+# git.  BAIL_OUT when npm cannot install them.
+sub openapi_tools {
+	require File::Copy;
+	require File::Compare;
+	require File::Path;
+	my $src = $ENV{AIGET_SRC} // '.';
+	my $tools = ($ENV{BUILD_DIR} // 'build/asan') . '/openapi-check';
+	File::Path::make_path($tools);
+	if (!-d "$tools/node_modules"
+		|| File::Compare::compare("$src/t/openapi/package-lock.json", "$tools/package-lock.json") != 0) {
+		File::Copy::copy("$src/t/openapi/$_", "$tools/$_") or die "copy $_: $!" for qw(package.json package-lock.json);
+		system("cd '$tools' && npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1") == 0
+			or BAIL_OUT("npm ci of the OpenAPI tools failed: see $tools/npm.log");
+	}
+	File::Copy::copy("$src/t/openapi/$_", "$tools/$_") or die "copy $_: $!" for qw(check.js dump.js);
+	return $tools;
+}
+
+# docs/openapi.yaml as a Perl structure, every $ref resolved.
+sub openapi_document {
+	my $tools = openapi_tools();
+	my $src = $ENV{AIGET_SRC} // '.';
+	my $json = `node '$tools/dump.js' '$src/docs/openapi.yaml'`;
+	die "dump.js failed\n" if $? != 0;
+	return JSON::PP::decode_json($json);
+}
+
 # ------------------------------------------------------------ FastCGI straight to an area's socket
 # For tests that must control the bytes nginx would send: one record of
 # request 1, name-value pairs (short names and values only), and the answer
