@@ -90,6 +90,13 @@ struct json_object *body_json_parse_limited(const char *text, size_t len, const 
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	/* A text that is one number ("667") is whole, but json-c waits for
+	 * more digits until it sees the end; json_check has seen that nothing
+	 * follows, so a space ends it. */
+	if (obj == NULL && jerr == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+	}
 	json_tokener_free(tok);
 
 	if (obj == NULL || jerr != json_tokener_success) {
