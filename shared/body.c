@@ -99,6 +99,12 @@ struct json_object *body_json_parse_limited(const char *text, size_t len, const 
 	}
 	json_tokener_free(tok);
 
+	if (obj == NULL && jerr == json_tokener_success) {
+		/* The text null: JSON, but json-c's null is NULL, and every
+		 * caller wants an object. */
+		snprintf(errmsg, errlen, "request body must be a JSON object");
+		return NULL;
+	}
 	if (obj == NULL || jerr != json_tokener_success) {
 		json_object_put(obj);
 		snprintf(errmsg, errlen, "request body is not valid JSON: %s",

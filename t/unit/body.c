@@ -64,6 +64,9 @@ int main(void)
 	ok(json_object_is_type(num, json_type_int) && json_object_get_int64(num) == 667, "and its value is kept");
 	json_object_put(num);
 	ok(!parses("1 2"), "two numbers refused");
+	/* json-c's null is NULL, which is no parse error (found by fuzz/json.c). */
+	ok(body_json_parse(" null ", 6, last_err, sizeof last_err) == NULL, "null is no object");
+	is_str(last_err, "request body must be a JSON object", "and the reason says so, not \"success\"");
 	char nul[] = "{\"a\":\"x\0y\"}";
 	char err[256];
 	ok(body_json_parse(nul, sizeof nul - 1, err, sizeof err) == NULL, "embedded NUL refused");
