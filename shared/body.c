@@ -81,7 +81,9 @@ struct json_object *body_json_parse_limited(const char *text, size_t len, const 
 		snprintf(errmsg, errlen, "request body is not valid JSON: %s", why);
 		return NULL;
 	}
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	/* json-c counts the value inside the deepest container as a level of
+	 * its own: one more than json_check's depth, which counts containers. */
+	struct json_tokener *tok = json_tokener_new_ex(lim->max_depth + 1);
 	if (tok == NULL) {
 		snprintf(errmsg, errlen, "out of memory");
 		return NULL;

@@ -78,6 +78,19 @@ int main(void)
 	}
 	deep[20000] = '\0';
 	ok(!parses(deep), "nesting 10000 deep refused");
+	/* 32 levels hold a value at the deepest one too; json-c counts that
+	 * value as a level of its own (found by fuzz/json.c). */
+	memset(deep, '[', 32);
+	deep[32] = '1';
+	memset(deep + 33, ']', 32);
+	deep[65] = '\0';
+	ok(parses(deep), "32 levels of arrays around a number accepted");
+	memset(deep, '[', 33);
+	deep[33] = '1';
+	memset(deep + 34, ']', 33);
+	deep[67] = '\0';
+	const struct json_limits deep_lim = { 32, 0, 0, 0 };
+	ok(refused(&deep_lim, deep, "nested too deeply"), "33 refused by json_check, in its own words");
 	free(deep);
 
 	/* The cost of a parse is bounded before it happens. */
