@@ -56,9 +56,9 @@ const char *fuzz_answer(size_t *len);
 
 /* Checks an answer's shape: a Status line, headers of a token name and a
  * value without CR or LF, an empty line; a Content-Length that is the
- * body's length; a JSON content type's body valid JSON (json_check).
- * Returns the status; aborts on a malformed answer. */
-int fuzz_check_answer(const char *answer, size_t len, const char **body);
+ * body's length (the answer to a HEAD has none); a JSON content type's body
+ * valid JSON (json_check).  Returns the status; aborts on a malformed answer. */
+int fuzz_check_answer(const char *answer, size_t len, int head, const char **body);
 
 /* Ends the input: resets the arena (and so the request's cleanups). */
 void fuzz_end(void);
