@@ -133,6 +133,8 @@ struct request *fuzz_request(const char *const *params, size_t nparams, const ch
 		F.envp[i] = (char *)params[i];
 	F.envp[n] = NULL;
 
+	if (body == NULL)
+		body = "", len = 0;
 	memset(&F.in, 0, sizeof F.in);
 	F.in.rdNext = F.in.stopUnget = (unsigned char *)body;
 	F.in.stop = F.in.wrNext = (unsigned char *)body + len;
