@@ -428,13 +428,14 @@ const char *oauth_identity_from_claims(struct request *req, enum oauth_provider 
 	int iss_ok = iss && (strcmp(iss, c->issuer) == 0 ||
 			     (p == OAUTH_GOOGLE && strcmp(c->issuer, "https://accounts.google.com") == 0 &&
 			      strcmp(iss, "accounts.google.com") == 0));
-	char expected[65];
+	/* The nonce as sent, whole (up to 256 bytes), or Apple's SHA-256 of it. */
+	const char *expected = nonce;
+	char hashed[2 * CRYPTO_SHA256_LEN + 1];
 	if (providers[p].nonce_hashed) {
 		unsigned char d[CRYPTO_SHA256_LEN];
 		crypto_sha256(nonce, strlen(nonce), d);
-		crypto_hex(d, sizeof d, expected);
-	} else {
-		snprintf(expected, sizeof expected, "%.64s", nonce);
+		crypto_hex(d, sizeof d, hashed);
+		expected = hashed;
 	}
 	if (!iss_ok)
 		return "wrong issuer";
