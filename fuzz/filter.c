@@ -156,6 +156,16 @@ static int is_filter_value(struct json_object *f, struct json_object *v)
 	return json_object_equal(f, v);
 }
 
+static char *print_to; /* FUZZ_FILTER_PRINT, read before fuzz_init() clears the environment */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *p = getenv("FUZZ_FILTER_PRINT");
+	print_to = p ? strdup(p) : NULL;
+	fuzz_init(NULL);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char why[256], err[256];
@@ -176,9 +186,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(json_object_is_type(filter, json_type_object) && json_object_object_length(filter) == 0);
 		goto done;
 	}
-	const char *print = getenv("FUZZ_FILTER_PRINT");
-	if (print) {
-		FILE *f = fopen(print, "a");
+	if (print_to) {
+		FILE *f = fopen(print_to, "a");
 		if (f) {
 			fprintf(f, "%s\t%s\n", path_text, vars_text);
 			fclose(f);
