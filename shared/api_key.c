@@ -89,6 +89,12 @@ const char *api_key_code_name(enum api_key_code c)
 	return c < API_KEY__MAX ? code_names[c] : "UNAVAILABLE";
 }
 
+int api_key_well_formed(const char *secret)
+{
+	return strlen(secret) == strlen(API_KEY_PREFIX) + 43 &&
+	       strncmp(secret, API_KEY_PREFIX, strlen(API_KEY_PREFIX)) == 0;
+}
+
 unsigned api_key_scope_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
@@ -395,10 +401,9 @@ enum api_key_code api_key_verify(struct app_context *ctx, const char *secret, st
 {
 	memset(info, 0, sizeof *info);
 	err[0] = '\0';
-	size_t len = strlen(secret);
-	if (len != strlen(API_KEY_PREFIX) + 43 ||
-	    strncmp(secret, API_KEY_PREFIX, strlen(API_KEY_PREFIX)) != 0)
+	if (!api_key_well_formed(secret))
 		return API_KEY_NOT_FOUND;
+	size_t len = strlen(secret);
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char hex[2 * CRYPTO_SHA256_LEN + 1];
 	crypto_sha256(secret, len, hash);

@@ -50,6 +50,10 @@ struct api_key_info {
 int api_key_generate(struct arena *a, char **secret, char prefix[API_KEY_PREFIX_LEN + 1],
 		     unsigned char hash[CRYPTO_SHA256_LEN]);
 
+/* 1 when secret has a key's shape: API_KEY_PREFIX and 43 more characters
+ * (api_key_verify() looks nothing up for another). */
+int api_key_well_formed(const char *secret);
+
 /* "memox:read" -> bit; 0 when unknown. */
 unsigned api_key_scope_parse(const char *name);
 /* The bits of a comma-separated scope list, as api_keys.scopes::text gives it. */

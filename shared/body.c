@@ -81,7 +81,9 @@ struct json_object *body_json_parse_limited(const char *text, size_t len, const 
 		snprintf(errmsg, errlen, "request body is not valid JSON: %s", why);
 		return NULL;
 	}
-	struct json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	/* json-c counts the value inside the deepest container as a level of
+	 * its own: one more than json_check's depth, which counts containers. */
+	struct json_tokener *tok = json_tokener_new_ex(lim->max_depth + 1);
 	if (tok == NULL) {
 		snprintf(errmsg, errlen, "out of memory");
 		return NULL;
@@ -90,8 +92,21 @@ struct json_object *body_json_parse_limited(const char *text, size_t len, const 
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	/* A text that is one number ("667") is whole, but json-c waits for
+	 * more digits until it sees the end; json_check has seen that nothing
+	 * follows, so a space ends it. */
+	if (obj == NULL && jerr == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+	}
 	json_tokener_free(tok);
 
+	if (obj == NULL && jerr == json_tokener_success) {
+		/* The text null: JSON, but json-c's null is NULL, and every
+		 * caller wants an object. */
+		snprintf(errmsg, errlen, "request body must be a JSON object");
+		return NULL;
+	}
 	if (obj == NULL || jerr != json_tokener_success) {
 		json_object_put(obj);
 		snprintf(errmsg, errlen, "request body is not valid JSON: %s",

@@ -34,7 +34,8 @@ enum body_status body_read(struct request *req, unsigned long long cap);
 enum body_status body_parse_json(struct request *req, char *errmsg, size_t errlen);
 
 /* Parses text as strict JSON (UTF-8 checked, depth bounded, nothing trailing).
- * Returns the object or NULL with a reason in errmsg.  For text from our
+ * Returns the object or NULL with a reason in errmsg (also for the text
+ * null, which json-c holds as NULL).  For text from our
  * own stores and providers: no cap on the number of values (an embedding
  * answer holds hundreds of thousands). */
 struct json_object *body_json_parse(const char *text, size_t len, char *errmsg, size_t errlen);

@@ -48,6 +48,7 @@ int db_request_run(struct request *req, const struct pg_statement *st, const cha
 	return db_request_exec(req, st, params) ? 0 : -1;
 }
 
+__attribute__((format(printf, 4, 0)))
 static PGresult *one_row(struct request *req, PGresult *r, int status, const char *fmt, va_list ap)
 {
 	if (r == NULL || PQntuples(r) == 1)

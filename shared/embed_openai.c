@@ -177,11 +177,8 @@ static void forget(char *secret)
 	}
 }
 
-/* The provider's error.message (OpenAI's error JSON) into out, at most
- * PROVIDER_MESSAGE_MAX bytes cut at a character boundary (then "..."),
- * control characters as spaces, the API key as "***".  outlen is at least
- * 4.  0 when there is none. */
-static int provider_message(const char *text, size_t len, const char *key, char *out, size_t outlen)
+/* At most PROVIDER_MESSAGE_MAX bytes of the message. */
+int embed_openai_provider_message(const char *text, size_t len, const char *key, char *out, size_t outlen)
 {
 	char why[128];
 	struct json_object *answer = text ? body_json_parse(text, len, why, sizeof why) : NULL, *error, *message;
@@ -221,9 +218,8 @@ static int provider_message(const char *text, size_t len, const char *key, char 
 	return 1;
 }
 
-/* Checks the answer and writes its rows, normalised, by index into out. */
-static enum embed_status read_rows(const struct config *cfg, const char *text, size_t len, int n, float *out,
-				   char *err, size_t errlen)
+enum embed_status embed_openai_read_answer(const struct config *cfg, const char *text, size_t len, int n, float *out,
+					   char *err, size_t errlen)
 {
 	int dims = (int)cfg->embedding_dims;
 	char why[128];
@@ -364,7 +360,7 @@ static void refusal(const struct config *cfg, long status, const struct sink *s,
 	size_t room = errlen > 32 + 4 ? errlen - 32 : 4;
 	if (room > sizeof msg)
 		room = sizeof msg;
-	if (provider_message(s->data, s->len, cfg->embedding_api_key, msg, room))
+	if (embed_openai_provider_message(s->data, s->len, cfg->embedding_api_key, msg, room))
 		snprintf(err, errlen, "provider answered %ld: %s", status, msg);
 	else
 		snprintf(err, errlen, "provider answered %ld", status);
@@ -415,7 +411,7 @@ static enum embed_status post_with_retries(const struct config *cfg, const struc
 			break;
 		}
 		if (status >= 200 && status < 300) {
-			st = read_rows(cfg, s.data, s.len, n, out, err, errlen);
+			st = embed_openai_read_answer(cfg, s.data, s.len, n, out, err, errlen);
 			break;
 		}
 		if (status != 429 && status < 500) {

@@ -31,4 +31,15 @@
 enum embed_status embed_openai(const struct config *cfg, const char *const *texts, const size_t *lens, int n,
 			       float *out, char *err, size_t errlen);
 
+/* What embed_openai() makes of the provider's answers (exposed for the fuzz
+ * harness).  A 2xx answer's rows for n texts, checked (count, indexes,
+ * dimensions, finite numbers) and L2-normalised into out by their index:
+ * EMBED_OK, or EMBED_FAILED with err. */
+enum embed_status embed_openai_read_answer(const struct config *cfg, const char *text, size_t len, int n, float *out,
+					   char *err, size_t errlen);
+/* An error answer's error.message (OpenAI's error JSON) into out: cut at a
+ * character boundary (then "..."), control characters as spaces, the API
+ * key as "***".  outlen is at least 4.  1, or 0 when there is none. */
+int embed_openai_provider_message(const char *text, size_t len, const char *key, char *out, size_t outlen);
+
 #endif

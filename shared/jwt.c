@@ -340,6 +340,23 @@ struct jwt_key *jwt_key_from_jwk(struct json_object *jwk)
 		       member_string(jwk, "kid"), alg, 0);
 }
 
+int jwt_keys_from_jwks(struct json_object *set, enum jwt_alg alg, struct jwt_key **keys, size_t max)
+{
+	struct json_object *list;
+	if (!json_object_is_type(set, json_type_object) || !json_object_object_get_ex(set, "keys", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < json_object_array_length(list) && n < max; i++) {
+		struct jwt_key *k = jwt_key_from_jwk(json_object_array_get_idx(list, i));
+		if (k && k->alg == alg)
+			keys[n++] = k;
+		else
+			jwt_key_free(k);
+	}
+	return (int)n;
+}
+
 static int add_string(struct json_object *obj, const char *name, const char *value)
 {
 	struct json_object *v = json_object_new_string(value);

@@ -39,6 +39,11 @@ struct jwt_key *jwt_key_from_private_pem(const char *pem, const char *kid, enum 
  * (oct keys, other curves) is refused: NULL. */
 struct jwt_key *jwt_key_from_jwk(struct json_object *jwk);
 
+/* The keys for alg of a JWK Set ({"keys": [jwk, ...]}, RFC 7517 section 5)
+ * into keys, at most max of them: those jwt_key_from_jwk() takes, the
+ * others skipped.  Returns how many, or -1 when set is not a key set. */
+int jwt_keys_from_jwks(struct json_object *set, enum jwt_alg alg, struct jwt_key **keys, size_t max);
+
 /* The private key as malloc'd PKCS#8 PEM; the caller wipes and frees it.
  * NULL for a public-only key. */
 char *jwt_key_private_pem(const struct jwt_key *key);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pg.h"
 #include "request.h"
+#include "utf8.h"
 
 static const char *status_text(int status)
 {
@@ -108,6 +109,9 @@ void response_error(struct request *req, int status, const char *code, const cha
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
+	/* Messages quote what clients sent, cut to a length (%.64s) or by the
+	 * buffer, which may cut a character: the answer must still be JSON. */
+	utf8_scrub(message);
 	struct json_object *err = json_object_new_object();
 	json_object_object_add(err, "code", json_object_new_string(code ? code : response_default_code(status)));
 	json_object_object_add(err, "message", json_object_new_string(message));

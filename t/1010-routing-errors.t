@@ -5,6 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use JSON::PP;
 use Aiget;
 
 Aiget::require_stack();
@@ -40,6 +41,23 @@ for my $area (areas()) {
 	error_is(post_json($path, '{"email": '), 400, 'invalid_request', "$area truncated JSON");
 	error_is(post_json($path, "{\"s\":\"\xc3\x28\"}"), 400, 'invalid_request', "$area invalid UTF-8");
 	error_is(post_json($path, '[1,2]'), 400, 'invalid_request', "$area JSON array");
+	# Found by fuzz/json.c: a number alone, which json-c took for a text cut
+	# short, and null, which it holds as NULL, had other messages than this.
+	for my $scalar ('667', 'null', '"text"') {
+		my $body = error_is(post_json($path, $scalar), 400, 'invalid_request', "$area JSON $scalar");
+		is($body->{error}{message}, 'request body must be a JSON object', "$area JSON $scalar: says it is no object");
+	}
+	# 32 levels are allowed, a value at the deepest included (json-c counted
+	# it as a 33rd: fuzz/json.c): the route itself refuses the field.
+	my $deep = '{"deep":' . ('[' x 31) . '1' . (']' x 31) . '}';
+	my $body = error_is(post_json($path, $deep), 400, 'invalid_request', "$area 32 levels");
+	unlike($body->{error}{message} // '', qr/nest/i, "$area 32 levels: not refused for its depth");
+	# A message that quotes a field name cuts it at 64 bytes, maybe inside a
+	# character; the answer is still UTF-8 (found by fuzz/request.c).
+	my $res = post_json($path, '{"' . ('a' x 63) . "\xc3\xa9\":1}");
+	is($res->{status}, 400, "$area a long field name: 400");
+	ok(eval { JSON::PP->new->utf8->decode($res->{content}) }, "$area a long field name cut: still UTF-8 JSON")
+		or diag($res->{content});
 	error_is(post_json($path, "{'a':1}"), 400, 'invalid_request', "$area single quotes");
 	error_is(post_json($path, '{"a":1} trailing'), 400, 'invalid_request', "$area trailing garbage");
 	error_is(post_json($path, '[' x 1000 . ']' x 1000), 400, 'invalid_request', "$area deep nesting");

@@ -144,6 +144,8 @@ my %bad = (
 	'unverified email'   => [google => {email_verified => JSON::PP::false}, 'n-2'],
 	'wrong issuer'       => [google => {iss => 'https://evil.example'}, 'n-2'],
 	'Apple raw nonce'    => [apple => {nonce => 'n-2'}, 'n-2'],
+	# The client's nonce whole, not its first 64 bytes (fuzz/id_token.c).
+	'nonce a prefix'     => [google => {nonce => 'n' x 64}, 'n' x 65],
 );
 for my $case (sort keys %bad) {
 	my ($p, $claims, $nonce) = @{$bad{$case}};

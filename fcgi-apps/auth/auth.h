@@ -78,6 +78,23 @@ const char *cookie_get(struct request *req, const char *name, size_t maxlen);
  * (a native client); -1: an Origin not on ALLOWED_ORIGINS (answered 403). */
 int origin_check(struct request *req);
 
+/* ------------------------------------------------------------------ oauth */
+
+enum oauth_provider { OAUTH_GOOGLE, OAUTH_APPLE, OAUTH__MAX };
+
+/* Who an ID token says signed in. */
+struct oauth_identity {
+	char sub[256], email[EMAIL_MAX + 1];
+	char name[257];  /* the name claim, "" when none or longer than a name field may be */
+};
+
+/* What the claims of a verified ID token of provider p say (oauth.c): NULL
+ * with id filled when the issuer, the authorized party, the nonce (Apple's
+ * hashed), the subject and a verified email check out, else why not (for
+ * the 401 and the log). */
+const char *oauth_identity_from_claims(struct request *req, enum oauth_provider p, struct json_object *claims,
+				       const char *nonce, struct oauth_identity *id);
+
 /* ----------------------------------------------------------------- limits */
 
 enum limit_rule {

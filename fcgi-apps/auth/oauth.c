@@ -38,15 +38,13 @@
 #define STATE_TTL_S 600
 #define APPLE_SECRET_TTL_S 3600
 
-enum provider_id { PROVIDER_GOOGLE, PROVIDER_APPLE, PROVIDER__MAX };
-
 static const struct {
 	const char *name, *title, *scope;
 	int nonce_hashed;  /* Apple puts SHA-256(nonce) in the ID token */
 	int form_post;     /* Apple posts the code back when it shares name and email */
-} providers[PROVIDER__MAX] = {
-	[PROVIDER_GOOGLE] = { "google", "Google", "openid email profile", 0, 0 },
-	[PROVIDER_APPLE]  = { "apple",  "Apple",  "openid email name",    1, 1 },
+} providers[OAUTH__MAX] = {
+	[OAUTH_GOOGLE] = { "google", "Google", "openid email profile", 0, 0 },
+	[OAUTH_APPLE]  = { "apple",  "Apple",  "openid email name",    1, 1 },
 };
 
 /* Per process: the providers' key sets and Apple's client secret. */
@@ -54,7 +52,7 @@ static struct {
 	struct jwt_key *keys[JWKS_MAX];
 	size_t n;
 	time_t fetched, missed;
-} jwks[PROVIDER__MAX];
+} jwks[OAUTH__MAX];
 
 static struct {
 	char *jwt;
@@ -75,9 +73,9 @@ static const struct pg_statement st_link = {
 	" SELECT EXISTS (SELECT 1 FROM other)",
 	4, 0,
 };
-static const struct config_provider *conf(struct request *req, enum provider_id p)
+static const struct config_provider *conf(struct request *req, enum oauth_provider p)
 {
-	return p == PROVIDER_GOOGLE ? &req->ctx->cfg.google : &req->ctx->cfg.apple;
+	return p == OAUTH_GOOGLE ? &req->ctx->cfg.google : &req->ctx->cfg.apple;
 }
 
 static void unavailable(struct request *req, const char *what, const char *detail)
@@ -88,7 +86,7 @@ static void unavailable(struct request *req, const char *what, const char *detai
 }
 
 /* 503 like every "unavailable", though only an operator can end this one. */
-static void not_configured(struct request *req, enum provider_id p, const char *what)
+static void not_configured(struct request *req, enum oauth_provider p, const char *what)
 {
 	response_header(req, "Retry-After", "3600");
 	response_error(req, 503, "unavailable", "sign-in with %s is not configured%s", providers[p].name, what);
@@ -108,16 +106,16 @@ static int usable(const struct config_provider *c)
  * apple_client_secret() signs one).  One rule for /start, which refuses to
  * begin a flow that could not finish, and for /providers, which tells
  * clients whether to offer the flow at all. */
-static int web_ready(const struct config_provider *c, enum provider_id p)
+static int web_ready(const struct config_provider *c, enum oauth_provider p)
 {
-	int secret = p == PROVIDER_APPLE ? (c->team_id && c->key_id && c->private_key_file)
+	int secret = p == OAUTH_APPLE ? (c->team_id && c->key_id && c->private_key_file)
 					 : c->client_secret != NULL;
 	return usable(c) && c->redirect_uri && secret && http_client_url_allowed(c->authorization_url) &&
 	       http_client_url_allowed(c->token_url);
 }
 
 /* usable(), or the "not configured" answer. */
-static int configured(struct request *req, enum provider_id p)
+static int configured(struct request *req, enum oauth_provider p)
 {
 	int ok = usable(conf(req, p));
 	if (!ok)
@@ -151,7 +149,7 @@ static size_t audiences(struct request *req, const struct config_provider *c, co
 
 /* ------------------------------------------------------------------ JWKS */
 
-static int fetch_jwks(struct request *req, enum provider_id p, int force)
+static int fetch_jwks(struct request *req, enum oauth_provider p, int force)
 {
 	time_t now = time(NULL);
 	if (jwks[p].fetched && now - jwks[p].fetched < JWKS_TTL_S && !force)
@@ -161,24 +159,20 @@ static int fetch_jwks(struct request *req, enum provider_id p, int force)
 	if (force)
 		jwks[p].missed = now;
 	char err[256];
-	struct json_object *set = NULL, *keys;
+	struct json_object *set = NULL;
+	struct jwt_key *keys[JWKS_MAX];
 	int status = http_client_get_json(conf(req, p)->jwks_url, req->ctx->cfg.oauth_timeout_ms, &set, err, sizeof err);
-	if (status != 200 || set == NULL || !json_object_object_get_ex(set, "keys", &keys) ||
-	    !json_object_is_type(keys, json_type_array)) {
+	int n = status == 200 ? jwt_keys_from_jwks(set, JWT_RS256, keys, JWKS_MAX) : -1;
+	if (n < 0) {
 		log_error("%s JWKS: %s", providers[p].name, status < 0 ? err : "unexpected answer");
 		json_object_put(set);
 		return -1;
 	}
 	for (size_t i = 0; i < jwks[p].n; i++)
 		jwt_key_free(jwks[p].keys[i]);
-	jwks[p].n = 0;
-	for (size_t i = 0; i < json_object_array_length(keys) && jwks[p].n < JWKS_MAX; i++) {
-		struct jwt_key *k = jwt_key_from_jwk(json_object_array_get_idx(keys, i));
-		if (k && jwt_key_alg(k) == JWT_RS256)
-			jwks[p].keys[jwks[p].n++] = k;
-		else
-			jwt_key_free(k);
-	}
+	for (int i = 0; i < n; i++)
+		jwks[p].keys[i] = keys[i];
+	jwks[p].n = (size_t)n;
 	jwks[p].fetched = now;
 	json_object_put(set);
 	return 0;
@@ -190,7 +184,7 @@ static int fetch_jwks(struct request *req, enum provider_id p, int force)
  * made here and renewed before it expires. */
 static const char *apple_client_secret(struct request *req)
 {
-	const struct config_provider *c = conf(req, PROVIDER_APPLE);
+	const struct config_provider *c = conf(req, OAUTH_APPLE);
 	time_t now = time(NULL);
 	if (apple_secret.jwt && apple_secret.exp - now > 300)
 		return apple_secret.jwt;
@@ -261,7 +255,7 @@ static int browser_bound(struct request *req, const char *hash)
 
 /* ---------------------------------------------------------------- start */
 
-static void start(struct request *req, enum provider_id p)
+static void start(struct request *req, enum oauth_provider p)
 {
 	int browser = origin_check(req);
 	if (browser < 0 || limits_hit(req, LIMIT_OAUTH_START_IP, NULL) != 0 || !configured(req, p))
@@ -323,8 +317,8 @@ static void start(struct request *req, enum provider_id p)
 	response_json(req, 200, body);
 }
 
-void oauth_google_start(struct request *req) { start(req, PROVIDER_GOOGLE); }
-void oauth_apple_start(struct request *req) { start(req, PROVIDER_APPLE); }
+void oauth_google_start(struct request *req) { start(req, OAUTH_GOOGLE); }
+void oauth_apple_start(struct request *req) { start(req, OAUTH_APPLE); }
 
 /* GET /providers: which web sign-ins /start would begin, so that a sign-in
  * page offers only those.  Public and the same for every caller: it says
@@ -332,7 +326,7 @@ void oauth_apple_start(struct request *req) { start(req, PROVIDER_APPLE); }
 void oauth_providers(struct request *req)
 {
 	struct json_object *body = json_object_new_object();
-	for (enum provider_id p = 0; p < PROVIDER__MAX; p++)
+	for (enum oauth_provider p = 0; p < OAUTH__MAX; p++)
 		json_object_object_add(body, providers[p].name, json_object_new_boolean(web_ready(conf(req, p), p)));
 	response_json(req, 200, body);
 }
@@ -340,10 +334,10 @@ void oauth_providers(struct request *req)
 /* ---------------------------------------------------------------- token */
 
 /* Exchanges a code for the provider's ID token (malloc'd), or answers. */
-static char *exchange_code(struct request *req, enum provider_id p, const char *code, const char *verifier)
+static char *exchange_code(struct request *req, enum oauth_provider p, const char *code, const char *verifier)
 {
 	const struct config_provider *c = conf(req, p);
-	const char *secret = p == PROVIDER_APPLE ? apple_client_secret(req) : c->client_secret;
+	const char *secret = p == OAUTH_APPLE ? apple_client_secret(req) : c->client_secret;
 	if (secret == NULL || !http_client_url_allowed(c->token_url)) {
 		not_configured(req, p, " for the code flow");
 		return NULL;
@@ -380,12 +374,7 @@ static char *exchange_code(struct request *req, enum provider_id p, const char *
 	return id_token;
 }
 
-struct identity {
-	char sub[256], email[EMAIL_MAX + 1];
-	char name[257];  /* the name claim, "" when none or longer than a name field may be */
-};
-
-static enum jwt_error verify_once(struct request *req, enum provider_id p, const char *token, struct json_object **claims)
+static enum jwt_error verify_once(struct request *req, enum oauth_provider p, const char *token, struct json_object **claims)
 {
 	const char *aud[16];
 	struct jwt_verify_opts opts = {
@@ -407,7 +396,7 @@ static const char *claim_str(struct json_object *claims, const char *name)
  * token was issued to, which must be one of ours; with several audiences it
  * must be present, or the token may be another party's that merely lists
  * us among its audiences. */
-static int azp_ok(struct request *req, enum provider_id p, struct json_object *claims)
+static int azp_ok(struct request *req, enum oauth_provider p, struct json_object *claims)
 {
 	struct json_object *azp, *aud;
 	if (!json_object_object_get_ex(claims, "azp", &azp))
@@ -423,11 +412,52 @@ static int azp_ok(struct request *req, enum provider_id p, struct json_object *c
 	return 0;
 }
 
-/* Verifies an ID token; 0 with id filled, or -1 answered (401/503). */
-static int verify_id_token(struct request *req, enum provider_id p, const char *token, const char *nonce,
-			   struct identity *id)
+const char *oauth_identity_from_claims(struct request *req, enum oauth_provider p, struct json_object *claims,
+				       const char *nonce, struct oauth_identity *id)
 {
 	const struct config_provider *c = conf(req, p);
+	const char *iss = claim_str(claims, "iss");
+	const char *sub = claim_str(claims, "sub"), *email = claim_str(claims, "email");
+	const char *tnonce = claim_str(claims, "nonce");
+	const char *name = claim_str(claims, "name");
+	struct json_object *ev = NULL;
+	int verified = json_object_object_get_ex(claims, "email_verified", &ev) &&
+		       (json_object_is_type(ev, json_type_boolean) ? json_object_get_boolean(ev)
+			: json_object_is_type(ev, json_type_string) && strcmp(json_object_get_string(ev), "true") == 0);
+	/* Google issues both spellings of its issuer. */
+	int iss_ok = iss && (strcmp(iss, c->issuer) == 0 ||
+			     (p == OAUTH_GOOGLE && strcmp(c->issuer, "https://accounts.google.com") == 0 &&
+			      strcmp(iss, "accounts.google.com") == 0));
+	/* The nonce as sent, whole (up to 256 bytes), or Apple's SHA-256 of it. */
+	const char *expected = nonce;
+	char hashed[2 * CRYPTO_SHA256_LEN + 1];
+	if (providers[p].nonce_hashed) {
+		unsigned char d[CRYPTO_SHA256_LEN];
+		crypto_sha256(nonce, strlen(nonce), d);
+		crypto_hex(d, sizeof d, hashed);
+		expected = hashed;
+	}
+	if (!iss_ok)
+		return "wrong issuer";
+	if (!azp_ok(req, p, claims))
+		return "wrong authorized party";
+	if (tnonce == NULL || strlen(tnonce) != strlen(expected) || !crypto_equal(tnonce, expected, strlen(expected)))
+		return "wrong nonce";
+	if (sub == NULL || strlen(sub) >= sizeof id->sub)
+		return "no subject";
+	if (email == NULL || !verified || email_normalize(email, id->email) != 0)
+		return "no verified email";
+	snprintf(id->sub, sizeof id->sub, "%s", sub);
+	/* The payload passed json_check: well-formed UTF-8, no NUL.  A name
+	 * too long is left out rather than cut inside a character. */
+	snprintf(id->name, sizeof id->name, "%s", name && strlen(name) < sizeof id->name ? name : "");
+	return NULL;
+}
+
+/* Verifies an ID token; 0 with id filled, or -1 answered (401/503). */
+static int verify_id_token(struct request *req, enum oauth_provider p, const char *token, const char *nonce,
+			   struct oauth_identity *id)
+{
 	if (fetch_jwks(req, p, 0) != 0) {
 		response_header(req, "Retry-After", "5");
 		response_error(req, 503, "unavailable", "the sign-in provider cannot be reached");
@@ -437,44 +467,7 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
 	enum jwt_error e = verify_once(req, p, token, &claims);
 	if (e == JWT_UNKNOWN_KID && fetch_jwks(req, p, 1) == 0)
 		e = verify_once(req, p, token, &claims); /* the provider rotated its keys */
-	const char *why = e != JWT_OK ? jwt_error_text(e) : NULL;
-	const char *iss = claims ? claim_str(claims, "iss") : NULL;
-	const char *sub = claims ? claim_str(claims, "sub") : NULL, *email = claims ? claim_str(claims, "email") : NULL;
-	const char *tnonce = claims ? claim_str(claims, "nonce") : NULL;
-	const char *name = claims ? claim_str(claims, "name") : NULL;
-	struct json_object *ev = NULL;
-	int verified = claims && json_object_object_get_ex(claims, "email_verified", &ev) &&
-		       (json_object_is_type(ev, json_type_boolean) ? json_object_get_boolean(ev)
-			: json_object_is_type(ev, json_type_string) && strcmp(json_object_get_string(ev), "true") == 0);
-	/* Google issues both spellings of its issuer. */
-	int iss_ok = iss && (strcmp(iss, c->issuer) == 0 ||
-			     (p == PROVIDER_GOOGLE && strcmp(c->issuer, "https://accounts.google.com") == 0 &&
-			      strcmp(iss, "accounts.google.com") == 0));
-	char expected[65];
-	if (providers[p].nonce_hashed) {
-		unsigned char d[CRYPTO_SHA256_LEN];
-		crypto_sha256(nonce, strlen(nonce), d);
-		crypto_hex(d, sizeof d, expected);
-	} else {
-		snprintf(expected, sizeof expected, "%.64s", nonce);
-	}
-	if (why == NULL && !iss_ok)
-		why = "wrong issuer";
-	else if (why == NULL && !azp_ok(req, p, claims))
-		why = "wrong authorized party";
-	else if (why == NULL && (tnonce == NULL || strlen(tnonce) != strlen(expected) ||
-				 !crypto_equal(tnonce, expected, strlen(expected))))
-		why = "wrong nonce";
-	else if (why == NULL && (sub == NULL || strlen(sub) >= sizeof id->sub))
-		why = "no subject";
-	else if (why == NULL && (email == NULL || !verified || email_normalize(email, id->email) != 0))
-		why = "no verified email";
-	if (why == NULL) {
-		snprintf(id->sub, sizeof id->sub, "%s", sub);
-		/* The payload passed json_check: well-formed UTF-8, no NUL.  A name
-		 * too long is left out rather than cut inside a character. */
-		snprintf(id->name, sizeof id->name, "%s", name && strlen(name) < sizeof id->name ? name : "");
-	}
+	const char *why = e != JWT_OK ? jwt_error_text(e) : oauth_identity_from_claims(req, p, claims, nonce, id);
 	json_object_put(claims);
 	if (why) {
 		log_info("%s ID token refused: %s", providers[p].name, why);
@@ -489,7 +482,7 @@ static int verify_id_token(struct request *req, enum provider_id p, const char *
  * the account free (st_link's check runs after the lock, with a snapshot
  * that sees the other's link).  0, or -1 answered: 409 when u has another
  * subject of the provider, 503. */
-static int link(struct request *req, enum provider_id p, const struct identity *id, const struct user_store_user *u)
+static int link(struct request *req, enum oauth_provider p, const struct oauth_identity *id, const struct user_store_user *u)
 {
 	const char *pname = providers[p].name;
 	const char *p2[] = { pname, id->sub, u->id, id->email };
@@ -518,7 +511,7 @@ static int link(struct request *req, enum provider_id p, const struct identity *
 
 /* The user of an identity: linked before, or an account with the same
  * verified email (linked now), or a new account.  1 found, -1 answered. */
-static int user_for(struct request *req, enum provider_id p, const struct identity *id, const char *name,
+static int user_for(struct request *req, enum oauth_provider p, const struct oauth_identity *id, const char *name,
 		    struct user_store_user *u)
 {
 	const char *pname = providers[p].name;
@@ -552,7 +545,7 @@ static int user_for(struct request *req, enum provider_id p, const struct identi
 /* A native ID token signs in once: replaying it (with its nonce) within its
  * lifetime is refused.  Code-flow tokens need no such mark: their state was
  * spent already.  0, or -1 answered. */
-static int first_use(struct request *req, enum provider_id p, const char *id_token)
+static int first_use(struct request *req, enum oauth_provider p, const char *id_token)
 {
 	unsigned char d[CRYPTO_SHA256_LEN];
 	char hex[65], err[256];
@@ -573,7 +566,7 @@ static int first_use(struct request *req, enum provider_id p, const char *id_tok
 	return 0;
 }
 
-static void token(struct request *req, enum provider_id p)
+static void token(struct request *req, enum oauth_provider p)
 {
 	static const char *const allowed[] = { "code", "state", "idToken", "nonce", "name", NULL };
 	const char *code, *state, *id_token, *nonce, *name;
@@ -621,7 +614,7 @@ static void token(struct request *req, enum provider_id p)
 			return;
 		id_token = owned;
 	}
-	struct identity id;
+	struct oauth_identity id;
 	struct user_store_user u;
 	int ok = verify_id_token(req, p, id_token, nonce, &id) == 0 && (owned || first_use(req, p, id_token) == 0) &&
 		 user_for(req, p, &id, name ? name : id.name, &u) == 1;
@@ -635,5 +628,5 @@ static void token(struct request *req, enum provider_id p)
 	tokens_start_session(req, &u, 200, browser);
 }
 
-void oauth_google_token(struct request *req) { token(req, PROVIDER_GOOGLE); }
-void oauth_apple_token(struct request *req) { token(req, PROVIDER_APPLE); }
+void oauth_google_token(struct request *req) { token(req, OAUTH_GOOGLE); }
+void oauth_apple_token(struct request *req) { token(req, OAUTH_APPLE); }

@@ -42,10 +42,9 @@ static int days_in_month(int y, int m)
 	return m == 2 && leap ? 29 : d[m - 1];
 }
 
-/* An RFC 3339 date-time ("2030-01-31T12:00:00Z", "...00.5+02:00") as epoch
- * seconds, fractions dropped.  PostgreSQL's own parser is not used: it also
- * takes "tomorrow", "epoch" and other words a client did not mean. */
-static int parse_rfc3339(const char *s, long long *epoch)
+/* PostgreSQL's own parser is not used for expiresAt: it also takes
+ * "tomorrow", "epoch" and other words a client did not mean. */
+int manage_parse_rfc3339(const char *s, long long *epoch)
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
 	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
@@ -187,7 +186,7 @@ void manage_create(struct request *req)
 		response_error(req, 400, "invalid_request", "name must not contain control characters");
 		return;
 	}
-	if (expires_at && parse_rfc3339(expires_at, &n.expires) != 0) {
+	if (expires_at && manage_parse_rfc3339(expires_at, &n.expires) != 0) {
 		response_error(req, 400, "invalid_request",
 			       "expiresAt must be an RFC 3339 date-time such as 2030-01-31T12:00:00Z");
 		return;

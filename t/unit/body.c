@@ -55,6 +55,18 @@ int main(void)
 	ok(!parses("{\"a\":1,}"), "trailing comma refused");
 	ok(!parses("{\"a\":"), "truncated refused");
 	ok(!parses("{\"a\":NaN}"), "NaN refused");
+	/* A number is a whole text only once the text ends: json-c waits for
+	 * more digits unless told there are none (found by fuzz/json.c). */
+	ok(parses("667"), "a bare number is JSON");
+	ok(parses("-0.5e3"), "a bare number with fraction and exponent");
+	ok(parses(" 12 "), "a bare number with whitespace");
+	struct json_object *num = body_json_parse("667", 3, last_err, sizeof last_err);
+	ok(json_object_is_type(num, json_type_int) && json_object_get_int64(num) == 667, "and its value is kept");
+	json_object_put(num);
+	ok(!parses("1 2"), "two numbers refused");
+	/* json-c's null is NULL, which is no parse error (found by fuzz/json.c). */
+	ok(body_json_parse(" null ", 6, last_err, sizeof last_err) == NULL, "null is no object");
+	is_str(last_err, "request body must be a JSON object", "and the reason says so, not \"success\"");
 	char nul[] = "{\"a\":\"x\0y\"}";
 	char err[256];
 	ok(body_json_parse(nul, sizeof nul - 1, err, sizeof err) == NULL, "embedded NUL refused");
@@ -66,6 +78,19 @@ int main(void)
 	}
 	deep[20000] = '\0';
 	ok(!parses(deep), "nesting 10000 deep refused");
+	/* 32 levels hold a value at the deepest one too; json-c counts that
+	 * value as a level of its own (found by fuzz/json.c). */
+	memset(deep, '[', 32);
+	deep[32] = '1';
+	memset(deep + 33, ']', 32);
+	deep[65] = '\0';
+	ok(parses(deep), "32 levels of arrays around a number accepted");
+	memset(deep, '[', 33);
+	deep[33] = '1';
+	memset(deep + 34, ']', 33);
+	deep[67] = '\0';
+	const struct json_limits deep_lim = { 32, 0, 0, 0 };
+	ok(refused(&deep_lim, deep, "nested too deeply"), "33 refused by json_check, in its own words");
 	free(deep);
 
 	/* The cost of a parse is bounded before it happens. */
