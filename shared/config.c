@@ -103,7 +103,7 @@ static const struct var vars[] = {
 	{ "MEMOX_HNSW_EF_SEARCH", VAR_INT,        OFF(memox_ef_search),      "1000",    10, 1000, 0 },
 	{ "MEMOX_QUERY_CACHE_SECONDS", VAR_INT,   OFF(memox_query_cache_s),  "3600",    0, 2592000, 0 },
 	{ "MEMOX_IDEMPOTENCY_SECONDS", VAR_INT,   OFF(memox_idempotency_s),  "86400",   60, 2592000, 0 },
-	{ "MEMOX_JOB_MAX_ATTEMPTS", VAR_INT,      OFF(memox_job_max_attempts), "5",     1, 100, 0 },
+	{ "MEMOX_JOB_MAX_ATTEMPTS", VAR_INT,      OFF(memox_job_max_attempts), "20",    1, 100, 0 },
 	{ "MEMOX_RETRY_BASE_MS",  VAR_INT,        OFF(memox_retry_base_ms),  "1000",    1, 3600000, 0 },
 	{ "MEMOX_RETRY_MAX_MS",   VAR_INT,        OFF(memox_retry_max_ms),   "300000",  1, 86400000, 0 },
 	{ "MEMOX_WORKER_HEARTBEAT_SECONDS", VAR_INT, OFF(memox_heartbeat_s), "15",      2, 3600, 0 },

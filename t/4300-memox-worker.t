@@ -226,6 +226,21 @@ with_service_stopped(worker => sub {
 		like(redis_cli('LRANGE', '{memox}:jobs', 0, -1), qr/"attempt":0/, 'requeue-dead: the job starts again at attempt 0');
 		is(run_once('requeued'), 0, 'requeue-dead: a good worker runs it');
 		is(status_of($id2), 'ready', 'requeue-dead: the memory is ready');
+
+		# By default a job outlasts a long outage: 20 attempts, which with the
+		# default waits (1 s doubling to 5 min) span about an hour. Here the
+		# waits are 20 ms, the attempts the default.
+		my ($id3) = new_memories($t, 1);
+		queue_embeds($id3);
+		$pid = start_worker('outage', VECTOR_DATABASE_URL => $bad, MEMOX_RETRY_BASE_MS => 20, MEMOX_RETRY_MAX_MS => 20);
+		ok(wait_until(30, sub { psql("SELECT attempts FROM memories WHERE id = '$id3'") >= 12 }),
+			'outage: a dozen failed attempts ...');
+		is(stop_worker($pid), 0, 'outage: the worker stops with status 0');
+		is(status_of($id3), 'pending', 'outage: ... and the memory is still pending, not failed');
+		is(redis_cli('ZCARD', '{memox}:delayed') + llen('{memox}:jobs'), 1, 'outage: the job waits for its next try');
+		select(undef, undef, undef, 0.1);    # past its 20 ms
+		is(run_once('mended'), 0, 'outage: once mended, a worker runs it');
+		is(status_of($id3), 'ready', 'outage: the memory is ready');
 	}
 
 	# ------------------------------------------------------------ kill -9 and the reaper
