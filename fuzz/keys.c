@@ -6,7 +6,7 @@
  *  1  a scope list as the database's array_to_string() gives it:
  *     api_key_scopes_from_list() makes the bits of exactly the known names
  *     between commas;
- *  2  an expiresAt (fcgi-apps/keys/manage.c manage_parse_rfc3339): taken
+ *  2  an expiresAt (shared/rfc3339.c rfc3339_parse): taken
  *     exactly when it is YYYY-MM-DDTHH:MM:SS, an optional fraction of 1-9
  *     digits and Z or +-HH:MM, of a real date (Feb 29 in leap years, a
  *     leap second), and then the epoch seconds a reference computes from
@@ -18,6 +18,7 @@
 #include "../fcgi-apps/keys/keys.h"
 #include "crypto.h"
 #include "jwt.h"
+#include "rfc3339.h"
 #include "support/fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -127,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	default: {
 		long long got = 0, want = 0;
-		int rc = manage_parse_rfc3339(text, &got), ref = reference_rfc3339(text, &want);
+		int rc = rfc3339_parse(text, &got), ref = reference_rfc3339(text, &want);
 		if (rc != ref || (rc == 0 && got != want))
 			fprintf(stderr, "\"%s\": %d %lld, the reference %d %lld\n", text, rc, got, ref, want);
 		FUZZ_CHECK(rc == ref);

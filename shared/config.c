@@ -108,6 +108,7 @@ static const struct var vars[] = {
 	{ "MEMOX_RETRY_MAX_MS",   VAR_INT,        OFF(memox_retry_max_ms),   "300000",  1, 86400000, 0 },
 	{ "MEMOX_WORKER_HEARTBEAT_SECONDS", VAR_INT, OFF(memox_heartbeat_s), "15",      2, 3600, 0 },
 	{ "MEMOX_PENDING_SWEEP_SECONDS", VAR_INT, OFF(memox_pending_sweep_s), "600",    5, 86400, 0 },
+	{ "MEMOX_EXPIRY_SWEEP_SECONDS", VAR_INT,  OFF(memox_expiry_sweep_s), "30",      1, 60, 0 },
 	{ "OAUTH_RETURN_URL",     VAR_STRING,     OFF(oauth_return_url),     NULL,      0, 0, 0 },
 	{ "OAUTH_TIMEOUT_MS",     VAR_INT,        OFF(oauth_timeout_ms),     "5000",    100, 60000, 0 },
 	{ "GOOGLE_CLIENT_IDS",    VAR_STRING,     OFF(google.client_ids),    NULL,      0, 0, 0 },

@@ -94,6 +94,7 @@ struct config {
 	long long memox_query_cache_s, memox_idempotency_s;
 	long long memox_job_max_attempts, memox_retry_base_ms, memox_retry_max_ms;
 	long long memox_heartbeat_s, memox_pending_sweep_s;
+	long long memox_expiry_sweep_s;       /* expired memories are deleted this often (at most a minute) */
 };
 
 /* Fills cfg.  Returns 0, or -1 with a message naming the variable in err. */

@@ -129,6 +129,31 @@ void quota_release(struct app_context *ctx, const char *tenant_id, const char *s
 	redis_send(ctx->redis, "ZREM rl:{%s}:slots %s", tenant_id, slot);
 }
 
+/* KEYS: the tenant's usage hash.  ARGV: field, count, ttl s. */
+static struct redis_script count_work = {
+	"redis.call('HINCRBY', KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
+	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
+	"return 1\n",
+	"",
+};
+
+int quota_count_work(struct app_context *ctx, const char *tenant_id, const char *field, long long n, char *err,
+		     size_t errlen)
+{
+	char month[8], key[96], count[24], ttl[24];
+	month_of(month);
+	snprintf(key, sizeof key, "usage:{%s}:%s", tenant_id, month);
+	snprintf(count, sizeof count, "%lld", n);
+	snprintf(ttl, sizeof ttl, "%d", MONTH_TTL_S);
+	const char *args[] = { key, field, count, ttl };
+	redisReply *rep = redis_script_run(ctx->redis, &count_work, 1, 4, args, err, errlen);
+	int rc = rep == NULL || rep->type == REDIS_REPLY_ERROR ? -1 : 0;
+	if (rep && rep->type == REDIS_REPLY_ERROR)
+		snprintf(err, errlen, "%s", rep->str);
+	freeReplyObject(rep);
+	return rc;
+}
+
 struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, char *err, size_t errlen)
 {
 	char month[8];
@@ -139,12 +164,16 @@ struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, 
 		return NULL;
 	}
 	struct json_object *by_area = json_object_new_object();
-	long long total = 0, embedding_calls = 0;
+	long long total = 0, embedding_calls = 0, expired = 0;
 	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
 		long long c = atoll(rep->element[i + 1]->str);
 		/* The memox worker counts the texts it embedded in the same hash. */
 		if (strcmp(rep->element[i]->str, QUOTA_EMBEDDING_CALLS) == 0) {
 			embedding_calls = c;
+			continue;
+		}
+		if (strcmp(rep->element[i]->str, QUOTA_EXPIRED_MEMORIES) == 0) {
+			expired = c;
 			continue;
 		}
 		total += c;
@@ -156,6 +185,7 @@ struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, 
 	json_object_object_add(o, "requests", by_area);
 	json_object_object_add(o, "total", json_object_new_int64(total));
 	json_object_object_add(o, "embeddingCalls", json_object_new_int64(embedding_calls));
+	json_object_object_add(o, "expiredMemories", json_object_new_int64(expired));
 	return o;
 }
 

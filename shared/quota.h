@@ -35,8 +35,16 @@ void quota_release(struct app_context *ctx, const char *tenant_id, const char *s
  * worker adds the number of texts it embedded for the tenant. */
 #define QUOTA_EMBEDDING_CALLS "embeddingCalls"
 
+/* ... and the number of its memories it deleted because they expired. */
+#define QUOTA_EXPIRED_MEMORIES "expiredMemories"
+
+/* Adds n to field (one of the two above) of the tenant's usage this month,
+ * as the worker counts its work.  0, or -1 with err. */
+int quota_count_work(struct app_context *ctx, const char *tenant_id, const char *field, long long n, char *err,
+		     size_t errlen);
+
 /* The tenant's usage this month: {"month":"2026-11","requests":{"memox":12,...},"total":12,
- * "embeddingCalls":3}. */
+ * "embeddingCalls":3,"expiredMemories":0}. */
 struct json_object *quota_usage(struct app_context *ctx, const char *tenant_id, char *err, size_t errlen);
 
 /* Adds RateLimit-Limit/-Remaining/-Reset (and Retry-After on a refusal). */

@@ -60,9 +60,15 @@ my @scores = map { $_->{score} } @$all;
 is_deeply(\@scores, [sort { $b <=> $a } @scores], 'results in score order');
 ok($scores[0] > $scores[-1], 'scores differ');
 my $cut = ($scores[0] + $scores[-1]) / 2;
-my $above = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer reading list', topK => 50, minScore => $cut})->{content})->{results};
+my $floored = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer reading list', topK => 50, minScore => $cut})->{content});
+my $above = $floored->{results};
 is(scalar @$above, scalar(grep { $_ >= $cut } @scores), 'minScore drops what scores lower');
 ok(!grep({ $_->{score} < $cut } @$above), 'no result below minScore');
+is($floored->{belowMinScore}, scalar(grep { $_ < $cut } @scores), 'belowMinScore: how many minScore cut');
+is(JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer reading list', topK => 2,
+	minScore => $scores[1] + 1e-6})->{content})->{belowMinScore}, 1, 'belowMinScore: of the topK only');
+my $none = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer reading list', topK => 50})->{content});
+is($none->{belowMinScore}, 0, 'belowMinScore: 0 without minScore');
 is(scalar @{JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer', topK => 2})->{content})->{results}}, 2, 'topK');
 my $ex = JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search', {%scope, query => 'summer', exact => JSON::PP::true})->{content});
 is($ex->{searchMode}, 'exact', 'exact: true asks for the exact scan');

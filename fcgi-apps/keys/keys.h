@@ -46,9 +46,6 @@ void audit_key(struct request *req, const char *tenant_id, const char *action, c
 /* ---------------------------------------------------------- handlers */
 
 /* manage.c */
-/* An RFC 3339 date-time ("2030-01-31T12:00:00Z", "...00.5+02:00") as epoch
- * seconds, fractions dropped: 0, or -1 when it is none (expiresAt). */
-int manage_parse_rfc3339(const char *s, long long *epoch);
 void manage_create(struct request *req);
 void manage_list(struct request *req);
 void manage_get(struct request *req);

@@ -58,15 +58,6 @@ static const struct pg_statement record_failure = {
 	1, 1,
 };
 
-/* KEYS: the tenant's usage hash.  ARGV: field, count, ttl s (as quota.c's). */
-static struct redis_script count_usage = {
-	"redis.call('HINCRBY', KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
-	"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))\n"
-	"return 1\n",
-	"",
-};
-#define USAGE_TTL_S (40 * 86400 * 12)
-
 /* One pending memory of the batch, as read. */
 struct row {
 	const char *id, *tenant;     /* into the PGresult */
@@ -113,12 +104,7 @@ static char *array_literal(const char *const *values, int n)
  * afterwards: they were paid for. */
 static void count_calls(struct worker *w, const struct row *rows, int n)
 {
-	char month[8], key[96], count[16], ttl[16], err[256];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(month, sizeof month, "%Y-%m", &tm);
-	snprintf(ttl, sizeof ttl, "%d", USAGE_TTL_S);
+	char err[256];
 	for (int i = 0; i < n; i++) {
 		int seen = 0, k = 0;
 		for (int j = 0; j < n; j++) {
@@ -130,14 +116,8 @@ static void count_calls(struct worker *w, const struct row *rows, int n)
 		}
 		if (seen || rows[i].result != JOB_DONE)
 			continue;
-		snprintf(key, sizeof key, "usage:{%s}:%s", rows[i].tenant, month);
-		snprintf(count, sizeof count, "%d", k);
-		const char *args[] = { key, QUOTA_EMBEDDING_CALLS, count, ttl };
-		redisReply *rep = redis_script_run(w->ctx->redis, &count_usage, 1, 4, args, err, sizeof err);
-		if (rep == NULL || rep->type == REDIS_REPLY_ERROR)
-			log_warn("redis: %d embedding calls of tenant %s not counted: %s", k, rows[i].tenant,
-				 rep ? rep->str : err);
-		freeReplyObject(rep);
+		if (quota_count_work(w->ctx, rows[i].tenant, QUOTA_EMBEDDING_CALLS, k, err, sizeof err) != 0)
+			log_warn("redis: %d embedding calls of tenant %s not counted: %s", k, rows[i].tenant, err);
 	}
 }
 

@@ -1,4 +1,4 @@
-/* upkeep.c - heartbeat, reaper, promotion of delayed jobs, the pending sweeper, indexing.
+/* upkeep.c - heartbeat, reaper, promotion of delayed jobs, the pending sweeper, indexing, expiry.
  *
  * Each step is one Lua script or a guarded statement, safe to run by every
  * worker at once: the reaper's check-and-move is atomic, so two reapers never
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "expire.h"
 #include "index_scopes.h"
 #include "joblist.h"
 #include "log.h"
@@ -220,6 +221,7 @@ void upkeep_start(struct worker *w)
 	w->next_reap_ms = now;
 	w->next_sweep_ms = now;
 	w->next_index_ms = now;
+	w->next_expire_ms = now;
 }
 
 void upkeep_redis_back(struct worker *w)
@@ -246,13 +248,18 @@ void upkeep_tick(struct worker *w)
 	}
 	if (now >= w->next_index_ms)
 		index_scopes_step(w);
+	if (now >= w->next_expire_ms) {
+		expire_sweep(w);
+		w->next_expire_ms = now + (double)w->ctx->cfg.memox_expiry_sweep_s * 1000;
+	}
 }
 
 int upkeep_wait_ms(const struct worker *w)
 {
 	double now = clock_ms();
 	double until = now + (double)w->ctx->cfg.worker_block_seconds * 1000;
-	double next[] = { w->next_heartbeat_ms, w->next_reap_ms, w->next_sweep_ms, w->next_due_ms, w->next_index_ms };
+	double next[] = { w->next_heartbeat_ms, w->next_reap_ms, w->next_sweep_ms, w->next_due_ms, w->next_index_ms,
+			 w->next_expire_ms };
 	for (size_t i = 0; i < sizeof next / sizeof next[0]; i++)
 		if (next[i] > 0 && next[i] < until)
 			until = next[i];

@@ -1,4 +1,4 @@
-/* upkeep.h - what a worker does besides jobs: heartbeat, reaper, delayed jobs, sweeper, indexing.
+/* upkeep.h - what a worker does besides jobs: heartbeat, reaper, delayed jobs, sweeper, indexing, expiry.
  *
  * Heartbeat: the worker's id is in {memox}:workers and its key
  * {memox}:heartbeat:<id> lives MEMOX_WORKER_HEARTBEAT_SECONDS, refreshed
@@ -7,7 +7,8 @@
  * due are moved back to the queue.  Sweeper: once a minute (or every
  * MEMOX_PENDING_SWEEP_SECONDS when shorter) one worker re-queues embed jobs
  * for memories left pending longer than that, whose job was lost between
- * the responder's commit and its LPUSH.  Indexing: index_scopes.h. */
+ * the responder's commit and its LPUSH.  Indexing: index_scopes.h.  Expiry:
+ * expire.h, every MEMOX_EXPIRY_SWEEP_SECONDS. */
 #ifndef AIGET_UPKEEP_H
 #define AIGET_UPKEEP_H
 

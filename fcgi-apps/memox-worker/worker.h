@@ -27,6 +27,7 @@ struct worker {
 	double next_sweep_ms;
 	double next_due_ms;          /* when the first delayed job is due; 0: none known */
 	double next_index_ms;        /* the next page of index_scopes.c */
+	double next_expire_ms;       /* the next sweep of expire.c */
 	int reclaim_pending;         /* jobs were left in the processing list by a Redis failure */
 	long done, retried, dead;
 };

@@ -4,12 +4,15 @@
  * users and end up in logs and job payloads, so they are kept to a small
  * alphabet; content is any UTF-8 text (the strict JSON parser already refused
  * invalid UTF-8 and NUL) up to MEMOX_CONTENT_MAX_BYTES; metadata is a JSON
- * object bounded in size and depth, because search filters walk it. */
+ * object bounded in size and depth, because search filters walk it; an
+ * expiry is a date-time in the future or a number of seconds from now. */
 #include "memox.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "membership.h"
+#include "rfc3339.h"
 
 static const char scope_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:@/";
@@ -134,9 +137,60 @@ int input_metadata(struct request *req, const char *where, struct json_object *v
 	return 0;
 }
 
+/* expiresAt: an RFC 3339 date-time in the future; kept as the client wrote
+ * it, for PostgreSQL to read with its fractions. */
+static int expires_at_field(struct request *req, struct json_object *v, const char *label, const char **out)
+{
+	long long epoch;
+	if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > 64 ||
+	    rfc3339_parse(json_object_get_string(v), &epoch) != 0) {
+		response_error(req, 400, "invalid_request",
+			       "%s must be an RFC 3339 date-time such as 2030-01-31T12:00:00Z", label);
+		return -1;
+	}
+	if (epoch <= (long long)time(NULL)) {
+		response_error(req, 400, "invalid_request", "%s must be in the future", label);
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int input_expiry(struct request *req, struct json_object *obj, const char *where, struct memory_input *m)
+{
+	struct json_object *at = NULL, *ttl = NULL;
+	const char *dot = *where ? "." : "";
+	json_object_object_get_ex(obj, "expiresAt", &at);
+	json_object_object_get_ex(obj, "ttlSeconds", &ttl);
+	if (at && json_object_is_type(at, json_type_null))
+		at = NULL;
+	if (ttl && json_object_is_type(ttl, json_type_null))
+		ttl = NULL;
+	m->expires_at = NULL;
+	m->ttl_s = 0;
+	if (at && ttl) {
+		response_error(req, 400, "invalid_request", "name %s%sexpiresAt or %s%sttlSeconds, not both", where, dot,
+			       where, dot);
+		return -1;
+	}
+	if (at)
+		return expires_at_field(req, at, arena_printf(req->arena, "%s%sexpiresAt", where, dot), &m->expires_at);
+	if (ttl) {
+		int64_t n = json_object_get_int64(ttl);
+		if (!json_object_is_type(ttl, json_type_int) || n < 1 || n > MEMOX_TTL_MAX) {
+			response_error(req, 400, "invalid_request", "%s%sttlSeconds must be an integer from 1 to %lld",
+				       where, dot, MEMOX_TTL_MAX);
+			return -1;
+		}
+		m->ttl_s = n;
+	}
+	return 0;
+}
+
 int input_memory(struct request *req, struct json_object *obj, const char *where, struct memory_input *m)
 {
-	static const char *const allowed[] = { "namespace", "externalUserId", "content", "metadata", NULL };
+	static const char *const allowed[] = { "namespace", "externalUserId", "content", "metadata", "expiresAt",
+					       "ttlSeconds", NULL };
 	json_object_object_foreach(obj, key, val) {
 		(void)val;
 		int known = 0;
@@ -157,7 +211,8 @@ int input_memory(struct request *req, struct json_object *obj, const char *where
 	json_object_object_get_ex(obj, "metadata", &metadata);
 	if (scope_field(req, obj, where, "namespace", &m->namespace_) != 0 ||
 	    scope_field(req, obj, where, "externalUserId", &m->external_user_id) != 0 ||
-	    input_content(req, where, content, &m->content) != 0 || input_metadata(req, where, metadata, &m->metadata) != 0)
+	    input_content(req, where, content, &m->content) != 0 || input_metadata(req, where, metadata, &m->metadata) != 0 ||
+	    input_expiry(req, obj, where, m) != 0)
 		return -1;
 	return 0;
 }

@@ -18,26 +18,30 @@
 #include "paging.h"
 
 /* Inserts a batch given as a JSON array of {namespace, externalUserId,
- * content, metadata}; answers one row per item in order: ord, id, status,
- * version, created (this statement made it), room (the tenant had room). */
+ * content, metadata, expiresAt | ttlSeconds}; answers one row per item in
+ * order: ord, id, status, version, created (this statement made it), room
+ * (the tenant had room), expired (the same content's memory expired, not
+ * yet deleted by the worker). */
 static const struct pg_statement st_insert = {
 	"memox_insert",
 	"WITH input AS ("
 	"  SELECT e.ord, e.item->>'namespace' AS namespace, e.item->>'externalUserId' AS external_user_id,"
 	"         e.item->>'content' AS content, e.item->'metadata' AS metadata,"
-	"         sha256(convert_to(e.item->>'content', 'UTF8')) AS content_hash"
+	"         sha256(convert_to(e.item->>'content', 'UTF8')) AS content_hash,"
+	"         CASE WHEN e.item ? 'ttlSeconds' THEN now() + (e.item->>'ttlSeconds')::bigint * interval '1 second'"
+	"              ELSE (e.item->>'expiresAt')::timestamptz END AS expires_at"
 	"    FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(item, ord)),"
 	" room AS ("
 	"  SELECT coalesce((SELECT memories FROM tenant_memory_counts WHERE tenant_id = $1::uuid), 0)"
 	"         + (SELECT count(*) FROM input) <= $3::bigint AS ok),"
 	" ins AS ("
-	"  INSERT INTO memories (tenant_id, namespace, external_user_id, content, content_hash, metadata)"
-	"  SELECT $1::uuid, namespace, external_user_id, content, content_hash, metadata FROM input"
+	"  INSERT INTO memories (tenant_id, namespace, external_user_id, content, content_hash, metadata, expires_at)"
+	"  SELECT $1::uuid, namespace, external_user_id, content, content_hash, metadata, expires_at FROM input"
 	"   WHERE (SELECT ok FROM room) ORDER BY ord"
 	"  ON CONFLICT (tenant_id, namespace, external_user_id, content_hash) DO NOTHING"
 	"  RETURNING id, namespace, external_user_id, content_hash, status, version)"
 	" SELECT i.ord, coalesce(n.id, m.id), coalesce(n.status, m.status), coalesce(n.version, m.version),"
-	"        n.id IS NOT NULL, (SELECT ok FROM room)"
+	"        n.id IS NOT NULL, (SELECT ok FROM room), n.id IS NULL AND m.expires_at <= now()"
 	"   FROM input i"
 	"   LEFT JOIN ins n ON (n.namespace, n.external_user_id, n.content_hash)"
 	"                    = (i.namespace, i.external_user_id, i.content_hash)"
@@ -45,6 +49,14 @@ static const struct pg_statement st_insert = {
 	"                    = (i.namespace, i.external_user_id, i.content_hash)"
 	"  ORDER BY i.ord",
 	3, 0,
+};
+
+/* Expired memories that a write of the same content meets: deleted now
+ * rather than answered as its duplicate (their vectors go with them). */
+static const struct pg_statement st_drop_expired = {
+	"memox_drop_expired",
+	"DELETE FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND expires_at <= now() RETURNING id",
+	2, 0,
 };
 
 /* Undoes the rows of a write whose jobs could not be queued. */
@@ -65,18 +77,18 @@ static const struct pg_statement st_unqueued = {
 
 static const struct pg_statement st_get = {
 	"memox_get",
-	"SELECT " MEMORY_COLUMNS " FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid",
+	"SELECT " MEMORY_COLUMNS " FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE,
 	2, 1,
 };
 
-#define LIST_KEY_COLUMN 13
+#define LIST_KEY_COLUMN 14
 static const struct pg_statement st_list = {
 	"memox_list",
 	"SELECT " MEMORY_COLUMNS ", " SQL_MICROS("created_at") " FROM memories"
 	" WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3"
 	"   AND ($5::bigint IS NULL OR (created_at, id)"
 	"        < ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))"
-	"   AND ($7::text IS NULL OR status = $7)"
+	"   AND ($7::text IS NULL OR status = $7) AND " MEMORY_LIVE
 	" ORDER BY created_at DESC, id DESC LIMIT $4::int",
 	7, 1,
 };
@@ -87,12 +99,14 @@ static const struct pg_statement st_patch = {
 	"       content_hash = CASE WHEN $3 IS NULL THEN content_hash ELSE sha256(convert_to($3, 'UTF8')) END,"
 	"       metadata = coalesce($4::jsonb, metadata), status = 'pending', version = version + 1,"
 	"       attempts = 0, error = NULL, updated_at = now()"
-	" WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING " MEMORY_COLUMNS,
+	" WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " RETURNING " MEMORY_COLUMNS,
 	4, 0,
 };
 
 static const struct pg_statement st_delete = {
-	"memox_delete", "DELETE FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING id", 2, 0,
+	"memox_delete",
+	"DELETE FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " RETURNING id",
+	2, 0,
 };
 
 /* ------------------------------------------------------------- writing */
@@ -126,6 +140,24 @@ static int kept_unqueued(struct request *req, const char *const *ids, int n, con
 	return -1;
 }
 
+/* Deletes the expired memories that st_insert's rows r met, with their
+ * vectors (or leaves those to the worker's expiry sweep).  0, or -1 answered. */
+static int drop_expired(struct request *req, PGresult *r)
+{
+	char *list = arena_strdup(req->arena, "{");
+	for (int i = 0, k = 0; i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 6), "t") == 0)
+			list = arena_printf(req->arena, "%s%s%s", list, k++ ? "," : "", PQgetvalue(r, i, 1));
+	list = arena_printf(req->arena, "%s}", list);
+	const char *params[] = { list, req->key->tenant_id };
+	if (db_request_exec(req, &st_drop_expired, params) == NULL)
+		return -1;
+	char err[256];
+	if (memory_vectors_delete_memories(req->ctx->vector, list, err, sizeof err) != 0)
+		log_warn("expired memories %s deleted; their vectors stay until the expiry sweep: %s", list, err);
+	return 0;
+}
+
 /* Inserts items (a JSON array of checked memories) and queues their jobs.
  * Fills out[n]; 0, or -1 when answered. */
 static int write_memories(struct request *req, struct json_object *items, int n, struct written *out)
@@ -135,14 +167,22 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 	snprintf(max, sizeof max, "%lld", k->limits.max_memories);
 	const char *params[] = { k->tenant_id, json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN), max };
 	PGresult *r = NULL;
-	/* Twice at most: a concurrent write of the same content that committed
-	 * after this statement's snapshot is neither inserted nor seen once. */
-	for (int attempt = 0; attempt < 2; attempt++) {
+	/* Again at most twice: a concurrent write of the same content that
+	 * committed after this statement's snapshot is neither inserted nor
+	 * seen once; an expired memory of the same content is deleted first. */
+	for (int attempt = 0; attempt < 3; attempt++) {
 		if ((r = db_request_exec(req, &st_insert, params)) == NULL)
 			return -1;
-		int missing = 0;
-		for (int i = 0; i < PQntuples(r); i++)
+		int missing = 0, expired = 0;
+		for (int i = 0; i < PQntuples(r); i++) {
 			missing |= PQgetisnull(r, i, 1);
+			expired |= strcmp(PQgetvalue(r, i, 6), "t") == 0;
+		}
+		if (expired && attempt < 2) {
+			if (drop_expired(req, r) != 0)
+				return -1;
+			continue;
+		}
 		if (!missing || strcmp(PQgetvalue(r, 0, 5), "t") != 0)
 			break;
 	}
@@ -201,6 +241,10 @@ static struct json_object *item_json(const struct memory_input *m)
 	json_object_object_add(o, "externalUserId", json_object_new_string(m->external_user_id));
 	json_object_object_add(o, "content", json_object_new_string(m->content));
 	json_object_object_add(o, "metadata", json_tokener_parse(m->metadata));
+	if (m->expires_at)
+		json_object_object_add(o, "expiresAt", json_object_new_string(m->expires_at));
+	if (m->ttl_s)
+		json_object_object_add(o, "ttlSeconds", json_object_new_int64(m->ttl_s));
 	return o;
 }
 

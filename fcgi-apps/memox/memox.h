@@ -24,9 +24,13 @@
 #define MEMOX_SCOPE_MAX 128           /* bytes of a namespace or external user id */
 #define MEMOX_QUERY_MAX 4096          /* bytes of a search query */
 
+#define MEMOX_TTL_MAX 3153600000LL   /* ttlSeconds: 100 years */
+
 /* One memory to write, checked. */
 struct memory_input {
 	const char *namespace_, *external_user_id, *content, *metadata; /* metadata: JSON text */
+	const char *expires_at;        /* RFC 3339 as the client wrote it, or NULL */
+	long long ttl_s;               /* ttlSeconds, or 0 */
 };
 
 /* ------------------------------------------------------------- input.c */
@@ -42,6 +46,8 @@ int input_memory(struct request *req, struct json_object *obj, const char *where
 int input_content(struct request *req, const char *where, struct json_object *v, const char **out);
 /* metadata: a JSON object within MEMOX_METADATA_MAX_BYTES and _DEPTH; *out its text. */
 int input_metadata(struct request *req, const char *where, struct json_object *v, const char **out);
+/* expiresAt or ttlSeconds of obj into m (neither: never expires).  0, or -1 answered. */
+int input_expiry(struct request *req, struct json_object *obj, const char *where, struct memory_input *m);
 /* A memory id from the path: a UUID, else 404 (no such memory). */
 const char *input_memory_id(struct request *req);
 
@@ -55,7 +61,9 @@ const char *input_memory_id(struct request *req);
 #define MEMORY_COLUMNS \
 	"id, namespace, external_user_id, content, metadata::text, status, error, version, " \
 	MEMOX_SQL_TIME("created_at") ", " MEMOX_SQL_TIME("updated_at") ", " \
-	MEMOX_SQL_TIME("embedded_at") ", model, dimensions"
+	MEMOX_SQL_TIME("embedded_at") ", model, dimensions, " MEMOX_SQL_TIME("expires_at")
+/* A memory that expired is absent from every read, before the worker deletes it. */
+#define MEMORY_LIVE "(expires_at IS NULL OR expires_at > now())"
 struct json_object *store_memory_json(PGresult *r, int row);
 
 /* ------------------------------------------------------------- enqueue.c */

@@ -45,7 +45,7 @@ static const struct pg_statement st_fetch = {
 	"SELECT c.ord, m.content, m.metadata::text, " MEMOX_SQL_TIME("m.created_at") ", m.version"
 	"  FROM unnest($1::uuid[]) WITH ORDINALITY AS c(id, ord)"
 	"  JOIN memories m ON m.id = c.id"
-	" WHERE m.tenant_id = $2::uuid AND m.status = 'ready' ORDER BY c.ord",
+	" WHERE m.tenant_id = $2::uuid AND m.status = 'ready' AND " MEMORY_LIVE " ORDER BY c.ord",
 	2, 1,
 };
 
@@ -251,20 +251,24 @@ static const char *read_candidates(struct request *req, PGresult *r, int n, stru
 
 /* Adds to results, in score order, the memories of m (st_fetch's rows for
  * the n candidates c) that are ready at the version that was embedded, up
- * to topK and down to minScore.  The number added. */
+ * to topK and down to minScore; *cut counts those that would have been
+ * results but for minScore.  The number added. */
 static int add_ready(struct request *req, PGresult *m, const struct candidate *c, int n,
-		     const struct search_input *in, struct json_object *results)
+		     const struct search_input *in, struct json_object *results, int *cut)
 {
 	int found = 0;
-	for (int j = 0; j < PQntuples(m) && found < in->top_k; j++) {
+	*cut = 0;
+	for (int j = 0; j < PQntuples(m) && found + *cut < in->top_k; j++) {
 		long ord = atol(PQgetvalue(m, j, 0));
 		if (ord < 1 || ord > n)
 			continue;
 		const struct candidate *ci = &c[ord - 1];
-		if (!(ci->score >= in->min_score))
-			break;
 		if (strcmp(PQgetvalue(m, j, 4), ci->version) != 0)
 			continue;
+		if (!(ci->score >= in->min_score)) {
+			++*cut;
+			continue;
+		}
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "id", json_object_new_string(ci->id));
 		json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
@@ -283,7 +287,7 @@ static int add_ready(struct request *req, PGresult *m, const struct candidate *c
  * dropped.  *plan becomes the exact one when the index runs out before
  * limit rows pass the filter.  NULL when answered. */
 static struct json_object *find_results(struct request *req, const struct search_input *in, const char *qtext,
-					enum memory_vectors_plan *plan)
+					enum memory_vectors_plan *plan, int *cut)
 {
 	struct json_object *results = json_object_new_array();
 	int limit = in->top_k + 8;
@@ -310,9 +314,9 @@ static struct json_object *find_results(struct request *req, const struct search
 		}
 		json_object_put(results);
 		results = json_object_new_array();
-		int found = add_ready(req, m, c, n, in, results);
+		int found = add_ready(req, m, c, n, in, results, cut);
 		int exhausted = n < limit || (n > 0 && !(c[n - 1].score >= in->min_score));
-		if (found >= in->top_k || exhausted)
+		if (found + *cut >= in->top_k || exhausted)
 			break;
 		pass++;
 		limit *= 4;
@@ -333,11 +337,13 @@ void search_memories(struct request *req)
 	if (!in.exact && scope_is_small(req, in.ns, in.user, &small) != 0)
 		return;
 	enum memory_vectors_plan plan = in.exact || small ? MEMORY_VECTORS_EXACT : MEMORY_VECTORS_INDEX;
-	struct json_object *results = find_results(req, &in, qtext, &plan);
+	int cut = 0;
+	struct json_object *results = find_results(req, &in, qtext, &plan, &cut);
 	if (results == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
 	json_object_object_add(body, "results", results);
+	json_object_object_add(body, "belowMinScore", json_object_new_int(cut));
 	json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
 	json_object_object_add(body, "searchMode", json_object_new_string(plan_name(plan)));
 	json_object_object_add(body, "tookMs", number_json(req, clock_ms() - started, 3));

@@ -34,5 +34,6 @@ struct json_object *store_memory_json(PGresult *r, int row)
 	json_object_object_add(o, "model", text_or_null(r, row, 11));
 	json_object_object_add(o, "dimensions", PQgetisnull(r, row, 12) ? NULL
 				: json_object_new_int(atoi(PQgetvalue(r, row, 12))));
+	json_object_object_add(o, "expiresAt", text_or_null(r, row, 13));
 	return o;
 }
