@@ -43,10 +43,12 @@
 /* The candidates in the order given (ordinality), so that matching each
  * row to its candidate is a lookup, not a search.  A candidate is kept when
  * its vector is of the memory's current version and the memory is ready;
- * or when the memory is pending and the vector is of a version a change
- * replaced (kept in memory_versions: the vector of a changed memory stays
- * until its new one replaces it, memories.c), or already of the current
- * version (written by the worker, which marks the memory ready next). */
+ * or when the memory is pending after a change (version > 1) and the vector
+ * is of a version a change replaced (kept in memory_versions: the vector of
+ * a changed memory stays until its new one replaces it, memories.c), or
+ * already of the current version (written by the worker, which marks the
+ * memory ready next), so that it is found all the way through.  A new
+ * memory (version 1) stays out until it is ready, whatever vector it has. */
 static const struct pg_statement st_fetch = {
 	"memox_search_fetch",
 	"SELECT c.ord, m.content, m.metadata::text, " MEMOX_SQL_TIME("m.created_at") ", m.version, m.status"
@@ -54,8 +56,9 @@ static const struct pg_statement st_fetch = {
 	"  JOIN memories m ON m.id = c.id"
 	" WHERE m.tenant_id = $2::uuid"
 	"   AND ((m.status = 'ready' AND m.version = c.version)"
-	"     OR (m.status = 'pending' AND (c.version = m.version OR EXISTS (SELECT 1 FROM memory_versions h"
-	"           WHERE h.memory_id = m.id AND h.tenant_id = $2::uuid AND h.version = c.version))))"
+	"     OR (m.status = 'pending' AND m.version > 1 AND (c.version = m.version OR EXISTS (SELECT 1"
+	"           FROM memory_versions h WHERE h.memory_id = m.id AND h.tenant_id = $2::uuid"
+	"            AND h.version = c.version))))"
 	" ORDER BY c.ord",
 	3, 1,
 };
