@@ -70,6 +70,7 @@ error_is(call($intruder, GET => "/api/v1/memox/memories/$victim"), 404, 'not_fou
 error_is(call($intruder, PATCH => "/api/v1/memox/memories/$victim", {content => 'overwritten'}), 404, 'not_found',
 	'PATCH another tenant\'s memory');
 error_is(call($intruder, DELETE => "/api/v1/memox/memories/$victim"), 404, 'not_found', 'DELETE another tenant\'s memory');
+error_is(call($intruder, GET => "/api/v1/memox/memories/$victim/history"), 404, 'not_found', 'another tenant\'s memory\'s history');
 my $m = JSON::PP::decode_json(call($tenants[0]{key}, GET => "/api/v1/memox/memories/$victim")->{content});
 isnt($m->{content}, 'overwritten', 'the memory is unchanged');
 is($m->{version}, 1, 'and still at version 1');

@@ -560,6 +560,13 @@ for my $m (qw(GET PATCH DELETE)) {
 			allowed => key_allowed($p, $m eq 'GET' ? 'memox:read' : 'memox:write', 404));
 	};
 }
+$route{'GET /api/v1/memox/memories/{id}/history'} = sub {
+	my $p = key_principal();
+	my $id = rand() < 0.9 ? foreign_memory($p) : garbage_id($p);
+	my $q = rand() < 0.3 ? '?limit=' . (1 + int rand 5) . '&cursor=' . (1 + int rand 3) : '';
+	req(principal => $p, method => 'GET', path => "/api/v1/memox/memories/$id/history$q",
+		allowed => key_allowed($p, 'memox:read', 404));
+};
 $route{'POST /api/v1/memox/search'} = sub {
 	my $p = key_principal();
 	my ($ns, $u) = (pick(@namespaces), pick(@end_users));

@@ -35,8 +35,9 @@ static const struct pg_statement st_insert = {
 	"  SELECT coalesce((SELECT memories FROM tenant_memory_counts WHERE tenant_id = $1::uuid), 0)"
 	"         + (SELECT count(*) FROM input) <= $3::bigint AS ok),"
 	" ins AS ("
-	"  INSERT INTO memories (tenant_id, namespace, external_user_id, content, content_hash, metadata, expires_at)"
-	"  SELECT $1::uuid, namespace, external_user_id, content, content_hash, metadata, expires_at FROM input"
+	"  INSERT INTO memories (tenant_id, namespace, external_user_id, content, content_hash, metadata, expires_at,"
+	"                        changed_by_key)"
+	"  SELECT $1::uuid, namespace, external_user_id, content, content_hash, metadata, expires_at, $4::uuid FROM input"
 	"   WHERE (SELECT ok FROM room) ORDER BY ord"
 	"  ON CONFLICT (tenant_id, namespace, external_user_id, content_hash) DO NOTHING"
 	"  RETURNING id, namespace, external_user_id, content_hash, status, version)"
@@ -48,7 +49,7 @@ static const struct pg_statement st_insert = {
 	"   LEFT JOIN memories m ON m.tenant_id = $1::uuid AND (m.namespace, m.external_user_id, m.content_hash)"
 	"                    = (i.namespace, i.external_user_id, i.content_hash)"
 	"  ORDER BY i.ord",
-	3, 0,
+	4, 0,
 };
 
 /* Expired memories that a write of the same content meets: deleted now
@@ -93,14 +94,25 @@ static const struct pg_statement st_list = {
 	7, 1,
 };
 
+/* The version it replaces goes to memory_versions in the same statement
+ * (sql/main/0008).  old locks the row before the update reaches it (the
+ * update's condition reads old), and under a concurrent change it is the
+ * row that change committed, the one this update replaces; a refused
+ * change (23505) keeps nothing. */
 static const struct pg_statement st_patch = {
 	"memox_patch",
-	"UPDATE memories SET content = coalesce($3, content),"
+	"WITH old AS (SELECT id, tenant_id, version, content, metadata, " MEMORY_VERSION_MADE_AT("memories") " AS made_at,"
+	"                    changed_by_key"
+	"               FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " FOR UPDATE),"
+	" kept AS (INSERT INTO memory_versions (memory_id, tenant_id, version, content, metadata, made_at,"
+	"                                       made_by_key, replaced_by_key)"
+	"  SELECT id, tenant_id, version, content, metadata, made_at, changed_by_key, $5::uuid FROM old)"
+	" UPDATE memories SET content = coalesce($3, content),"
 	"       content_hash = CASE WHEN $3 IS NULL THEN content_hash ELSE sha256(convert_to($3, 'UTF8')) END,"
 	"       metadata = coalesce($4::jsonb, metadata), status = 'pending', version = version + 1,"
-	"       attempts = 0, error = NULL, updated_at = now()"
-	" WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " RETURNING " MEMORY_COLUMNS,
-	4, 0,
+	"       attempts = 0, error = NULL, updated_at = now(), changed_at = now(), changed_by_key = $5::uuid"
+	" WHERE id = (SELECT id FROM old) AND tenant_id = $2::uuid RETURNING " MEMORY_COLUMNS,
+	5, 0,
 };
 
 static const struct pg_statement st_delete = {
@@ -165,7 +177,8 @@ static int write_memories(struct request *req, struct json_object *items, int n,
 	const struct api_key_info *k = req->key;
 	char max[24], err[256];
 	snprintf(max, sizeof max, "%lld", k->limits.max_memories);
-	const char *params[] = { k->tenant_id, json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN), max };
+	const char *params[] = { k->tenant_id, json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN), max,
+				 memory_key_id(req) };
 	PGresult *r = NULL;
 	/* Again at most twice: a concurrent write of the same content that
 	 * committed after this statement's snapshot is neither inserted nor
@@ -384,7 +397,7 @@ void memories_patch(struct request *req)
 	}
 	if ((c && input_content(req, "", c, &content) != 0) || (md && input_metadata(req, "", md, &metadata) != 0))
 		return;
-	const char *params[] = { id, req->key->tenant_id, content, metadata };
+	const char *params[] = { id, req->key->tenant_id, content, metadata, memory_key_id(req) };
 	char err[256];
 	PGresult *r = db_request_keep(req, pg_exec(req->ctx->db, &st_patch, params, err, sizeof err));
 	if (r == NULL) {
@@ -400,9 +413,9 @@ void memories_patch(struct request *req)
 	}
 	const char *version = PQgetvalue(r, 0, 7);
 	struct json_object *body = store_memory_json(r, 0);
-	/* Search would skip the old vectors (it keeps only memories that are
-	 * ready), but they would take its places. */
-	memory_vectors_drop_older(req->ctx->vector, id, version, err, sizeof err);
+	/* The replaced version's vector stays until the worker's upsert of the
+	 * new one replaces it: search keeps finding the memory meanwhile by
+	 * what it said before (search.c, matchedVersion). */
 	const char *ids[] = { id }, *versions[] = { version };
 	if (enqueue_embed(req->ctx, ids, versions, 1, err, sizeof err) != 0) {
 		/* The change is committed and the memory pending: marked, the

@@ -1,7 +1,7 @@
 /* memox.h - what the memox area's files share.
  *
  * Handlers live in files named for what they handle: memories.c (write,
- * read, list, change, delete one memory), erase.c (one end user's data),
+ * read, list, change, delete one memory), history.c (a memory's versions), erase.c (one end user's data),
  * search.c (semantic search, with filter.c turning a metadata filter into a
  * jsonpath).  input.c checks what clients send; statements on either
  * database run through shared/db_request.h (a failure is answered 503, the
@@ -65,6 +65,18 @@ const char *input_memory_id(struct request *req);
 /* A memory that expired is absent from every read, before the worker deletes it. */
 #define MEMORY_LIVE "(expires_at IS NULL OR expires_at > now())"
 struct json_object *store_memory_json(PGresult *r, int row);
+
+/* ------------------------------------------------------------- history.c */
+
+/* When a memory row's (tbl's) current version was made: version 1 when it
+ * was written, a later one when its change was; NULL for a change made
+ * before sql/main/0008 kept the time. */
+#define MEMORY_VERSION_MADE_AT(tbl) \
+	"coalesce(" tbl ".changed_at, CASE WHEN " tbl ".version = 1 THEN " tbl ".created_at END)"
+/* The request's key id as a statement parameter (NULL when unknown), kept
+ * as the maker of the versions it writes. */
+const char *memory_key_id(struct request *req);
+void memories_history(struct request *req);
 
 /* ------------------------------------------------------------- enqueue.c */
 

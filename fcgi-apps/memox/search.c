@@ -16,8 +16,10 @@
  *    instead, so a search never returns fewer than topK results when that
  *    many match.
  * Candidates are then read from the main database, which keeps only
- * memories that exist and are ready at the version that was embedded: a
- * deleted, pending or failed memory never appears. */
+ * memories that exist and are ready at the version that was embedded, or
+ * pending after a change whose replaced version was embedded (found by what
+ * it said until its new embedding replaces the old one): a deleted or
+ * failed memory, or a new one not embedded yet, never appears. */
 #include "memox.h"
 
 #include <math.h>
@@ -39,14 +41,26 @@
 #define CANDIDATE_ID_MAX 36           /* a uuid's text */
 
 /* The candidates in the order given (ordinality), so that matching each
- * row to its candidate is a lookup, not a search. */
+ * row to its candidate is a lookup, not a search.  A candidate is kept when
+ * its vector is of the memory's current version and the memory is ready;
+ * or when the memory is pending after a change (version > 1) and the vector
+ * is of a version a change replaced (kept in memory_versions: the vector of
+ * a changed memory stays until its new one replaces it, memories.c), or
+ * already of the current version (written by the worker, which marks the
+ * memory ready next), so that it is found all the way through.  A new
+ * memory (version 1) stays out until it is ready, whatever vector it has. */
 static const struct pg_statement st_fetch = {
 	"memox_search_fetch",
-	"SELECT c.ord, m.content, m.metadata::text, " MEMOX_SQL_TIME("m.created_at") ", m.version"
-	"  FROM unnest($1::uuid[]) WITH ORDINALITY AS c(id, ord)"
+	"SELECT c.ord, m.content, m.metadata::text, " MEMOX_SQL_TIME("m.created_at") ", m.version, m.status"
+	"  FROM unnest($1::uuid[], $3::bigint[]) WITH ORDINALITY AS c(id, version, ord)"
 	"  JOIN memories m ON m.id = c.id"
-	" WHERE m.tenant_id = $2::uuid AND m.status = 'ready' AND " MEMORY_LIVE " ORDER BY c.ord",
-	2, 1,
+	" WHERE m.tenant_id = $2::uuid AND " MEMORY_LIVE
+	"   AND ((m.status = 'ready' AND m.version = c.version)"
+	"     OR (m.status = 'pending' AND m.version > 1 AND (c.version = m.version OR EXISTS (SELECT 1"
+	"           FROM memory_versions h WHERE h.memory_id = m.id AND h.tenant_id = $2::uuid"
+	"            AND h.version = c.version))))"
+	" ORDER BY c.ord",
+	3, 1,
 };
 
 /* The vector statements are shared/memory_vectors.c's; this sets the
@@ -225,34 +239,47 @@ static PGresult *nearest(struct request *req, enum memory_vectors_plan plan, con
 				 plans[plan].statement, err);
 }
 
-/* The n candidates of r into *out, and their ids as one array literal
- * "{id,id,...}" for the main database. */
-static const char *read_candidates(struct request *req, PGresult *r, int n, struct candidate **out)
+/* The n candidates of r into *out, and their ids and vector versions as
+ * array literals "{id,id,...}" and "{v,v,...}" for the main database. */
+static const char *read_candidates(struct request *req, PGresult *r, int n, struct candidate **out,
+				   const char **versions)
 {
 	struct candidate *c = arena_alloc(req->arena, sizeof *c * (size_t)(n ? n : 1));
-	/* The id array in one buffer: 37 bytes an id. */
+	/* Each array in one buffer: 37 bytes an id, 20 a bigint and its comma. */
 	char *ids = arena_alloc(req->arena, (size_t)n * (CANDIDATE_ID_MAX + 1) + 3), *w = ids;
+	char *vs = arena_alloc(req->arena, (size_t)n * 21 + 3), *v = vs;
 	*w++ = '{';
+	*v++ = '{';
 	for (int i = 0; i < n; i++) {
 		c[i].id = PQgetvalue(r, i, 0);
 		c[i].score = atof(PQgetvalue(r, i, 1));
 		c[i].version = PQgetvalue(r, i, 2);
-		size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX);
-		if (i)
+		size_t len = strnlen(c[i].id, CANDIDATE_ID_MAX), vlen = strnlen(c[i].version, 19);
+		if (i) {
 			*w++ = ',';
+			*v++ = ',';
+		}
 		memcpy(w, c[i].id, len);
 		w += len;
+		memcpy(v, c[i].version, vlen);
+		v += vlen;
 	}
 	*w++ = '}';
 	*w = '\0';
+	*v++ = '}';
+	*v = '\0';
 	*out = c;
+	*versions = vs;
 	return ids;
 }
 
 /* Adds to results, in score order, the memories of m (st_fetch's rows for
- * the n candidates c) that are ready at the version that was embedded, up
- * to topK and down to minScore; *cut counts those that would have been
- * results but for minScore.  The number added. */
+ * the n candidates c, each kept at the version that was embedded), up to
+ * topK and down to minScore.  A result shows the memory as it is now
+ * (content, metadata, version, status) and the version whose embedding
+ * matched (matchedVersion): older than version while a change is being
+ * embedded; *cut counts those that would have been results but for
+ * minScore.  The number added. */
 static int add_ready(struct request *req, PGresult *m, const struct candidate *c, int n,
 		     const struct search_input *in, struct json_object *results, int *cut)
 {
@@ -263,8 +290,6 @@ static int add_ready(struct request *req, PGresult *m, const struct candidate *c
 		if (ord < 1 || ord > n)
 			continue;
 		const struct candidate *ci = &c[ord - 1];
-		if (strcmp(PQgetvalue(m, j, 4), ci->version) != 0)
-			continue;
 		if (!(ci->score >= in->min_score)) {
 			++*cut;
 			continue;
@@ -276,6 +301,9 @@ static int add_ready(struct request *req, PGresult *m, const struct candidate *c
 		json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
 		json_object_object_add(o, "score", number_json(req, ci->score, 6));
 		json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
+		json_object_object_add(o, "version", json_object_new_int64(atoll(PQgetvalue(m, j, 4))));
+		json_object_object_add(o, "matchedVersion", json_object_new_int64(atoll(ci->version)));
+		json_object_object_add(o, "status", json_object_new_string(PQgetvalue(m, j, 5)));
 		json_object_array_add(results, o);
 		found++;
 	}
@@ -305,8 +333,9 @@ static struct json_object *find_results(struct request *req, const struct search
 			continue;
 		}
 		struct candidate *c;
-		const char *ids = read_candidates(req, r, n, &c);
-		const char *fp[] = { ids, req->key->tenant_id };
+		const char *versions;
+		const char *ids = read_candidates(req, r, n, &c, &versions);
+		const char *fp[] = { ids, req->key->tenant_id, versions };
 		PGresult *m = db_request_exec(req, &st_fetch, fp);
 		if (m == NULL) {
 			json_object_put(results);
