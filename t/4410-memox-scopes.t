@@ -105,6 +105,40 @@ is_deeply(user_counts('notes'), {bob => 2}, 'erasure: the end user is gone from 
 is_deeply(listed(), {notes => [1, 2]}, 'erasure: the namespace lost a user and its memories');
 is_deeply(listed(), counted($tid), 'still count(*) over memories');
 
+# ------------------------------------------------------------- concurrency
+# Six clients at once write batches over the same three scopes (each batch
+# in another order of scopes) and delete some of what they wrote: every
+# write and delete answers (a deadlock would be a 503), and the counts are
+# still count(*) over memories.
+my $cc = memox_tenant(name => 'scopes concurrent');
+my @kids;
+my $t0 = time;
+for my $kid (1 .. 6) {
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0) {
+		my $bad = 0;
+		for my $round (1 .. 8) {
+			my @users = $kid % 2 ? qw(u1 u2 u3) : qw(u3 u2 u1);
+			my $res = call($cc->{key}, POST => '/api/v1/memox/memories/batch', {memories => [map { my $u = $_;
+				map { {namespace => ($_ % 2 ? 'shared' : 'other'), externalUserId => $u, content => "k$kid r$round $u $_"} } 1 .. 10 } @users]});
+			$bad++, next unless $res->{status} == 202;
+			my $ids = JSON::PP::decode_json($res->{content})->{memories};
+			for my $i (0, 10, 20) {
+				$bad++ unless call($cc->{key}, DELETE => "/api/v1/memox/memories/$ids->[$i]{id}")->{status} == 204;
+			}
+		}
+		exit($bad > 250 ? 250 : $bad);
+	}
+	push @kids, $pid;
+}
+my @failed = grep { waitpid($_, 0) == $_ && $? != 0 } @kids;
+is(scalar @failed, 0, 'six clients writing and deleting in the same scopes at once: every request answered')
+	or diag "clients with failed requests: " . scalar @failed;
+note(sprintf('six concurrent clients, 48 batches of 30 and 144 deletes: %.1f s', time - $t0));
+is_deeply(listed($cc->{key}), counted($cc->{tenant}), 'and the counts are count(*) over memories');
+is_deeply(listed($cc->{key}), {shared => [3, 6 * 8 * 15 - 6 * 8 * 3], other => [3, 6 * 8 * 15]},
+	'shared: 720 written, 144 deleted; other: 720') ;
+
 # ------------------------------------------------------------- paging
 # 250 namespaces and 250 end users of one namespace, in another tenant.
 my $p = memox_tenant(name => 'scopes paging');
