@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # No tenant ever sees another's data: randomised writes across three tenants,
 # two namespaces and three end users each, then searches and lists in every
-# scope return only that scope's memories; another tenant's memory or
-# erasure id is a 404 on every route, and tenantId in a request is refused.
+# scope return only that scope's memories, and each tenant's namespaces and
+# end users are counted from its own memories only; another tenant's memory
+# or erasure id is a 404 on every route, and tenantId in a request is refused.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -63,6 +64,32 @@ for my $ti (0 .. $#tenants) {
 }
 is($leaks, 0, 'no search result ever outside the caller\'s scope');
 
+# What a tenant holds: each lists its own namespaces and end users, counted
+# from its own memories only (all three use the same names).
+for my $ti (0 .. $#tenants) {
+	my %mine;
+	$mine{$_}++ for map { join '/', (split m{/})[1, 2] } grep { /^$ti\// } values %scope_of;
+	my $n = JSON::PP::decode_json(call($tenants[$ti]{key}, GET => '/api/v1/memox/namespaces')->{content});
+	my %want_ns;
+	for (keys %mine) { my ($ns) = split m{/}; $want_ns{$ns}{users}++; $want_ns{$ns}{memories} += $mine{$_} }
+	is_deeply({map { $_->{namespace} => {users => $_->{users}, memories => $_->{memories}} } @{$n->{namespaces}}}, \%want_ns,
+		"tenant $ti: GET /namespaces counts its own memories only");
+	for my $ns ('ns0', 'ns1') {
+		my $u = JSON::PP::decode_json(call($tenants[$ti]{key}, GET => "/api/v1/memox/users?namespace=$ns")->{content});
+		is_deeply({map { $_->{externalUserId} => $_->{memories} } @{$u->{users}}},
+			{map { (split m{/})[1] => $mine{$_} } grep { m{^$ns/} } keys %mine}, "tenant $ti: GET /users?namespace=$ns its own only");
+	}
+}
+my $fresh = memox_tenant(name => 'isolation empty');
+is_deeply(JSON::PP::decode_json(call($fresh->{key}, GET => '/api/v1/memox/namespaces')->{content})->{namespaces}, [],
+	'a tenant without memories lists no namespace, whatever others hold');
+is_deeply(JSON::PP::decode_json(call($fresh->{key}, GET => '/api/v1/memox/users?namespace=ns0')->{content})->{users}, [],
+	'nor end users of a namespace others use');
+error_is(call($fresh->{key}, GET => "/api/v1/memox/namespaces?tenantId=$tenants[0]{tenant}"), 400, 'invalid_request',
+	'tenantId in GET /namespaces');
+error_is(call($fresh->{key}, GET => "/api/v1/memox/users?namespace=ns0&tenantId=$tenants[0]{tenant}"), 400, 'invalid_request',
+	'tenantId in GET /users');
+
 # Another tenant's ids: 404 on every route, and nothing changes.
 my ($victim) = grep { $owner{$_} == 0 } sort keys %owner;
 my $intruder = $tenants[1]{key};
@@ -101,6 +128,8 @@ ok(wait_until(30, sub { psql("SELECT count(*) FROM memories WHERE tenant_id = '$
 	'tenant.erase: its memories are erased');
 ok(wait_until(30, sub { psql_vector("SELECT count(*) FROM memory_vectors WHERE tenant_id = '$gone->{tenant}'") == 0 }),
 	'tenant.erase: and its vectors');
+is(psql("SELECT count(*) FROM memox_scopes WHERE tenant_id = '$gone->{tenant}'") + psql("SELECT count(*) FROM memox_namespaces"
+	. " WHERE tenant_id = '$gone->{tenant}'"), 0, 'tenant.erase: and its namespaces and end users');
 is(psql("SELECT count(*) FROM memories WHERE tenant_id = '$tenants[0]{tenant}'"), scalar(grep { $owner{$_} == 0 } keys %owner),
 	'other tenants keep theirs');
 

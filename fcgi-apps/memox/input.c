@@ -27,14 +27,19 @@ int input_refuse_tenant(struct request *req, struct json_object *obj)
 	return 0;
 }
 
+int input_scope_ok(const char *value)
+{
+	size_t n = strlen(value);
+	return n >= 1 && n <= MEMOX_SCOPE_MAX && strspn(value, scope_alphabet) == n;
+}
+
 int input_scope_value(struct request *req, const char *field, const char *value)
 {
 	if (value == NULL || *value == '\0') {
 		response_error(req, 400, "invalid_request", "%s is required", field);
 		return -1;
 	}
-	size_t n = strlen(value);
-	if (n > MEMOX_SCOPE_MAX || strspn(value, scope_alphabet) != n) {
+	if (!input_scope_ok(value)) {
 		response_error(req, 400, "invalid_request",
 			       "%s must be 1-%d characters of A-Z a-z 0-9 _ - . : @ /", field, MEMOX_SCOPE_MAX);
 		return -1;

@@ -24,8 +24,9 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/memox/memories/{id}",  memories_delete, WRITE },
 	{ "POST",   "/api/v1/memox/search",         search_memories, READ | ROUTE_JSON | ROUTE_LARGE_BODY },
 	{ "GET",    "/api/v1/memox/erasures/{id}",  erase_get, READ },
-	/* issue 17: memory versions */
 	{ "GET",    "/api/v1/memox/memories/{id}/history", memories_history, READ },
+	{ "GET",    "/api/v1/memox/namespaces",     scopes_namespaces, READ },
+	{ "GET",    "/api/v1/memox/users",          scopes_users, READ },
 };
 
 static const struct app memox_app = {

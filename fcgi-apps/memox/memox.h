@@ -39,6 +39,8 @@ struct memory_input {
 int input_refuse_tenant(struct request *req, struct json_object *obj);
 /* A namespace or externalUserId: 1-128 of A-Z a-z 0-9 _ - . : @ / (0, or -1 answered). */
 int input_scope_value(struct request *req, const char *field, const char *value);
+/* Whether value is such a string (nothing answered). */
+int input_scope_ok(const char *value);
 /* The fields of one memory from a JSON object (a body or a batch item);
  * where names it in errors ("memories[3].content").  0, or -1 answered. */
 int input_memory(struct request *req, struct json_object *obj, const char *where, struct memory_input *m);
@@ -105,6 +107,9 @@ void memories_delete(struct request *req);
 void erase_scope(struct request *req);
 void erase_get(struct request *req);
 void search_memories(struct request *req);
+/* scopes.c: GET /namespaces and GET /users?namespace= (what a tenant holds). */
+void scopes_namespaces(struct request *req);
+void scopes_users(struct request *req);
 /* Writes the vector statements for the configured model and sets the vector
  * connection's planner settings (app init). */
 void search_init(struct app_context *ctx);

@@ -170,6 +170,29 @@ test('delete a memory, then erase the end user', async () => {
 	await page.getByRole('cell', { name: 'Ada prefers green tea to coffee.', exact: true }).waitFor();
 });
 
+test('what the tenant holds: its namespaces and end users, counted, and a scope picked from them', async () => {
+	await page.getByLabel('Namespace', { exact: true }).fill('journal');
+	await page.getByLabel('End user', { exact: true }).fill('user-3');
+	await page.getByRole('button', { name: 'Switch scope' }).click();
+	await page.getByLabel('Memory', { exact: true }).fill('Cleo keeps a diary.');
+	await page.getByRole('button', { name: 'Write memory' }).click();
+	await page.getByRole('cell', { name: 'Cleo keeps a diary.', exact: true }).waitFor();
+	await page.getByRole('button', { name: 'Refresh the counts' }).click();
+	const row = (name) => page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) });
+	await row('journal').waitFor();
+	// playground holds user-1's two memories (user-2 was erased); journal, user-3's one.
+	assert.deepEqual((await row('playground').getByRole('cell').allTextContents()).slice(0, 3), ['playground', '1', '2']);
+	assert.deepEqual((await row('journal').getByRole('cell').allTextContents()).slice(0, 3), ['journal', '1', '1']);
+	await row('user-3').waitFor();
+	await page.getByRole('button', { name: 'Show end users of playground' }).click();
+	await page.getByRole('button', { name: 'Use the end user user-1 in playground' }).click();
+	await page.getByRole('cell', { name: 'Ada prefers green tea to coffee.', exact: true }).waitFor();
+	assert.equal(await page.getByLabel('Namespace', { exact: true }).inputValue(), 'playground');
+	assert.equal(await page.getByLabel('End user', { exact: true }).inputValue(), 'user-1');
+	await screenshot(page, 'playground-holdings');
+	await checkA11y(page, 'playground-holdings');
+});
+
 test('malformed metadata is refused before it is sent', async () => {
 	await page.getByLabel('Memory', { exact: true }).fill('not written');
 	await page.getByLabel('Metadata (JSON, optional)').fill('{"topic": ');

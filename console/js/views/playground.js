@@ -1,13 +1,14 @@
-// views/playground.js - memox tried by hand with one of your keys: write
-// memories into a namespace and end user, watch them become ready, list and
-// delete them, search with a filter, erase the end user.
+// views/playground.js - memox tried by hand with one of your keys: see what
+// the tenant holds and pick a namespace and end user from it, write memories
+// there, watch them become ready, list and delete them, search with a
+// filter, erase the end user.
 //
 // memox takes a tenant's API key, not the user's token, and the server never
 // shows a key's secret again: a key made in this page's life is remembered
 // (key_secrets.js), any other is pasted.  The secret stays in memory.
 
 import { request } from '../api.js';
-import { h, replace, field, form, actionButton, section, table, when, confirmDialog, errorBox } from '../ui.js';
+import { h, replace, field, form, actionButton, section, table, when, confirmDialog, errorBox, errorText, uid } from '../ui.js';
 import { secretOf, latestKey } from '../key_secrets.js';
 
 const POLL_MS = 1000;
@@ -172,26 +173,82 @@ function eraseButton(state, memories) {
 	return h('div', {}, button, status);
 }
 
+// What the key's tenant holds (GET /namespaces, GET /users?namespace=): the
+// first page of each, as a summary and as choices for the scope form's
+// inputs (a <datalist>, so a new namespace or end user can still be typed).
+// A failure here is said in the pane, not as an alert: the playground works
+// without it, and the alerts stay the refusals of what the person asked for.
+function holdingsPane(state, inputs, choose) {
+	const wrap = h('div', {});
+	const lists = inputs.map((input) => {
+		const list = h('datalist', { id: uid('choices') });
+		input.setAttribute('list', list.id);
+		input.after(list);
+		return list;
+	});
+	const users = h('div', {});
+	const showUsers = async (namespace) => {
+		const page = await request('GET', '/api/v1/memox/users', { apiKey: state.key, query: { namespace, limit: 50 } });
+		if (namespace === state.namespace)
+			replace(lists[1], page.users.map((u) => h('option', { value: u.externalUserId })));
+		// Said in words when empty: the memories table's "None yet." stays the only one.
+		if (!page.users.length) {
+			replace(users, h('p', {}, `No end user holds memories in ${namespace} yet.`));
+			return;
+		}
+		replace(users, table(`End users in ${namespace}${page.nextCursor ? ' (the first 50)' : ''}`, [
+			['End user', (u) => u.externalUserId],
+			['Memories', (u) => String(u.memories)],
+			['Last write', (u) => when(u.lastWriteAt)],
+			['Actions', (u) => actionButton('Use', async () => choose(namespace, u.externalUserId),
+				{ ariaLabel: `Use the end user ${u.externalUserId} in ${namespace}` })],
+		], page.users));
+	};
+	const load = async () => {
+		const page = await request('GET', '/api/v1/memox/namespaces', { apiKey: state.key, query: { limit: 50 } });
+		replace(lists[0], page.namespaces.map((n) => h('option', { value: n.namespace })));
+		replace(wrap,
+			h('div', { class: 'row' }, actionButton('Refresh the counts', () => wrap.refresh())),
+			!page.namespaces.length ? h('p', {}, 'The tenant holds no memories yet.') : table(`Namespaces${page.nextCursor ? ' (the first 50)' : ''}`, [
+				['Namespace', (n) => n.namespace],
+				['End users', (n) => String(n.users)],
+				['Memories', (n) => String(n.memories)],
+				['Last write', (n) => when(n.lastWriteAt)],
+				['Actions', (n) => actionButton('Show end users', () => showUsers(n.namespace),
+					{ ariaLabel: `Show end users of ${n.namespace}` })],
+			], page.namespaces),
+			users);
+		await showUsers(state.namespace);
+	};
+	wrap.refresh = () => load().catch((err) => wrap.append(h('p', { class: 'muted' }, `The counts could not be read: ${errorText(err)}`)));
+	return wrap;
+}
+
 export async function view(main, params, ctx) {
 	const state = { key: null, keyLabel: '', namespace: 'playground', user: 'user-1', flash: ctx.flash };
 	const work = h('div', {});
 	const showWork = () => {
 		const memories = memoriesPane(state);
+		const namespaceField = field('Namespace', { name: 'namespace', value: state.namespace, required: true });
+		const userField = field('End user', { name: 'user', value: state.user, required: true, hint: 'Your application\'s own id for its user.' });
+		const switchTo = (namespace, user) => {
+			state.namespace = namespace;
+			state.user = user;
+			showWork();
+		};
+		const scopeForm = form([namespaceField, userField], 'Switch scope', async (v) => switchTo(v.namespace.trim(), v.user.trim()),
+			{ className: 'grid-form' });
+		const holdings = holdingsPane(state, [namespaceField.input, userField.input], switchTo);
 		replace(work,
 			h('p', {}, `Using ${state.keyLabel}. `, h('button', { type: 'button', class: 'link', onclick: () => ctx.go('/playground') }, 'Use another key')),
-			section('Scope', form([
-				field('Namespace', { name: 'namespace', value: state.namespace, required: true }),
-				field('End user', { name: 'user', value: state.user, required: true, hint: 'Your application\'s own id for its user.' }),
-			], 'Switch scope', async (v) => {
-				state.namespace = v.namespace.trim();
-				state.user = v.user.trim();
-				showWork();
-			}, { className: 'grid-form' })),
+			section('Scope', scopeForm),
+			section('What the tenant holds', holdings),
 			section('Write', writeForm(state, memories)),
 			section('Memories', memories),
 			section('Search', searchForm(state)),
 			section('Erase the end user', eraseButton(state, memories)));
 		memories.refresh().catch((err) => memories.append(errorBox(err)));
+		holdings.refresh();
 	};
 	const chooser = keyChooser(state, showWork);
 	replace(main, h('h1', {}, 'Memox playground'), section('Key', chooser), work);
