@@ -3,7 +3,7 @@
  * The route table is the whole of this responder's surface.  Every route but
  * health takes a tenant API key (the tenant comes from the key, never from
  * the request) and is admitted by that tenant's limits; reads need the key's
- * memox:read scope, writes memox:write. */
+ * memox:read scope, writes memox:write (MCP's tools each theirs). */
 #include "app.h"
 #include "health.h"
 #include "metrics.h"
@@ -24,6 +24,9 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/memox/memories/{id}",  memories_delete, WRITE },
 	{ "POST",   "/api/v1/memox/search",         search_memories, READ | ROUTE_JSON | ROUTE_LARGE_BODY },
 	{ "GET",    "/api/v1/memox/erasures/{id}",  erase_get, READ },
+	/* MCP: each tool checks its own route's scope (mcp_tools.c), and the
+	 * body is read raw, so that bad JSON is JSON-RPC's -32700. */
+	{ "POST",   "/api/v1/memox/mcp",            mcp_handle, ROUTE_APIKEY | ROUTE_LARGE_BODY },
 };
 
 static const struct app memox_app = {
