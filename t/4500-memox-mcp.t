@@ -143,6 +143,11 @@ is(rpc($t->{key}, {jsonrpc => '2.0', id => 9, result => {}})->{status}, 202, 'a 
 rpc_error_is(rpc($t->{key}, '{"jsonrpc":"2.0","id":1,"method":'), 400, -32700, undef, 'malformed JSON');
 rpc_error_is(rpc($t->{key}, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"\xff\"}"), 400, -32700, undef,
 	'invalid UTF-8');
+rpc_error_is(rpc($t->{key}, ('{"a":' x 1200) . '1' . ('}' x 1200)), 400, -32700, undef, 'a body 1,200 levels deep');
+rpc_error_is(rpc($t->{key}, '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":"x\\u0000y"}}'), 400, -32700, undef,
+	'an escaped NUL');
+rpc_error_is(rpc($t->{key}, '{"jsonrpc":"2.0","id":1,"method":"ping"} {}'), 400, -32700, undef, 'something after the message');
+rpc_error_is(rpc($t->{key}, ''), 400, -32700, undef, 'an empty body');
 rpc_error_is(rpc($t->{key}, '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'), 400, -32600, undef, 'a batch');
 rpc_error_is(rpc($t->{key}, '"ping"'), 400, -32600, undef, 'a string, not a message');
 rpc_error_is(rpc($t->{key}, {jsonrpc => '1.0', id => 3, method => 'ping'}), 400, -32600, 3, 'jsonrpc 1.0');
