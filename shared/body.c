@@ -116,18 +116,25 @@ struct json_object *body_json_parse_limited(const char *text, size_t len, const 
 	return obj;
 }
 
+struct json_object *body_parse_json_value(struct request *req, char *errmsg, size_t errlen)
+{
+	const struct config *cfg = &req->ctx->cfg;
+	const struct json_limits lim = { JSON_MAX_DEPTH, (long)cfg->json_max_values, (long)cfg->json_max_containers, 1 };
+	struct json_object *v = body_json_parse_limited(req->body, req->body_len, &lim, errmsg, errlen);
+	if (v != NULL)
+		arena_on_reset(req->arena, free_json, v);
+	return v;
+}
+
 enum body_status body_parse_json(struct request *req, char *errmsg, size_t errlen)
 {
 	if (req->body == NULL || req->body_len == 0) {
 		snprintf(errmsg, errlen, "request body is required");
 		return BODY_EMPTY;
 	}
-	const struct config *cfg = &req->ctx->cfg;
-	const struct json_limits lim = { JSON_MAX_DEPTH, (long)cfg->json_max_values, (long)cfg->json_max_containers, 1 };
-	struct json_object *obj = body_json_parse_limited(req->body, req->body_len, &lim, errmsg, errlen);
+	struct json_object *obj = body_parse_json_value(req, errmsg, errlen);
 	if (obj == NULL)
 		return BODY_BAD_JSON;
-	arena_on_reset(req->arena, free_json, obj);
 	if (!json_object_is_type(obj, json_type_object)) {
 		snprintf(errmsg, errlen, "request body must be a JSON object");
 		return BODY_NOT_OBJECT;

@@ -33,6 +33,11 @@ enum body_status body_read(struct request *req, unsigned long long cap);
  * reason for a 400. */
 enum body_status body_parse_json(struct request *req, char *errmsg, size_t errlen);
 
+/* The same checks for a body that may be any JSON value (MCP's messages,
+ * whose errors are JSON-RPC's): the value, registered with the request's
+ * arena, or NULL with a reason in errmsg. */
+struct json_object *body_parse_json_value(struct request *req, char *errmsg, size_t errlen);
+
 /* Parses text as strict JSON (UTF-8 checked, depth bounded, nothing trailing).
  * Returns the object or NULL with a reason in errmsg (also for the text
  * null, which json-c holds as NULL).  For text from our

@@ -63,6 +63,9 @@ struct request {
 	struct request_deferred *deferred;
 
 	int status;                /* 0 until a response is sent */
+	/* Set on a sub-request (memox's MCP tools run REST handlers): the
+	 * answer is kept here instead of being written to the client. */
+	struct response_capture *capture;
 	struct request_header *headers;
 	double started_ms;
 	unsigned long pg_timeouts_before; /* pg_timeouts() when it began */

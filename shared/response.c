@@ -70,6 +70,16 @@ void response_send(struct request *req, int status, const char *content_type, co
 	if (req->status != 0)
 		return; /* a response was already written; keep the first */
 	req->status = status;
+	if (req->capture) {
+		char *copy = arena_alloc(req->arena, len + 1);
+		if (len > 0)
+			memcpy(copy, body, len);
+		copy[len] = '\0';
+		req->capture->status = status;
+		req->capture->body = copy;
+		req->capture->len = len;
+		return;
+	}
 	/* Headers are formatted here, not with FCGX_FPrintF, whose own printf
 	 * lacks length modifiers such as %zu. */
 	size_t cap = 256 + strlen(req->request_id) + (content_type ? strlen(content_type) : 0);

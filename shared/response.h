@@ -15,6 +15,14 @@
 
 struct request;
 
+/* An answer kept in memory rather than sent (request.capture): its status
+ * and body (in the request's arena, NUL-terminated; "" for none). */
+struct response_capture {
+	int status;
+	const char *body;
+	size_t len;
+};
+
 void response_header(struct request *req, const char *name, const char *value);
 void response_send(struct request *req, int status, const char *content_type,
 		   const char *body, size_t len);

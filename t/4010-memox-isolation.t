@@ -98,6 +98,19 @@ error_is(call($intruder, PATCH => "/api/v1/memox/memories/$victim", {content => 
 	'PATCH another tenant\'s memory');
 error_is(call($intruder, DELETE => "/api/v1/memox/memories/$victim"), 404, 'not_found', 'DELETE another tenant\'s memory');
 error_is(call($intruder, GET => "/api/v1/memox/memories/$victim/history"), 404, 'not_found', 'another tenant\'s memory\'s history');
+# The same through MCP's tools, in the victim's own scope: not found.
+my ($vns, $vuser) = (split m{/}, $scope_of{$victim})[1, 2];
+for my $tool (['memory_get', {}], ['memory_update', {content => 'overwritten'}], ['memory_delete', {}]) {
+	my $res = call($intruder, POST => '/api/v1/memox/mcp', {jsonrpc => '2.0', id => 1, method => 'tools/call',
+		params => {name => $tool->[0], arguments => {id => $victim, namespace => $vns, externalUserId => $vuser, %{$tool->[1]}}}});
+	my $r = eval { JSON::PP::decode_json($res->{content})->{result} } // {};
+	ok($r->{isError} && $r->{content}[0]{text} eq 'no such memory', "MCP $tool->[0] of another tenant's memory: not found")
+		or diag($res->{content});
+}
+my $mcp_list = call($intruder, POST => '/api/v1/memox/mcp', {jsonrpc => '2.0', id => 1, method => 'tools/call',
+	params => {name => 'memory_list', arguments => {namespace => $vns, externalUserId => $vuser, limit => 100}}});
+my @seen = map { $_->{id} } @{(eval { JSON::PP::decode_json($mcp_list->{content})->{result}{structuredContent}{memories} }) || []};
+is_deeply([sort @seen], [sort @{$ids_in{"1/$vns/$vuser"} || []}], "MCP memory_list in the victim's scope: the intruder's own only");
 my $m = JSON::PP::decode_json(call($tenants[0]{key}, GET => "/api/v1/memox/memories/$victim")->{content});
 isnt($m->{content}, 'overwritten', 'the memory is unchanged');
 is($m->{version}, 1, 'and still at version 1');

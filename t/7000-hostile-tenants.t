@@ -579,6 +579,23 @@ $route{'POST /api/v1/memox/search'} = sub {
 	req(principal => $p, method => 'POST', path => '/api/v1/memox/search', body => $body, allowed => key_allowed($p, 'memox:read', 200),
 		scope => defined $p->{tenant} ? "$p->{tenant}/$ns/$u" : undef);
 };
+# MCP: each tool with another tenant's memory in the scope every tenant
+# has, or a list or search there; a working key gets 200 whatever the
+# tool says (a refusal is a result with isError), and no foreign marker.
+$route{'POST /api/v1/memox/mcp'} = sub {
+	my $p = key_principal();
+	my ($ns, $u) = (pick(@namespaces), pick(@end_users));
+	my $other = foreign_tenant($p);
+	my %scope = (namespace => $ns, externalUserId => $u);
+	my $id = rand() < 0.9 ? foreign_memory($p) : garbage_id($p);
+	my $call = pick(['memory_get', {id => $id, %scope}], ['memory_update', {id => $id, %scope, content => 'overwritten ' . marker()}],
+		['memory_delete', {id => $id, %scope}], ['memory_list', {%scope, limit => 5}],
+		['memory_search', {%scope, query => $scope_marker{"$other->{index}/$ns/$u"}, topK => 50}],
+		['memory_list', {%scope, tenantId => $other->{id}}]);
+	req(principal => $p, method => 'POST', path => '/api/v1/memox/mcp',
+		body => {jsonrpc => '2.0', id => 1, method => 'tools/call', params => {name => $call->[0], arguments => $call->[1]}},
+		allowed => $p->{good} ? [200] : [401], scope => defined $p->{tenant} ? "$p->{tenant}/$ns/$u" : undef);
+};
 $route{'GET /api/v1/memox/erasures/{id}'} = sub {
 	my $p = key_principal();
 	req(principal => $p, method => 'GET', path => '/api/v1/memox/erasures/' . foreign_tenant($p)->{erasure},

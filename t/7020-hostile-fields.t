@@ -209,6 +209,9 @@ sub send_checked {
 
 for my $op (@ops) {
 	my $id = "$op->{method} $op->{path}";
+	# MCP's answers to a bad message are JSON-RPC errors, not the
+	# contract's object: t/4500 sends it its hostile bodies.
+	next if $op->{path} eq '/api/v1/memox/mcp';
 	my $cred = credential_of($op);
 	my $content = $op->{op}{requestBody}{content} || {};
 	# --- JSON bodies

@@ -3,7 +3,7 @@
  * The route table is the whole of this responder's surface.  Every route but
  * health takes a tenant API key (the tenant comes from the key, never from
  * the request) and is admitted by that tenant's limits; reads need the key's
- * memox:read scope, writes memox:write. */
+ * memox:read scope, writes memox:write (MCP's tools each theirs). */
 #include "app.h"
 #include "health.h"
 #include "metrics.h"
@@ -27,6 +27,9 @@ static const struct route routes[] = {
 	{ "GET",    "/api/v1/memox/memories/{id}/history", memories_history, READ },
 	{ "GET",    "/api/v1/memox/namespaces",     scopes_namespaces, READ },
 	{ "GET",    "/api/v1/memox/users",          scopes_users, READ },
+	/* MCP: each tool checks its own route's scope (mcp_tools.c), and the
+	 * body is read raw, so that bad JSON is JSON-RPC's -32700. */
+	{ "POST",   "/api/v1/memox/mcp",            mcp_handle, ROUTE_APIKEY | ROUTE_LARGE_BODY },
 };
 
 static const struct app memox_app = {

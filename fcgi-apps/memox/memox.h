@@ -122,6 +122,16 @@ int scope_is_small(struct request *req, const char *ns, const char *user, int *s
 int filter_compile(struct json_object *filter, struct arena *a, const char **path, const char **vars,
 		   char *err, size_t errlen);
 
+/* ------------------------------------------------------------- mcp.c, mcp_tools.c */
+
+/* POST /mcp: MCP's Streamable HTTP transport (JSON-RPC 2.0). */
+void mcp_handle(struct request *req);
+/* tools/list's tools. */
+struct json_object *mcp_tools_list(void);
+/* Runs the tool on its REST route; *result the tool result (isError on a
+ * refusal).  -1 when no tool has that name. */
+int mcp_tools_call(struct request *req, const char *name, struct json_object *arguments, struct json_object **result);
+
 /* ------------------------------------------------------ queue_metrics.c */
 
 /* The queue's depth and the workers' job counts, for GET /metrics. */
