@@ -46,7 +46,7 @@ is($s->{sessionId}, undef, 'stateless: no Mcp-Session-Id');
 like($s->{instructions} // '', qr/namespace/, 'initialize: instructions name the scope');
 is_deeply($s->{ping}, {}, 'ping answers {}');
 my %tools = map { $_->{name} => $_ } @{$s->{tools}{tools} || []};
-is_deeply([sort keys %tools], [sort qw(memory_add memory_search memory_list memory_get memory_update memory_delete)],
+is_deeply([sort keys %tools], [sort qw(memory_add memory_search memory_list memory_get memory_update memory_history memory_delete)],
 	'tools/list: the memory tools');
 for my $name (sort keys %tools) {
 	my $schema = $tools{$name}{inputSchema};
@@ -207,6 +207,25 @@ for my $msg (sort keys %rest_says) {
 	is($r->{content}[0]{text}, $msg, "memory_add: the REST route's words: $msg");
 	my $rest = call($t->{key}, POST => '/api/v1/memox/memories', $rest_says{$msg});
 	is(eval { JSON::PP::decode_json($rest->{content})->{error}{message} }, $msg, "POST /memories says the same: $msg");
+}
+# memory_history: the versions of a changed memory, in its scope only; and
+# memory_add's expiry fields, refused as the route refuses them.
+{
+	my $added = tool($t->{key}, 'memory_add', {%scope, content => 'history via mcp, first', ttlSeconds => 3600});
+	my $hid = $added->{structuredContent}{id};
+	ok(!$added->{isError} && $hid, 'memory_add with ttlSeconds');
+	ok(call($t->{key}, GET => "/api/v1/memox/memories/$hid")->{content} =~ /"expiresAt":"\d{4}-/, 'the memory expires');
+	is(tool($t->{key}, 'memory_add', {%scope, content => 'x', ttlSeconds => 0})->{content}[0]{text},
+		'ttlSeconds must be an integer from 1 to 3153600000', 'memory_add: a bad ttlSeconds in the route\'s words');
+	ok(!tool($t->{key}, 'memory_update', {%scope, id => $hid, content => 'history via mcp, second'})->{isError}, 'memory_update');
+	my $h = tool($t->{key}, 'memory_history', {%scope, id => $hid});
+	is_deeply([map { $_->{version} } @{$h->{structuredContent}{versions} || []}], [2, 1], 'memory_history: both versions, newest first')
+		or diag explain $h;
+	is($h->{structuredContent}{versions}[1]{content}, 'history via mcp, first', 'memory_history: the replaced content');
+	like(tool($t->{key}, 'memory_history', {%scope, externalUserId => 'someone-else', id => $hid})->{content}[0]{text},
+		qr/^no such memory$/, 'memory_history in another scope: not found');
+	is(tool($t->{key}, 'memory_history', {%scope, id => $hid, limit => 0})->{isError}, $tt, 'memory_history: a bad limit refused');
+	call($t->{key}, DELETE => "/api/v1/memox/memories/$hid");
 }
 my $r = tool($t->{key}, 'memory_list', {%scope, limit => 'many'});
 is($r->{isError}, $tt, 'memory_list with a bad limit refused');

@@ -69,7 +69,12 @@ static const struct mcp_tool tools[] = {
 	  " scope is one memory: adding it again answers the existing one with duplicate true. The memory is"
 	  " searchable once embedded (status pending, then ready).",
 	  API_KEY_SCOPE_MEMOX_WRITE, "POST", "/api/v1/memox/memories", memories_create, MCP_ARGS_BODY,
-	  SCHEMA(SCOPE_PROPS "," CONTENT_PROP "," METADATA_PROP, SCOPE_REQUIRED ",\"content\"") },
+	  SCHEMA(SCOPE_PROPS "," CONTENT_PROP "," METADATA_PROP ","
+		 "\"expiresAt\":{\"type\":\"string\",\"format\":\"date-time\",\"description\":\"When it expires:"
+		 " an RFC 3339 date-time in the future.\"},"
+		 "\"ttlSeconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":3153600000,\"description\":"
+		 "\"Seconds until it expires (instead of expiresAt).\"}",
+		 SCOPE_REQUIRED ",\"content\"") },
 	{ "memory_search", "Recall", "Finds the end user's memories closest in meaning to a query, best first"
 	  " (POST /search).",
 	  API_KEY_SCOPE_MEMOX_READ, "POST", "/api/v1/memox/search", search_memories, MCP_ARGS_BODY,
@@ -96,6 +101,13 @@ static const struct mcp_tool tools[] = {
 	  API_KEY_SCOPE_MEMOX_WRITE, "PATCH", "/api/v1/memox/memories/{id}", memories_patch,
 	  MCP_ARGS_BODY | MCP_ARGS_BY_ID,
 	  SCHEMA(ID_PROP "," SCOPE_PROPS "," CONTENT_PROP "," METADATA_PROP, "\"id\"," SCOPE_REQUIRED) },
+	{ "memory_history", "A memory's versions", "Lists a memory's versions, the current one first, then those its"
+	  " changes replaced, newest first, in pages (GET /memories/{id}/history): pass nextCursor back as cursor.",
+	  API_KEY_SCOPE_MEMOX_READ, "GET", "/api/v1/memox/memories/{id}/history", memories_history,
+	  MCP_ARGS_QUERY | MCP_ARGS_BY_ID,
+	  SCHEMA(ID_PROP "," SCOPE_PROPS ",\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},"
+		 "\"cursor\":{\"type\":\"string\"}",
+		 "\"id\"," SCOPE_REQUIRED) },
 	{ "memory_delete", "Forget a memory", "Deletes one memory of the end user (DELETE /memories/{id}); it is gone"
 	  " from reads and search at once.",
 	  API_KEY_SCOPE_MEMOX_WRITE, "DELETE", "/api/v1/memox/memories/{id}", memories_delete,
