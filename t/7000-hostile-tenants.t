@@ -567,6 +567,18 @@ $route{'GET /api/v1/memox/memories/{id}/history'} = sub {
 	req(principal => $p, method => 'GET', path => "/api/v1/memox/memories/$id/history$q",
 		allowed => key_allowed($p, 'memox:read', 404));
 };
+# What a tenant holds: names and counts of its own only (no content, so no
+# marker of anyone's), whatever cursor or tenantId is sent.
+for my $path ('/api/v1/memox/namespaces', '/api/v1/memox/users') {
+	$route{"GET $path"} = sub {
+		my $p = key_principal();
+		my $q = 'limit=' . (1 + int rand 5);
+		$q .= '&namespace=' . pick(@namespaces) if $path =~ /users/;
+		$q .= '&cursor=' . some_cursor() if rand() < 0.3;
+		$q .= '&tenantId=' . foreign_tenant($p)->{id} if rand() < 0.2;
+		req(principal => $p, method => 'GET', path => "$path?$q", allowed => key_allowed($p, 'memox:read', 200, 400));
+	};
+}
 $route{'POST /api/v1/memox/search'} = sub {
 	my $p = key_principal();
 	my ($ns, $u) = (pick(@namespaces), pick(@end_users));
