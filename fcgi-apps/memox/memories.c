@@ -128,6 +128,15 @@ struct written {
 	int created, duplicate;
 };
 
+/* ids as one PostgreSQL array literal, "{a,b,...}". */
+static const char *id_array(struct request *req, const char *const *ids, int n)
+{
+	char *list = arena_strdup(req->arena, "{");
+	for (int i = 0; i < n; i++)
+		list = arena_printf(req->arena, "%s%s%s", list, i ? "," : "", ids[i]);
+	return arena_printf(req->arena, "%s}", list);
+}
+
 /* The rows are committed but their jobs were not pushed (Redis down): the
  * write stands, marked so that the worker's sweep queues it as soon as
  * Redis answers again.  Only when even the mark cannot be written are the
@@ -135,10 +144,7 @@ struct written {
  * writes them afresh.  0 when the write stands. */
 static int kept_unqueued(struct request *req, const char *const *ids, int n, const char *why)
 {
-	char *list = arena_strdup(req->arena, "{");
-	for (int i = 0; i < n; i++)
-		list = arena_printf(req->arena, "%s%s%s", list, i ? "," : "", ids[i]);
-	list = arena_printf(req->arena, "%s}", list);
+	const char *list = id_array(req, ids, n);
 	const char *params[] = { list, req->key->tenant_id };
 	char err[256];
 	if (db_request_keep(req, pg_exec(req->ctx->db, &st_unqueued, params, err, sizeof err)) != NULL) {
@@ -156,11 +162,12 @@ static int kept_unqueued(struct request *req, const char *const *ids, int n, con
  * vectors (or leaves those to the worker's expiry sweep).  0, or -1 answered. */
 static int drop_expired(struct request *req, PGresult *r)
 {
-	char *list = arena_strdup(req->arena, "{");
-	for (int i = 0, k = 0; i < PQntuples(r); i++)
+	const char **ids = arena_alloc(req->arena, sizeof *ids * (size_t)PQntuples(r));
+	int n = 0;
+	for (int i = 0; i < PQntuples(r); i++)
 		if (strcmp(PQgetvalue(r, i, 6), "t") == 0)
-			list = arena_printf(req->arena, "%s%s%s", list, k++ ? "," : "", PQgetvalue(r, i, 1));
-	list = arena_printf(req->arena, "%s}", list);
+			ids[n++] = PQgetvalue(r, i, 1);
+	const char *list = id_array(req, ids, n);
 	const char *params[] = { list, req->key->tenant_id };
 	if (db_request_exec(req, &st_drop_expired, params) == NULL)
 		return -1;
