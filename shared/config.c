@@ -101,6 +101,7 @@ static const struct var vars[] = {
 	{ "MEMOX_TOPK_MAX",       VAR_INT,        OFF(memox_topk_max),       "50",      1, 1000, 0 },
 	{ "MEMOX_EXACT_SCAN_MAX", VAR_INT,        OFF(memox_exact_scan_max), "25000",   0, 100000000, 0 },
 	{ "MEMOX_HNSW_EF_SEARCH", VAR_INT,        OFF(memox_ef_search),      "1000",    10, 1000, 0 },
+	{ "MEMOX_RRF_K",          VAR_INT,        OFF(memox_rrf_k),          "60",      1, 1000, 0 },
 	{ "MEMOX_QUERY_CACHE_SECONDS", VAR_INT,   OFF(memox_query_cache_s),  "3600",    0, 2592000, 0 },
 	{ "MEMOX_IDEMPOTENCY_SECONDS", VAR_INT,   OFF(memox_idempotency_s),  "86400",   60, 2592000, 0 },
 	{ "MEMOX_JOB_MAX_ATTEMPTS", VAR_INT,      OFF(memox_job_max_attempts), "20",    1, 100, 0 },

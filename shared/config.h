@@ -92,6 +92,7 @@ struct config {
 	long long memox_content_max, memox_metadata_max, memox_metadata_depth;
 	long long memox_batch_max, memox_topk_max, memox_exact_scan_max, memox_ef_search;
 	long long memox_query_cache_s, memox_idempotency_s;
+	long long memox_rrf_k;                /* hybrid search's fusion constant, when the request gives none */
 	long long memox_job_max_attempts, memox_retry_base_ms, memox_retry_max_ms;
 	long long memox_heartbeat_s, memox_pending_sweep_s;
 	long long memox_expiry_sweep_s;       /* expired memories are deleted this often (at most a minute) */

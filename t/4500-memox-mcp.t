@@ -83,6 +83,11 @@ is_deeply([map { $_->{id} } @{$s->{list}{structuredContent}{memories} || []}], [
 ok(exists $s->{list}{structuredContent}{nextCursor}, 'memory_list: its page cursor');
 refused($s->{listBadLimit}, qr/limit/, 'memory_list with limit 0');
 is($s->{search}{structuredContent}{results}[0]{id}, $id, 'memory_search: finds it');
+is($s->{searchKeyword}{structuredContent}{results}[0]{id}, $id, 'memory_search mode keyword: finds it by its word');
+is($s->{searchKeyword}{structuredContent}{mode}, 'keyword', 'the answer says keyword');
+is($s->{searchHybrid}{structuredContent}{results}[0]{id}, $id, 'memory_search mode hybrid: finds it');
+is($s->{searchHybrid}{structuredContent}{rrfK}, 10, 'with the rrfK asked');
+refused($s->{searchBadMode}, qr/mode/, 'memory_search with an unknown mode');
 refused($s->{searchNoQuery}, qr/query/, 'memory_search without a query');
 like($s->{unknownTool}{thrown} // '', qr/unknown tool/, 'an unknown tool: a protocol error (-32602)');
 is($s->{unknownTool}{code}, -32602, 'an unknown tool: -32602');
@@ -90,6 +95,7 @@ is($s->{unknownTool}{code}, -32602, 'an unknown tool: -32602');
 refused($s->{other}{get}, qr/^no such memory$/, "another tenant's key: memory_get does not find it");
 is_deeply($s->{other}{list}{structuredContent}{memories}, [], "another tenant's key: memory_list is empty");
 is_deeply($s->{other}{search}{structuredContent}{results}, [], "another tenant's key: memory_search finds nothing");
+is_deeply($s->{other}{searchHybrid}{structuredContent}{results}, [], "another tenant's key: hybrid memory_search finds nothing");
 refused($s->{other}{update}, qr/^no such memory$/, "another tenant's key: memory_update does not find it");
 refused($s->{other}{delete}, qr/^no such memory$/, "another tenant's key: memory_delete does not find it");
 

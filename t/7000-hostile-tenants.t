@@ -587,7 +587,9 @@ $route{'POST /api/v1/memox/search'} = sub {
 	my $theirs = $scope_marker{"$other->{index}/$ns/$u"};
 	my $body = {namespace => $ns, externalUserId => $u, query => pick($theirs, join(' ', map { pick(@words) } 1 .. 3)), topK => 50};
 	$body->{filter} = {mark => $theirs} if rand() < 0.3;
-	$body->{exact} = JSON::PP::true if rand() < 0.3;
+	# Keyword and hybrid modes look the marker up by its words.
+	$body->{mode} = pick('semantic', 'keyword', 'hybrid') if rand() < 0.7;
+	$body->{exact} = JSON::PP::true if rand() < 0.3 && ($body->{mode} // '') ne 'keyword';
 	req(principal => $p, method => 'POST', path => '/api/v1/memox/search', body => $body, allowed => key_allowed($p, 'memox:read', 200),
 		scope => defined $p->{tenant} ? "$p->{tenant}/$ns/$u" : undef);
 };
@@ -602,7 +604,8 @@ $route{'POST /api/v1/memox/mcp'} = sub {
 	my $id = rand() < 0.9 ? foreign_memory($p) : garbage_id($p);
 	my $call = pick(['memory_get', {id => $id, %scope}], ['memory_update', {id => $id, %scope, content => 'overwritten ' . marker()}],
 		['memory_delete', {id => $id, %scope}], ['memory_list', {%scope, limit => 5}],
-		['memory_search', {%scope, query => $scope_marker{"$other->{index}/$ns/$u"}, topK => 50}],
+		['memory_search', {%scope, query => $scope_marker{"$other->{index}/$ns/$u"}, topK => 50,
+			mode => pick('semantic', 'keyword', 'hybrid')}],
 		['memory_list', {%scope, tenantId => $other->{id}}]);
 	req(principal => $p, method => 'POST', path => '/api/v1/memox/mcp',
 		body => {jsonrpc => '2.0', id => 1, method => 'tools/call', params => {name => $call->[0], arguments => $call->[1]}},

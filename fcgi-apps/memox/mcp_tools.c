@@ -75,8 +75,9 @@ static const struct mcp_tool tools[] = {
 		 "\"ttlSeconds\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":3153600000,\"description\":"
 		 "\"Seconds until it expires (instead of expiresAt).\"}",
 		 SCOPE_REQUIRED ",\"content\"") },
-	{ "memory_search", "Recall", "Finds the end user's memories closest in meaning to a query, best first"
-	  " (POST /search).",
+	{ "memory_search", "Recall", "Finds the end user's memories best matching a query, best first"
+	  " (POST /search): by meaning (mode semantic, the default), by words (keyword: names, numbers,"
+	  " exact terms; finds memories not embedded yet) or both (hybrid).",
 	  API_KEY_SCOPE_MEMOX_READ, "POST", "/api/v1/memox/search", search_memories, MCP_ARGS_BODY,
 	  SCHEMA(SCOPE_PROPS ",\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4096},"
 		 "\"topK\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"How many results at most"
@@ -84,7 +85,12 @@ static const struct mcp_tool tools[] = {
 		 "\"minScore\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1},"
 		 "\"filter\":{\"type\":\"object\",\"description\":\"Matches metadata: {\\\"topic\\\":\\\"pets\\\"}"
 		 " or operators as POST /search documents them.\"},"
-		 "\"exact\":{\"type\":\"boolean\"}",
+		 "\"exact\":{\"type\":\"boolean\"},"
+		 "\"mode\":{\"type\":\"string\",\"enum\":[\"semantic\",\"keyword\",\"hybrid\"]},"
+		 "\"rrfK\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"description\":"
+		 "\"hybrid only: the rank fusion's k (default 60).\"},"
+		 "\"keywordWeight\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1,\"description\":"
+		 "\"hybrid only: the keyword ranking's weight (default 0.5).\"}",
 		 SCOPE_REQUIRED ",\"query\"") },
 	{ "memory_list", "List memories", "Lists the end user's memories, newest first, in pages (GET /memories):"
 	  " pass nextCursor back as cursor for the next page.",

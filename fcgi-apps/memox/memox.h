@@ -23,6 +23,7 @@
 
 #define MEMOX_SCOPE_MAX 128           /* bytes of a namespace or external user id */
 #define MEMOX_QUERY_MAX 4096          /* bytes of a search query */
+#define MEMOX_RRF_K_MAX 1000          /* hybrid search's rrfK (and MEMOX_RRF_K) */
 
 #define MEMOX_TTL_MAX 3153600000LL   /* ttlSeconds: 100 years */
 
@@ -116,6 +117,34 @@ void search_init(struct app_context *ctx);
 /* scope_size.c: whether the scope holds at most MEMOX_EXACT_SCAN_MAX
  * vectors (remembered a few seconds).  0, or -1 answered. */
 int scope_is_small(struct request *req, const char *ns, const char *user, int *small);
+
+/* ------------------------------------------------------------- search.c, keyword.c, hybrid.c */
+
+/* How POST /search ranks: by meaning (the query's embedding), by words
+ * (PostgreSQL full-text search), or both fused by reciprocal rank. */
+enum search_mode { SEARCH_SEMANTIC, SEARCH_KEYWORD, SEARCH_HYBRID };
+
+struct search_input {
+	const char *ns, *user, *query, *path, *vars;   /* path, vars: the compiled filter, or NULL */
+	enum search_mode mode;
+	int top_k, exact;
+	double min_score;                              /* -INFINITY when not asked */
+	int rrf_k;                                     /* hybrid: the fusion's k */
+	double keyword_weight;                         /* hybrid: the keyword leg's share, 0..1 */
+};
+
+/* keyword.c: the scope's limit memories best matching the query's words,
+ * best first (columns: id, score, content, metadata, createdAt, version,
+ * status); NULL when answered.  keyword_result() is row i as a search
+ * result. */
+PGresult *keyword_rows(struct request *req, const struct search_input *in, int limit);
+struct json_object *keyword_result(struct request *req, PGresult *r, int i);
+/* hybrid.c: the topK results of both legs' ranked lists fused by
+ * reciprocal rank; semantic is an array of search results (taken). */
+struct json_object *hybrid_fuse(struct request *req, const struct search_input *in, struct json_object *semantic,
+				PGresult *keyword);
+/* A number written with the given decimals (search.c). */
+struct json_object *search_number(struct request *req, double v, int decimals);
 
 /* filter.c: a metadata filter as a jsonpath predicate and its variables.
  * 0, or -1 with a reason for a 400 in err. */

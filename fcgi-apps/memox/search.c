@@ -128,16 +128,83 @@ static int query_vector(struct request *req, const char *query, float *out)
 
 /* ------------------------------------------------------------- the request */
 
-struct search_input {
-	const char *ns, *user, *query, *path, *vars;
-	int top_k, exact;
-	double min_score;
-};
+/* mode: semantic (the default), keyword or hybrid. */
+static int read_mode(struct request *req, struct search_input *in)
+{
+	static const char *const names[] = { [SEARCH_SEMANTIC] = "semantic", [SEARCH_KEYWORD] = "keyword",
+					     [SEARCH_HYBRID] = "hybrid" };
+	struct json_object *v;
+	in->mode = SEARCH_SEMANTIC;
+	if (!json_object_object_get_ex(req->json, "mode", &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	for (int m = 0; json_object_is_type(v, json_type_string) && m < 3; m++)
+		if (strcmp(json_object_get_string(v), names[m]) == 0) {
+			in->mode = (enum search_mode)m;
+			return 0;
+		}
+	response_error(req, 400, "invalid_request", "mode must be semantic, keyword or hybrid");
+	return -1;
+}
+
+/* Whether the body has field, not null. */
+static int given(struct request *req, const char *field)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(req->json, field, &v) && !json_object_is_type(v, json_type_null);
+}
+
+/* rrfK and keywordWeight, hybrid mode's; and the fields a mode has no use
+ * for, refused rather than ignored so that a caller who means them learns
+ * they do nothing there. */
+static int read_fusion(struct request *req, struct search_input *in)
+{
+	struct json_object *v;
+	in->rrf_k = (int)req->ctx->cfg.memox_rrf_k;
+	in->keyword_weight = 0.5;
+	if (in->mode == SEARCH_KEYWORD) {
+		static const char *const semantic_only[] = { "minScore", "exact", NULL };
+		for (int i = 0; semantic_only[i]; i++)
+			if (given(req, semantic_only[i])) {
+				response_error(req, 400, "invalid_request",
+					       "%s applies to the semantic ranking: not in keyword mode", semantic_only[i]);
+				return -1;
+			}
+	}
+	if (in->mode != SEARCH_HYBRID) {
+		static const char *const hybrid_only[] = { "rrfK", "keywordWeight", NULL };
+		for (int i = 0; hybrid_only[i]; i++)
+			if (given(req, hybrid_only[i])) {
+				response_error(req, 400, "invalid_request", "%s applies to hybrid mode only",
+					       hybrid_only[i]);
+				return -1;
+			}
+		return 0;
+	}
+	if (json_object_object_get_ex(req->json, "rrfK", &v) && !json_object_is_type(v, json_type_null)) {
+		int64_t k = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || k < 1 || k > MEMOX_RRF_K_MAX) {
+			response_error(req, 400, "invalid_request", "rrfK must be an integer from 1 to %d",
+				       MEMOX_RRF_K_MAX);
+			return -1;
+		}
+		in->rrf_k = (int)k;
+	}
+	if (json_object_object_get_ex(req->json, "keywordWeight", &v) && !json_object_is_type(v, json_type_null)) {
+		double w = json_object_get_double(v);
+		if (!(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) ||
+		    !(w >= 0 && w <= 1)) {
+			response_error(req, 400, "invalid_request", "keywordWeight must be a number from 0 to 1");
+			return -1;
+		}
+		in->keyword_weight = w;
+	}
+	return 0;
+}
 
 static int read_input(struct request *req, struct search_input *in)
 {
-	static const char *const allowed[] = { "namespace", "externalUserId", "query", "topK", "minScore", "filter",
-					       "exact", NULL };
+	static const char *const allowed[] = { "namespace", "externalUserId", "query", "mode", "topK", "minScore",
+					       "filter", "exact", "rrfK", "keywordWeight", NULL };
 	const struct config *cfg = &req->ctx->cfg;
 	struct json_object *v;
 	char err[256];
@@ -152,6 +219,8 @@ static int read_input(struct request *req, struct search_input *in)
 		response_error(req, 400, "invalid_request", "query must not be empty");
 		return -1;
 	}
+	if (read_mode(req, in) != 0)
+		return -1;
 	in->top_k = TOPK_DEFAULT < cfg->memox_topk_max ? TOPK_DEFAULT : (int)cfg->memox_topk_max;
 	if (json_object_object_get_ex(req->json, "topK", &v) && !json_object_is_type(v, json_type_null)) {
 		int64_t k = json_object_get_int64(v);
@@ -180,6 +249,8 @@ static int read_input(struct request *req, struct search_input *in)
 		}
 		in->exact = json_object_get_boolean(v);
 	}
+	if (read_fusion(req, in) != 0)
+		return -1;
 	json_object_object_get_ex(req->json, "filter", &v);
 	if (filter_compile(v, req->arena, &in->path, &in->vars, err, sizeof err) != 0) {
 		response_error(req, 400, "invalid_request", "%s", err);
@@ -190,7 +261,7 @@ static int read_input(struct request *req, struct search_input *in)
 
 /* A number written with the given decimals: json-c would print a rounded
  * double's binary tail (0.38197599999999998). */
-static struct json_object *number_json(struct request *req, double v, int decimals)
+struct json_object *search_number(struct request *req, double v, int decimals)
 {
 	return json_object_new_double_s(v, arena_printf(req->arena, "%.*f", decimals, v));
 }
@@ -299,7 +370,7 @@ static int add_ready(struct request *req, PGresult *m, const struct candidate *c
 		json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
 		struct json_object *meta = json_text_object(PQgetvalue(m, j, 2));
 		json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
-		json_object_object_add(o, "score", number_json(req, ci->score, 6));
+		json_object_object_add(o, "score", search_number(req, ci->score, 6));
 		json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
 		json_object_object_add(o, "version", json_object_new_int64(atoll(PQgetvalue(m, j, 4))));
 		json_object_object_add(o, "matchedVersion", json_object_new_int64(atoll(ci->version)));
@@ -353,28 +424,85 @@ static struct json_object *find_results(struct request *req, const struct search
 	return results;
 }
 
+/* Each leg of hybrid mode ranks this many, so that a memory just below
+ * topK in one leg can still rise by the other. */
+static int hybrid_depth(int top_k)
+{
+	int depth = top_k < 10 ? 20 : 2 * top_k;
+	return depth > top_k + 100 ? top_k + 100 : depth;
+}
+
+/* The semantic leg's results (topK of in), *plan the plan that ranked
+ * them; NULL when answered. */
+static struct json_object *semantic_results(struct request *req, const struct search_input *in,
+					    enum memory_vectors_plan *plan, int *cut)
+{
+	const char *qtext = query_text(req, in->query);
+	if (qtext == NULL)
+		return NULL;
+	int small = 1;
+	if (!in->exact && scope_is_small(req, in->ns, in->user, &small) != 0)
+		return NULL;
+	*plan = in->exact || small ? MEMORY_VECTORS_EXACT : MEMORY_VECTORS_INDEX;
+	return find_results(req, in, qtext, plan, cut);
+}
+
+/* The keyword mode's results; NULL when answered. */
+static struct json_object *keyword_results(struct request *req, const struct search_input *in)
+{
+	PGresult *r = keyword_rows(req, in, in->top_k);
+	if (r == NULL)
+		return NULL;
+	struct json_object *results = json_object_new_array();
+	for (int i = 0; i < PQntuples(r); i++)
+		json_object_array_add(results, keyword_result(req, r, i));
+	return results;
+}
+
+/* The hybrid mode's: both legs hybrid_depth() deep, fused.  NULL when answered. */
+static struct json_object *hybrid_results(struct request *req, const struct search_input *in,
+					  enum memory_vectors_plan *plan, int *cut)
+{
+	struct search_input leg = *in;
+	leg.top_k = hybrid_depth(in->top_k);
+	struct json_object *semantic = semantic_results(req, &leg, plan, cut);
+	if (semantic == NULL)
+		return NULL;
+	PGresult *keyword = keyword_rows(req, &leg, leg.top_k);
+	if (keyword == NULL) {
+		json_object_put(semantic);
+		return NULL;
+	}
+	return hybrid_fuse(req, in, semantic, keyword);
+}
+
 void search_memories(struct request *req)
 {
+	static const char *const modes[] = { [SEARCH_SEMANTIC] = "semantic", [SEARCH_KEYWORD] = "keyword",
+					     [SEARCH_HYBRID] = "hybrid" };
 	double started = clock_ms();
 	struct search_input in;
 	if (read_input(req, &in) != 0)
 		return;
-	const char *qtext = query_text(req, in.query);
-	if (qtext == NULL)
-		return;
-	int small = 1;
-	if (!in.exact && scope_is_small(req, in.ns, in.user, &small) != 0)
-		return;
-	enum memory_vectors_plan plan = in.exact || small ? MEMORY_VECTORS_EXACT : MEMORY_VECTORS_INDEX;
+	enum memory_vectors_plan plan = MEMORY_VECTORS_EXACT;
 	int cut = 0;
-	struct json_object *results = find_results(req, &in, qtext, &plan, &cut);
+	struct json_object *results = in.mode == SEARCH_KEYWORD  ? keyword_results(req, &in)
+				      : in.mode == SEARCH_HYBRID ? hybrid_results(req, &in, &plan, &cut)
+								 : semantic_results(req, &in, &plan, &cut);
 	if (results == NULL)
 		return;
 	struct json_object *body = json_object_new_object();
 	json_object_object_add(body, "results", results);
 	json_object_object_add(body, "belowMinScore", json_object_new_int(cut));
-	json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
-	json_object_object_add(body, "searchMode", json_object_new_string(plan_name(plan)));
-	json_object_object_add(body, "tookMs", number_json(req, clock_ms() - started, 3));
+	json_object_object_add(body, "mode", json_object_new_string(modes[in.mode]));
+	if (in.mode != SEARCH_KEYWORD) {
+		json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
+		json_object_object_add(body, "searchMode", json_object_new_string(plan_name(plan)));
+	} else {
+		json_object_object_add(body, "searchMode", json_object_new_string("keyword"));
+	}
+	if (in.mode == SEARCH_HYBRID)
+		json_object_object_add(body, "rrfK", json_object_new_int(in.rrf_k));
+	json_object_object_add(body, "tookMs", search_number(req, clock_ms() - started, 3));
 	response_json(req, 200, body);
 }

@@ -325,7 +325,9 @@ async function setRate(qps, burst) {
 // The playground with the journey's key, its secret pasted.
 async function playgroundWithKey() {
 	await page.getByRole('link', { name: 'Playground' }).click();
-	await page.getByLabel('Tenant').selectOption({ label: tenantName });
+	// The tenant page's tabs are labelled Tenant too, until the playground replaces it.
+	await page.getByRole('heading', { level: 1, name: 'Memox playground' }).waitFor();
+	await page.getByRole('combobox', { name: 'Tenant' }).selectOption({ label: tenantName });
 	await page.getByLabel('Secret').fill(secret);
 	await page.getByRole('button', { name: 'Use this key' }).click();
 	await page.getByRole('button', { name: 'Search' }).waitFor();

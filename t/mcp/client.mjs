@@ -64,6 +64,9 @@ out.getBadId = await call(a.client, 'memory_get', { id: 'not-a-uuid', ...scope }
 out.list = await call(a.client, 'memory_list', { ...scope, limit: 10 });
 out.listBadLimit = await call(a.client, 'memory_list', { ...scope, limit: 0 });
 out.search = await call(a.client, 'memory_search', { ...scope, query: 'where is the blue bicycle?', topK: 3 });
+out.searchKeyword = await call(a.client, 'memory_search', { ...scope, query: 'bicycle', mode: 'keyword' });
+out.searchHybrid = await call(a.client, 'memory_search', { ...scope, query: 'blue bicycle', mode: 'hybrid', rrfK: 10 });
+out.searchBadMode = await call(a.client, 'memory_search', { ...scope, query: 'bicycle', mode: 'fuzzy' });
 out.searchNoQuery = await call(a.client, 'memory_search', { ...scope });
 out.unknownTool = await call(a.client, 'memory_nope', { ...scope });
 
@@ -72,6 +75,7 @@ out.other = {
 	get: await call(b.client, 'memory_get', { id, ...scope }),
 	list: await call(b.client, 'memory_list', { ...scope }),
 	search: await call(b.client, 'memory_search', { ...scope, query: 'where is the blue bicycle?' }),
+	searchHybrid: await call(b.client, 'memory_search', { ...scope, query: 'blue bicycle', mode: 'hybrid' }),
 	update: await call(b.client, 'memory_update', { id, ...scope, content: 'stolen' }),
 	delete: await call(b.client, 'memory_delete', { id, ...scope }),
 };
