@@ -235,7 +235,19 @@ for my $n (split /,/, $o{sizes}) {
 	my $enc = JSON::PP->new->canonical;
 	my $w = wrk_run("search-$n", '/api/v1/memox/search', {method => 'POST', headers => {%key_h, %json_h}, wrap => 1,
 		pool => [map { $enc->encode({%scope, query => $corpus->query, topK => 10}) } 1 .. 1000]});
-	push @search, {scope => $n, acceptedPerSecond => $n / $in->{accepted_s},
+	# The keyword and hybrid modes on the same scope and queries, right
+	# after the semantic figures: the same state of both databases.
+	my %modes;
+	for my $mode (qw(keyword hybrid)) {
+		my $m = search_quality($t->{key}, \%scope, $corpus, $o{queries}, 0, $mode);
+		say_(sprintf 'scope %d: %s, sequential p50 %.2f ms p99 %.2f ms, server p50 %.2f ms p99 %.2f ms', $n, $mode,
+			$m->{latency_ms}{p50}, $m->{latency_ms}{p99}, $m->{server_ms}{p50}, $m->{server_ms}{p99});
+		$modes{$mode} = {sequential => {p50Ms => $m->{latency_ms}{p50}, p99Ms => $m->{latency_ms}{p99},
+				serverP50Ms => $m->{server_ms}{p50}, serverP99Ms => $m->{server_ms}{p99}, queries => $o{queries}},
+			wrk => wrk_run("search-$n-$mode", '/api/v1/memox/search', {method => 'POST', headers => {%key_h, %json_h},
+				wrap => 1, pool => [map { $enc->encode({%scope, query => $corpus->query, topK => 10, mode => $mode}) } 1 .. 1000]})};
+	}
+	push @search, {scope => $n, acceptedPerSecond => $n / $in->{accepted_s}, modes => \%modes,
 		searchablePerSecond => $n / $in->{searchable_s}, searchMode => $q->{mode},
 		sequential => {p50Ms => $q->{latency_ms}{p50}, p99Ms => $q->{latency_ms}{p99},
 			serverP50Ms => $q->{server_ms}{p50}, serverP99Ms => $q->{server_ms}{p99}, queries => $o{queries}},

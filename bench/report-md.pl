@@ -48,6 +48,11 @@ sub report_markdown {
 	for my $s (@{$r->{search}}) {
 		$row->("POST /api/v1/memox/search, $s->{scope} memories ($s->{searchMode})", $s->{wrk},
 			$r->{baselines}{'health:memox'});
+		for my $mode (qw(keyword hybrid)) {
+			my $m = $s->{modes}{$mode} or next;
+			$row->("POST /api/v1/memox/search, $s->{scope} memories, mode $mode", $m->{wrk},
+				$r->{baselines}{'health:memox'});
+		}
 	}
 	$line->('');
 	$line->("Login hashes with scrypt N=$c->{AUTH_SCRYPT_N}, r=$c->{AUTH_SCRYPT_R}, p=$c->{AUTH_SCRYPT_P} "
@@ -72,6 +77,26 @@ sub report_markdown {
 			" | $s->{searchMode} | ", join(' | ', map { $ms->($q->{$_}) } qw(p50Ms p99Ms serverP50Ms serverP99Ms)),
 			' | ', sprintf('%.3f', $s->{recallAt10}), ' | ', $ms->($f->{serverP50Ms}), ' / ',
 			$ms->($f->{serverP99Ms}), ' |');
+	}
+	$line->('');
+	$line->('Search modes on the same scopes and queries, right after the semantic figures: one search at a time '
+		. '(server p50 / p99 ms, and each as a ratio to the semantic mode\'s of the same scope), and under load '
+		. '(wrk req/s, and the ratio to semantic\'s).');
+	$line->('');
+	$line->('| Scope | mode | server p50 ms | server p99 ms | p50 vs semantic | req/s loaded | req/s vs semantic |');
+	$line->('|---:|---|---:|---:|---:|---:|---:|');
+	for my $s (@{$r->{search}}) {
+		my $q = $s->{sequential};
+		$line->("| $s->{scope} | semantic ($s->{searchMode}) | ", $ms->($q->{serverP50Ms}), ' | ', $ms->($q->{serverP99Ms}),
+			' | 1.00× | ', sprintf('%.0f', $s->{wrk}{rps}), ' | 1.00× |');
+		for my $mode (qw(keyword hybrid)) {
+			my $m = $s->{modes}{$mode} or next;
+			my $mq = $m->{sequential};
+			$line->("| $s->{scope} | $mode | ", $ms->($mq->{serverP50Ms}), ' | ', $ms->($mq->{serverP99Ms}), ' | ',
+				$q->{serverP50Ms} ? sprintf('%.2f×', $mq->{serverP50Ms} / $q->{serverP50Ms}) : '-', ' | ',
+				sprintf('%.0f', $m->{wrk}{rps}), ' | ',
+				$s->{wrk}{rps} ? sprintf('%.2f×', $m->{wrk}{rps} / $s->{wrk}{rps}) : '-', ' |');
+		}
 	}
 	$line->('');
 	$line->('## Resident memory (VmRSS, MiB)');

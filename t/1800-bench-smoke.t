@@ -43,9 +43,16 @@ is($s->{scope}, 50, 'a search scope of 50');
 is($s->{recallAt10}, 1, 'recall@10 of the exact plan is 1');
 ok($s->{searchablePerSecond} > 0 && $s->{wrk}{requests} > 0 && $s->{wrk}{errors} == 0, 'ingestion and loaded search measured');
 ok($s->{justIngested}{serverP50Ms} > 0 && $s->{sequential}{serverP50Ms} > 0, 'search measured just after the writes and settled');
+for my $mode (qw(keyword hybrid)) {
+	my $m = $s->{modes}{$mode} || {};
+	ok(($m->{sequential}{serverP50Ms} // 0) > 0 && ($m->{wrk}{requests} // 0) > 0 && $m->{wrk}{errors} == 0,
+		"search mode $mode measured one at a time and loaded, no errors") or diag(JSON::PP->new->canonical->encode($m));
+}
 for my $a (areas(), 'worker') {
 	ok(@{$r->{rssKiB}{after}{$a} || []} && !grep({ !defined } @{$r->{rssKiB}{after}{$a}}), "resident memory of $a");
 }
 like(do { open(my $fh, '<', $md); local $/; <$fh> // '' }, qr/\| GET \/api\/v1\/keys\/self .*\| \d+% \| \d+% \|/,
 	'the table has the key request with its ratios');
+like(do { open(my $fh, '<', $md); local $/; <$fh> // '' }, qr/\| 50 \| hybrid \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
+	'and the hybrid mode beside the semantic one');
 done_testing;

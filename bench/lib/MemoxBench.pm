@@ -53,13 +53,17 @@ sub ingest {
 # A result counts as a hit when the exact plan has it too, or when its score
 # ties the exact plan's tenth (equal scores may come in either order).
 sub search_quality {
-	my ($key, $scope, $corpus, $queries, $recall_queries) = @_;
+	my ($key, $scope, $corpus, $queries, $recall_queries, $mode) = @_;
 	$recall_queries //= 50;
+	# Recall is the semantic plan's against the exact one; other modes
+	# rank by other measures, so only their time is taken.
+	$recall_queries = 0 if $mode && $mode ne 'semantic';
+	my %extra = $mode ? (mode => $mode) : ();
 	my (@lat, @took, $hits, $total, $mode);
 	for my $q (1 .. $queries) {
 		my $query = $corpus->query;
 		my $s0 = time;
-		my $res = Aiget::call($key, POST => '/api/v1/memox/search', {%$scope, query => $query, topK => 10});
+		my $res = Aiget::call($key, POST => '/api/v1/memox/search', {%$scope, query => $query, topK => 10, %extra});
 		push @lat, (time - $s0) * 1000;
 		die "search: $res->{status} $res->{content}" unless $res->{status} == 200;
 		my $r = JSON::PP::decode_json($res->{content});
