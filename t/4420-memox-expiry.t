@@ -104,4 +104,47 @@ my $e = error_is(call($key, POST => "$M/batch", {memories => [{%scope, content =
 like($e->{error}{message}, qr/memories\[1\]\.ttlSeconds/, 'the batch error names the item');
 is(memories_of_tenant(), $before, 'no bad expiry wrote anything');
 
+# ------------------------------------------------------------ changing the expiry
+sub state_of { psql("SELECT version || ':' || status || ':' || coalesce(expires_at::text, 'never') FROM memories WHERE id = '$_[0]'") }
+sub versions_of { psql("SELECT count(*) FROM memory_versions WHERE memory_id = '$_[0]'") }
+my $p = body(call($key, POST => $M, {%scope, content => 'the gate code changes weekly'}))->{id};
+is(memox_wait($key, 30, $p), 1, 'a memory without expiry, ready');
+my $res = call($key, PATCH => "$M/$p", {ttlSeconds => 3});
+is($res->{status}, 200, 'PATCH ttlSeconds alone: 200, nothing to embed');
+ok(body($res)->{expiresAt}, 'the answer shows the new expiry');
+is_deeply([@{body($res)}{qw(version status)}], [1, 'ready'], 'the same version, still ready');
+is(versions_of($p), 0, 'no version kept in the history');
+ok(wait_until(10, sub { call($key, GET => "$M/$p")->{status} == 404 }), 'and it expires');
+error_is(call($key, PATCH => "$M/$p", {expiresAt => undef}), 404, 'not_found', 'an expired memory\'s expiry cannot be changed');
+
+my $q = body(call($key, POST => $M, {%scope, content => 'the boiler is serviced in May', ttlSeconds => 2}))->{id};
+$res = call($key, PATCH => "$M/$q", {expiresAt => undef});
+is($res->{status}, 200, 'PATCH expiresAt null: 200');
+is(body($res)->{expiresAt}, undef, 'the memory no longer expires');
+sleep 3;
+is(call($key, GET => "$M/$q")->{status}, 200, 'still there after its old expiry');
+like(state_of($q), qr/:never$/, 'expires_at is null in the database');
+
+$res = call($key, PATCH => "$M/$q", {expiresAt => '2999-06-01T00:00:00Z'});
+is(body($res)->{expiresAt}, '2999-06-01T00:00:00.000000Z', 'PATCH expiresAt sets it');
+$res = call($key, PATCH => "$M/$q", {content => 'the boiler is serviced in June', ttlSeconds => 3600});
+is($res->{status}, 202, 'with content too: a new version (202)');
+is(body($res)->{version}, 2, 'version 2');
+my $until = body($res)->{expiresAt};
+ok($until && $until lt '2999', 'and the expiry of ttlSeconds, an hour from now');
+is(versions_of($q), 1, 'the replaced version is in the history');
+$res = call($key, PATCH => "$M/$q", {metadata => {room => 'cellar'}});
+is(body($res)->{expiresAt}, $until, 'a change without expiry fields keeps the expiry');
+
+my $kept = state_of($q);
+for my $case ([{expiresAt => $past}, 'a past expiresAt'], [{expiresAt => 'soon'}, 'a malformed expiresAt'],
+	[{expiresAt => '2999-01-01T00:00:00Z', ttlSeconds => 60}, 'both fields'], [{ttlSeconds => 0}, 'ttlSeconds 0'],
+	[{ttlSeconds => '60'}, 'ttlSeconds a string'], [{content => 'the boiler is new', ttlSeconds => -1}, 'content and a bad ttlSeconds'],
+	[{}, 'no field at all'], [{expires => undef}, 'an unknown field']) {
+	my ($fields, $name) = @$case;
+	my $b = error_is(call($key, PATCH => "$M/$q", $fields), 400, 'invalid_request', "PATCH with $name");
+}
+is(state_of($q), $kept, 'no refused PATCH changed the memory');
+is(versions_of($q), 2, 'nor its history');
+
 done_testing();

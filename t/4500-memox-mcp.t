@@ -105,7 +105,7 @@ is(scalar @{$s->{readOnly}{list}{structuredContent}{memories} || []}, 1, 'a read
 
 is($s->{update}{structuredContent}{content}, 'The agent moved the blue bicycle to the harbour', 'memory_update: changed');
 is($s->{update}{structuredContent}{version}, 2, 'memory_update: version 2');
-refused($s->{updateNothing}, qr/name content, metadata or both/, 'memory_update without a change');
+refused($s->{updateNothing}, qr/name content, metadata, expiresAt or ttlSeconds/, 'memory_update without a change');
 is($s->{afterUpdate}{structuredContent}{content}, 'The agent moved the blue bicycle to the harbour', 'memory_get after the change');
 is_deeply($s->{delete}{structuredContent}, {id => $id, deleted => $tt}, 'memory_delete: deleted');
 refused($s->{afterDelete}, qr/^no such memory$/, 'memory_get after the delete');

@@ -103,10 +103,14 @@ static const struct mcp_tool tools[] = {
 	  API_KEY_SCOPE_MEMOX_READ, "GET", "/api/v1/memox/memories/{id}", memories_get, MCP_ARGS_QUERY | MCP_ARGS_BY_ID,
 	  SCHEMA(ID_PROP "," SCOPE_PROPS, "\"id\"," SCOPE_REQUIRED) },
 	{ "memory_update", "Change a memory", "Changes a memory's content, metadata or both (PATCH /memories/{id});"
-	  " it is embedded again.",
+	  " it is embedded again. expiresAt or ttlSeconds sets when it expires, expiresAt null makes it never"
+	  " expire.",
 	  API_KEY_SCOPE_MEMOX_WRITE, "PATCH", "/api/v1/memox/memories/{id}", memories_patch,
 	  MCP_ARGS_BODY | MCP_ARGS_BY_ID,
-	  SCHEMA(ID_PROP "," SCOPE_PROPS "," CONTENT_PROP "," METADATA_PROP, "\"id\"," SCOPE_REQUIRED) },
+	  SCHEMA(ID_PROP "," SCOPE_PROPS "," CONTENT_PROP "," METADATA_PROP ","
+		 "\"expiresAt\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"
+		 "\"ttlSeconds\":{\"type\":[\"integer\",\"null\"],\"minimum\":1,\"maximum\":3153600000}",
+		 "\"id\"," SCOPE_REQUIRED) },
 	{ "memory_history", "A memory's versions", "Lists a memory's versions, the current one first, then those its"
 	  " changes replaced, newest first, in pages (GET /memories/{id}/history): pass nextCursor back as cursor.",
 	  API_KEY_SCOPE_MEMOX_READ, "GET", "/api/v1/memox/memories/{id}/history", memories_history,

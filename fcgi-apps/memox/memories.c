@@ -99,6 +99,12 @@ static const struct pg_statement st_list = {
  * update's condition reads old), and under a concurrent change it is the
  * row that change committed, the one this update replaces; a refused
  * change (23505) keeps nothing. */
+/* A PATCH's expires_at from (how, expiresAt, ttlSeconds): how is keep,
+ * clear or set (by ttlSeconds when given, else by expiresAt). */
+#define NEW_EXPIRY(how, at, ttl) \
+	"CASE " how " WHEN 'keep' THEN expires_at WHEN 'clear' THEN NULL" \
+	" ELSE coalesce(now() + " ttl "::bigint * interval '1 second', " at "::timestamptz) END"
+
 static const struct pg_statement st_patch = {
 	"memox_patch",
 	"WITH old AS (SELECT id, tenant_id, version, content, metadata, " MEMORY_VERSION_MADE_AT("memories") " AS made_at,"
@@ -110,8 +116,17 @@ static const struct pg_statement st_patch = {
 	" UPDATE memories SET content = coalesce($3, content),"
 	"       content_hash = CASE WHEN $3 IS NULL THEN content_hash ELSE sha256(convert_to($3, 'UTF8')) END,"
 	"       metadata = coalesce($4::jsonb, metadata), status = 'pending', version = version + 1,"
-	"       attempts = 0, error = NULL, updated_at = now(), changed_at = now(), changed_by_key = $5::uuid"
+	"       attempts = 0, error = NULL, updated_at = now(), changed_at = now(), changed_by_key = $5::uuid,"
+	"       expires_at = " NEW_EXPIRY("$6", "$7", "$8")
 	" WHERE id = (SELECT id FROM old) AND tenant_id = $2::uuid RETURNING " MEMORY_COLUMNS,
+	8, 0,
+};
+
+/* A PATCH of the expiry alone: not a new version, nothing to embed. */
+static const struct pg_statement st_patch_expiry = {
+	"memox_patch_expiry",
+	"UPDATE memories SET expires_at = " NEW_EXPIRY("$3", "$4", "$5") ", updated_at = now()"
+	" WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " RETURNING " MEMORY_COLUMNS,
 	5, 0,
 };
 
@@ -388,23 +403,56 @@ void memories_list(struct request *req)
 
 /* ------------------------------------------------------------- changing */
 
+/* The expiry a PATCH asks for: how "keep" (neither field), "clear"
+ * (expiresAt or ttlSeconds null, the other not given) or "set"; 0, or -1
+ * answered. */
+static int patch_expiry(struct request *req, struct memory_input *m, const char **how)
+{
+	struct json_object *at = NULL, *ttl = NULL;
+	int has_at = json_object_object_get_ex(req->json, "expiresAt", &at);
+	int has_ttl = json_object_object_get_ex(req->json, "ttlSeconds", &ttl);
+	*how = "keep";
+	if (!has_at && !has_ttl)
+		return 0;
+	if (input_expiry(req, req->json, "", m) != 0)
+		return -1;
+	*how = m->expires_at || m->ttl_s ? "set" : "clear";
+	return 0;
+}
+
 void memories_patch(struct request *req)
 {
-	static const char *const allowed[] = { "content", "metadata", NULL };
-	const char *id, *content = NULL, *metadata = NULL;
+	static const char *const allowed[] = { "content", "metadata", "expiresAt", "ttlSeconds", NULL };
+	const char *id, *content = NULL, *metadata = NULL, *how;
 	struct json_object *c = NULL, *md = NULL;
+	struct memory_input expiry = { 0 };
 	if ((id = input_memory_id(req)) == NULL || input_refuse_tenant(req, req->json) != 0 ||
 	    fields_only(req, allowed) != 0)
 		return;
 	json_object_object_get_ex(req->json, "content", &c);
 	json_object_object_get_ex(req->json, "metadata", &md);
-	if (c == NULL && md == NULL) {
-		response_error(req, 400, "invalid_request", "name content, metadata or both");
+	if (patch_expiry(req, &expiry, &how) != 0)
+		return;
+	if (c == NULL && md == NULL && strcmp(how, "keep") == 0) {
+		response_error(req, 400, "invalid_request", "name content, metadata, expiresAt or ttlSeconds");
 		return;
 	}
 	if ((c && input_content(req, "", c, &content) != 0) || (md && input_metadata(req, "", md, &metadata) != 0))
 		return;
-	const char *params[] = { id, req->key->tenant_id, content, metadata, memory_key_id(req) };
+	const char *ttl = expiry.ttl_s ? arena_printf(req->arena, "%lld", expiry.ttl_s) : NULL;
+	if (c == NULL && md == NULL) {
+		const char *p[] = { id, req->key->tenant_id, how, expiry.expires_at, ttl };
+		PGresult *r = db_request_exec(req, &st_patch_expiry, p);
+		if (r == NULL)
+			return;
+		if (PQntuples(r) == 0)
+			response_error(req, 404, "not_found", "no such memory");
+		else
+			response_json(req, 200, store_memory_json(r, 0));
+		return;
+	}
+	const char *params[] = { id, req->key->tenant_id, content, metadata, memory_key_id(req), how, expiry.expires_at,
+				 ttl };
 	char err[256];
 	PGresult *r = db_request_keep(req, pg_exec(req->ctx->db, &st_patch, params, err, sizeof err));
 	if (r == NULL) {

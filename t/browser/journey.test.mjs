@@ -144,10 +144,21 @@ test('write memories and search them in the playground', async () => {
 	await page.getByLabel('Query').fill('green tea');
 	await page.getByLabel('Filter (JSON, optional)').fill('{"topic": "food"}');
 	await page.getByRole('button', { name: 'Search' }).click();
-	const summary = page.getByText(/1 result · plan: (exact|index) · [\d.]+ ms/);
+	const summary = page.getByText(/1 result · semantic · plan: (exact|index) · [\d.]+ ms/);
 	await summary.waitFor();
 	await page.getByRole('cell', { name: 'Ada prefers green tea to coffee.', exact: true }).last().waitFor();
 	await screenshot(page, 'playground-search');
+	// By words: "coffee" is in one memory only, and no model is used.
+	await page.getByLabel('Filter (JSON, optional)').fill('');
+	await page.getByLabel('Query').fill('coffee');
+	await page.getByLabel('Ranking').selectOption('keyword');
+	await page.getByRole('button', { name: 'Search' }).click();
+	await page.getByText(/^1 result · keyword · plan: keyword · [\d.]+ ms$/).waitFor();
+	await page.getByLabel('Ranking').selectOption('hybrid');
+	await page.getByRole('button', { name: 'Search' }).click();
+	await page.getByText(/results? · hybrid · plan: (exact|index) · [\d.]+ ms · model /).waitFor();
+	assert.equal(await page.getByRole('table', { name: 'Search results, best first' }).getByRole('row').nth(1).getByRole('cell').nth(1).textContent(),
+		'Ada prefers green tea to coffee.');
 });
 
 test('delete a memory, then erase the end user', async () => {
@@ -352,7 +363,7 @@ test('an admin suspends the tenant; the playground\'s next request shows the ref
 	await playgroundWithKey();
 	await page.getByLabel('Query').fill('green tea');
 	await page.getByRole('button', { name: 'Search' }).click();
-	await page.getByText(/\d+ results? · plan/).waitFor();
+	await page.getByText(/\d+ results? · semantic · plan/).waitFor();
 
 	const adminContext = await browser.newContext();
 	const admin = await adminContext.newPage();

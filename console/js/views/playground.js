@@ -136,6 +136,7 @@ function searchForm(state) {
 	const results = h('div', {});
 	const el = form([
 		field('Query', { name: 'query', required: true }),
+		field('Ranking', { name: 'mode', value: 'semantic', options: [['semantic', 'By meaning (semantic)'], ['keyword', 'By words (keyword)'], ['hybrid', 'Both (hybrid)']] }),
 		field('Results (topK)', { name: 'topK', type: 'number', min: 1, max: 100, value: 5 }),
 		field('Filter (JSON, optional)', { name: 'filter', type: 'textarea', rows: 2, placeholder: '{"topic": "food"}' }),
 	], 'Search', async (v) => {
@@ -143,13 +144,15 @@ function searchForm(state) {
 		const topK = v.topK.trim() === '' ? undefined : Number(v.topK);
 		const answer = await request('POST', '/api/v1/memox/search', {
 			apiKey: state.key,
-			rawBody: bodyText({ namespace: state.namespace, externalUserId: state.user, query: v.query, topK }, { filter }),
+			rawBody: bodyText({ namespace: state.namespace, externalUserId: state.user, query: v.query, topK, mode: v.mode }, { filter }),
 		});
+		const model = answer.model ? ` · model ${answer.model}` : '';
 		replace(results,
-			h('p', { role: 'status' }, `${answer.results.length} result${answer.results.length === 1 ? '' : 's'} · plan: ${answer.searchMode} · ${answer.tookMs} ms · model ${answer.model}`),
+			h('p', { role: 'status' }, `${answer.results.length} result${answer.results.length === 1 ? '' : 's'} · ${answer.mode} · plan: ${answer.searchMode} · ${answer.tookMs} ms${model}`),
 			table('Search results, best first', [
-				['Score', (r) => r.score.toFixed(3)],
+				['Score', (r) => r.score.toFixed(answer.mode === 'hybrid' ? 5 : 3)],
 				['Content', (r) => r.content],
+				['Status', (r) => r.status],
 				['Metadata', (r) => h('code', {}, JSON.stringify(r.metadata))],
 			], answer.results));
 	});
