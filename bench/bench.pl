@@ -28,7 +28,7 @@ use POSIX qw(strftime);
 use Sys::Hostname qw(hostname);
 use Time::HiRes qw(time);
 use lib "t/lib", "bench/lib";
-use MemoxBench qw(ingest search_quality);
+use MemoxBench qw(ingest search_quality vector_floor);
 use MemoxCorpus;
 
 my %o = (out => 'bench/results', seconds => 5, connections => 8, threads => 1, sizes => '1000,10000',
@@ -227,7 +227,12 @@ for my $n (split /,/, $o{sizes}) {
 	# settle it here, so the cause is still open (docs/performance.md).
 	my $fresh = search_quality($t->{key}, \%scope, $corpus, $o{queries}, 0);
 	psql_vector('VACUUM (ANALYZE) memory_vectors');
-	my $q = search_quality($t->{key}, \%scope, $corpus, $o{queries}, $recall_queries);
+	# The settled figures and the vector database's floor take the same queries.
+	my @queries = map { $corpus->query } 1 .. $o{queries};
+	my $q = search_quality($t->{key}, \%scope, FixedQueries->new(@queries), $o{queries}, $recall_queries);
+	my $floor = vector_floor($t, \%scope, \@queries);
+	say_(sprintf 'scope %d: the vector database alone (floor) p50 %.2f ms p99 %.2f ms; server time / floor: p50 %.2f×, p99 %.2f×',
+		$n, $floor->{p50}, $floor->{p99}, $q->{server_ms}{p50} / $floor->{p50}, $q->{server_ms}{p99} / $floor->{p99});
 	say_(sprintf 'scope %d: just ingested, server p50 %.2f ms p99 %.2f ms', $n, $fresh->{server_ms}{p50},
 		$fresh->{server_ms}{p99});
 	say_(sprintf 'scope %d: %s, sequential p50 %.2f ms p99 %.2f ms, recall@10 %.3f', $n, $q->{mode},
@@ -252,6 +257,7 @@ for my $n (split /,/, $o{sizes}) {
 		sequential => {p50Ms => $q->{latency_ms}{p50}, p99Ms => $q->{latency_ms}{p99},
 			serverP50Ms => $q->{server_ms}{p50}, serverP99Ms => $q->{server_ms}{p99}, queries => $o{queries}},
 		justIngested => {serverP50Ms => $fresh->{server_ms}{p50}, serverP99Ms => $fresh->{server_ms}{p99}},
+		floor => {p50Ms => $floor->{p50}, p99Ms => $floor->{p99}, queries => $floor->{n}},
 		recallAt10 => $q->{recall_at_10}, recallQueries => $recall_queries, wrk => $w, area => 'memox'};
 }
 my $rss_after = rss_snapshot();

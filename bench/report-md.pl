@@ -65,18 +65,27 @@ sub report_markdown {
 		. "Ingestion: batches of 100 from one client; searchable = status ready, timed from the first batch. "
 		. "Sequential: one search at a time ($p->{queries} queries; recall\@10 of the default plan against "
 		. "`exact: true` over the first " . ($r->{search}[0]{recallQueries} // 50) . '), after `VACUUM (ANALYZE) '
-		. 'memory_vectors`; *just ingested*: the same number of searches before it, right after the writes.');
+		. 'memory_vectors`; *just ingested*: the same number of searches before it, right after the writes; '
+		. '*floor*: the vector database alone, the exact top ten of the same query vectors among a copy of the '
+		. 'scope\'s vectors in a table of nothing else, timed in the server.');
 	$line->('');
 	$line->('| Scope | accepted/s | searchable/s | plan | p50 ms | p99 ms | server p50 ms | server p99 ms | recall@10 '
-		. '| just ingested: server p50 / p99 ms |');
-	$line->('|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|');
+		. '| just ingested: server p50 / p99 ms | floor p50 / p99 ms | server / floor p50, p99 |');
+	$line->('|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+	# The vector database's own cost of the same searches (bench/lib/MemoxBench.pm vector_floor).
+	my $floor_cells = sub {
+		my $s = shift;
+		my $fl = $s->{floor} or return '- | -';
+		return $ms->($fl->{p50Ms}) . ' / ' . $ms->($fl->{p99Ms}) . ' | '
+			. sprintf('%.2f×, %.2f×', $s->{sequential}{serverP50Ms} / $fl->{p50Ms}, $s->{sequential}{serverP99Ms} / $fl->{p99Ms});
+	};
 	for my $s (@{$r->{search}}) {
 		my $q = $s->{sequential};
 		my $f = $s->{justIngested} // {};
 		$line->("| $s->{scope} | ", sprintf('%.0f | %.0f', $s->{acceptedPerSecond}, $s->{searchablePerSecond}),
 			" | $s->{searchMode} | ", join(' | ', map { $ms->($q->{$_}) } qw(p50Ms p99Ms serverP50Ms serverP99Ms)),
 			' | ', sprintf('%.3f', $s->{recallAt10}), ' | ', $ms->($f->{serverP50Ms}), ' / ',
-			$ms->($f->{serverP99Ms}), ' |');
+			$ms->($f->{serverP99Ms}), ' | ', $floor_cells->($s), ' |');
 	}
 	$line->('');
 	$line->('Search modes on the same scopes and queries, right after the semantic figures: one search at a time '

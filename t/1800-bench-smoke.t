@@ -43,6 +43,8 @@ is($s->{scope}, 50, 'a search scope of 50');
 is($s->{recallAt10}, 1, 'recall@10 of the exact plan is 1');
 ok($s->{searchablePerSecond} > 0 && $s->{wrk}{requests} > 0 && $s->{wrk}{errors} == 0, 'ingestion and loaded search measured');
 ok($s->{justIngested}{serverP50Ms} > 0 && $s->{sequential}{serverP50Ms} > 0, 'search measured just after the writes and settled');
+ok(($s->{floor}{p50Ms} // 0) > 0 && $s->{floor}{p99Ms} >= $s->{floor}{p50Ms} && $s->{floor}{queries} > 0,
+	'the vector database\'s floor measured for the same queries');
 for my $mode (qw(keyword hybrid)) {
 	my $m = $s->{modes}{$mode} || {};
 	ok(($m->{sequential}{serverP50Ms} // 0) > 0 && ($m->{wrk}{requests} // 0) > 0 && $m->{wrk}{errors} == 0,

@@ -16,7 +16,7 @@ use Exporter 'import';
 use JSON::PP ();
 use Time::HiRes qw(time);
 
-our @EXPORT_OK = qw(ingest search_quality percentile);
+our @EXPORT_OK = qw(ingest search_quality percentile vector_floor FixedQueries);
 
 # percentile([sorted numbers], 0.99)
 sub percentile {
@@ -84,5 +84,62 @@ sub search_quality {
 		server_ms => {p50 => percentile(\@took, 0.5), p99 => percentile(\@took, 0.99)},
 		recall_at_10 => $total ? $hits / $total : 0};
 }
+
+# vector_floor($tenant, \%scope, \@queries) -> {p50, p99, n}: what the vector
+# database alone takes for the same work as a search of the scope: the exact
+# top ten by cosine distance of each query's vector among the scope's
+# vectors, in a table that holds nothing but the scope and the vector (a
+# copy of them), timed in the server with clock_timestamp() around each
+# statement.  The queries' vectors are the stack's own: the texts are
+# written as memories of a side scope and the worker embeds them, as the
+# search embeds them.
+sub vector_floor {
+	my ($t, $scope, $queries) = @_;
+	my %side = (namespace => 'bench-floor', externalUserId => "queries-of-$scope->{externalUserId}");
+	my %distinct = map { $_ => 1 } @$queries;
+	my @texts = sort keys %distinct;
+	for (my $i = 0; $i < @texts; $i += 100) {
+		my $last = $i + 99 < $#texts ? $i + 99 : $#texts;
+		my $res = Aiget::call($t->{key}, POST => '/api/v1/memox/memories/batch',
+			{memories => [map { {%side, content => $_} } @texts[$i .. $last]]});
+		die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
+	}
+	my $ready = "SELECT count(*) FROM memories WHERE tenant_id = '$t->{tenant}' AND namespace = 'bench-floor'"
+		. " AND external_user_id = '$side{externalUserId}' AND status = 'ready'";
+	my $deadline = time + 600;
+	until (Aiget::psql($ready) == @texts) {
+		die 'the floor\'s query vectors were not embedded' if time > $deadline;
+		select(undef, undef, undef, 0.25);
+	}
+	my $dims = Aiget::psql_vector("SELECT dimensions FROM memory_vectors WHERE tenant_id = '$t->{tenant}' LIMIT 1");
+	my $where = "tenant_id = '$t->{tenant}' AND namespace = '$scope->{namespace}' AND external_user_id = '$scope->{externalUserId}'";
+	Aiget::psql_vector("DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor AS SELECT tenant_id, namespace,"
+		. " external_user_id, embedding::vector($dims) AS embedding FROM memory_vectors WHERE $where;"
+		. ' CREATE INDEX ON bench_floor (tenant_id, namespace, external_user_id)');
+	Aiget::psql_vector('VACUUM (ANALYZE) bench_floor');
+	my $out = Aiget::psql_vector(<<"SQL");
+CREATE OR REPLACE FUNCTION pg_temp.floor_ms() RETURNS SETOF double precision LANGUAGE plpgsql AS \$\$
+DECLARE q vector($dims); t0 timestamptz;
+BEGIN
+	FOR q IN SELECT embedding::vector($dims) FROM memory_vectors WHERE tenant_id = '$t->{tenant}'
+	          AND namespace = 'bench-floor' AND external_user_id = '$side{externalUserId}' LOOP
+		t0 := clock_timestamp();
+		PERFORM 1 FROM (SELECT 1 FROM bench_floor WHERE $where ORDER BY embedding <=> q LIMIT 10) top;
+		RETURN NEXT extract(epoch FROM clock_timestamp() - t0) * 1000;
+	END LOOP;
+END \$\$;
+SELECT * FROM pg_temp.floor_ms();
+SQL
+	Aiget::psql_vector('DROP TABLE bench_floor');
+	my @ms = sort { $a <=> $b } split /\n/, $out;
+	return {p50 => percentile(\@ms, 0.5), p99 => percentile(\@ms, 0.99), n => scalar @ms};
+}
+
+# A corpus of a fixed list of queries, taken in turn: the same queries for
+# two measurements (search_quality() asks its corpus for ->query).
+package FixedQueries;
+sub new { my ($class, @q) = @_; return bless {q => \@q, i => 0}, $class }
+sub query { my $s = shift; return $s->{q}[$s->{i}++ % @{$s->{q}}] }
+package MemoxBench;
 
 1;
