@@ -59,7 +59,7 @@ sub search_quality {
 	# rank by other measures, so only their time is taken.
 	$recall_queries = 0 if $mode && $mode ne 'semantic';
 	my %extra = $mode ? (mode => $mode) : ();
-	my (@lat, @took, $hits, $total, $mode);
+	my (@lat, @took, $hits, $total, $plan);
 	for my $q (1 .. $queries) {
 		my $query = $corpus->query;
 		my $s0 = time;
@@ -67,7 +67,7 @@ sub search_quality {
 		push @lat, (time - $s0) * 1000;
 		die "search: $res->{status} $res->{content}" unless $res->{status} == 200;
 		my $r = JSON::PP::decode_json($res->{content});
-		$mode = $r->{searchMode};
+		$plan = $r->{searchMode};
 		push @took, $r->{tookMs};
 		next if $q > $recall_queries;
 		my $ex = JSON::PP::decode_json(Aiget::call($key, POST => '/api/v1/memox/search',
@@ -79,7 +79,7 @@ sub search_quality {
 	}
 	@lat = sort { $a <=> $b } @lat;
 	@took = sort { $a <=> $b } @took;
-	return {mode => $mode,
+	return {mode => $plan,
 		latency_ms => {p50 => percentile(\@lat, 0.5), p99 => percentile(\@lat, 0.99)},
 		server_ms => {p50 => percentile(\@took, 0.5), p99 => percentile(\@took, 0.99)},
 		recall_at_10 => $total ? $hits / $total : 0};
