@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "request.h"
 
 #define TEXT(n) #n
 #define NUMBER_TEXT(n) TEXT(n)        /* a page size in the SQL text */
@@ -96,7 +97,20 @@ static int run(struct pg *vector, const struct pg_statement *st, const char *con
 /* ------------------------------------------------------------- search */
 
 /* Written by memory_vectors_search_init(): their text names the model. */
-static struct pg_statement st_exact, st_index;
+static struct pg_statement st_exact, st_index, st_exact_half;
+
+/* The exact plan on memory_vectors_half (sql/vector/0004): the scope's
+ * HALF_CANDIDATES(limit) nearest by half precision, reranked by their
+ * float32 vectors.  Converting a unit vector's components to half precision
+ * moves each by at most 2^-11 of itself, so a cosine distance computed on
+ * both converted vectors is within about 4 * 2^-11 (0.00195) of the float32
+ * one; HALF_ERROR adds room for float32's own rounding over the sums.  The
+ * candidates hold every true nearest neighbour when the farthest candidate
+ * is, by half precision, more than HALF_ERROR beyond the last result by
+ * float32 (or when the scope has no more rows than candidates); otherwise
+ * the float32 scan answers. */
+#define HALF_ERROR 0.0025
+#define HALF_RECHECK_MS 10000.0       /* how often a process looks for the table while it is absent */
 
 #define FILTER_SQL \
 	" AND ($6::jsonpath IS NULL OR jsonb_path_match(metadata, $6::jsonpath, $7::jsonb, true))"
@@ -136,8 +150,60 @@ int memory_vectors_search_init(const struct config *cfg)
 		     dims, dims, cfg->embedding_model, dims, dims) < 0)
 		sql = NULL;
 	st_index = (struct pg_statement){ "memory_vectors_search_index", sql, 8, 1 };
-	return st_exact.sql && st_index.sql ? 0 : -1;
+	/* Columns as st_exact's, then how many candidates and the farthest
+	 * one's half-precision distance, the same in every row. */
+	st_exact_half = (struct pg_statement){
+		"memory_vectors_search_exact_half",
+		strdup("WITH c AS (SELECT memory_id, embedding <=> $4::halfvec AS d FROM memory_vectors_half"
+		       " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
+		       FILTER_SQL " ORDER BY d, memory_id LIMIT $9::int),"
+		       " far AS (SELECT count(*) AS n, max(d) AS d FROM c)"
+		       " SELECT v.memory_id, 1 - (v.embedding <=> $4::vector) AS score, v.version, far.n, far.d"
+		       " FROM c JOIN memory_vectors v ON v.memory_id = c.memory_id AND v.model = $5 CROSS JOIN far"
+		       " ORDER BY score DESC, v.memory_id LIMIT $8::int"),
+		9, 1,
+	};
+	return st_exact.sql && st_index.sql && st_exact_half.sql ? 0 : -1;
 }
+
+/* Whether this process's vector database has memory_vectors_half: looked
+ * up once, and while it is absent again every HALF_RECHECK_MS, so that a
+ * responder started before the migration moves to it without a restart. */
+static int half_present = -1;
+static double half_checked_ms;
+
+static const struct pg_statement st_half_present = {
+	"memory_vectors_half_present",
+	"SELECT to_regclass('memory_vectors_half') IS NOT NULL",
+	0, 1,
+};
+
+static int half_available(struct pg *vector)
+{
+	double now = clock_ms();
+	if (half_present == 1 || (half_present == 0 && now - half_checked_ms < HALF_RECHECK_MS))
+		return half_present;
+	char err[256];
+	PGresult *r = pg_exec(vector, &st_half_present, NULL, err, sizeof err);
+	half_checked_ms = now;
+	if (r == NULL)
+		return 0;   /* the search that follows meets the same failure and says it */
+	half_present = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return half_present;
+}
+
+int memory_vectors_half_is_exact(PGresult *r, int limit)
+{
+	int n = PQntuples(r);
+	if (n == 0)
+		return 1;   /* no candidate: the scope has no vector that passes */
+	if (atoll(PQgetvalue(r, 0, 3)) < HALF_CANDIDATES(limit))
+		return 1;   /* every vector that passes was a candidate */
+	double farthest = atof(PQgetvalue(r, 0, 4)), last = 1 - atof(PQgetvalue(r, n - 1, 1));
+	return farthest - HALF_ERROR > last;   /* false for NaN (a zero vector): the float32 scan decides */
+}
+
 
 PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan, const struct memory_vectors_query *q,
 				char *err, size_t errlen)
@@ -145,7 +211,20 @@ PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan
 	char limit[24];
 	snprintf(limit, sizeof limit, "%d", q->limit);
 	const char *params[] = { q->tenant_id, q->namespace_, q->external_user_id, q->vector, q->model, q->path, q->vars,
-				 limit };
+				 limit, NULL };
+	if (plan == MEMORY_VECTORS_EXACT && half_available(vector)) {
+		char candidates[24];
+		snprintf(candidates, sizeof candidates, "%d", HALF_CANDIDATES(q->limit));
+		params[8] = candidates;
+		PGresult *r = pg_exec(vector, &st_exact_half, params, err, errlen);
+		if (r && memory_vectors_half_is_exact(r, q->limit))
+			return r;
+		if (r == NULL && strcmp(pg_last_sqlstate(vector), "42P01") != 0)
+			return NULL;
+		if (r == NULL)
+			half_present = 0;   /* dropped since: the float32 table answers */
+		PQclear(r);
+	}
 	return pg_exec(vector, plan == MEMORY_VECTORS_EXACT ? &st_exact : &st_index, params, err, errlen);
 }
 

@@ -68,7 +68,18 @@ struct memory_vectors_query {
 };
 
 /* The scope's nearest vectors of the model by cosine similarity, best
- * first: memory_id, score (1 - distance), version.  NULL with err. */
+ * first: memory_id, score (1 - distance), version.  NULL with err.  The
+ * exact plan ranks memory_vectors_half when the database has it (sql/vector
+ * 0004) and reranks by float32, with the same answer. */
+/* How many candidates the half-precision ranking gives the float32 rerank
+ * for limit results, and whether its answer r (columns memory_id, score,
+ * version, candidates, the farthest candidate's half-precision distance)
+ * is provably the exact one: fewer candidates than asked (every vector was
+ * one), or the farthest more than half precision's error beyond the last
+ * result.  Exported for t/unit/half_bound.c. */
+#define HALF_CANDIDATES(limit) (2 * (limit) + 16)
+int memory_vectors_half_is_exact(PGresult *r, int limit);
+
 PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan, const struct memory_vectors_query *q,
 				char *err, size_t errlen);
 
