@@ -19,8 +19,8 @@
 -- are copied in the same transaction.  Search keeps answering from
 -- memory_vectors meanwhile (the copy only reads it) and the responders
 -- switch to this table once it exists, that is once the copy is committed;
--- writes of vectors wait for the copy (the trigger's lock), a few seconds
--- per 100,000 vectors, and go on after it: nothing is lost, the worker
+-- writes of vectors wait for the copy (the trigger's lock), for a time
+-- that grows with the vectors, and go on after it: nothing is lost, the worker
 -- retries.
 CREATE TABLE memory_vectors_half (
     memory_id         uuid NOT NULL,
