@@ -204,7 +204,6 @@ int memory_vectors_half_is_exact(PGresult *r, int limit)
 	return farthest - HALF_ERROR > last;   /* false for NaN (a zero vector): the float32 scan decides */
 }
 
-
 PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan, const struct memory_vectors_query *q,
 				char *err, size_t errlen)
 {

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 
 #include "api_key.h"
-#include "json_text.h"
 
 /* $1 tenant, $2 namespace, $3 end user, $4 the query, $5 $6 the filter
  * (NULL for none), $7 how many.  words: the query's first 64 distinct
@@ -68,17 +67,6 @@ PGresult *keyword_rows(struct request *req, const struct search_input *in, int l
 
 struct json_object *keyword_result(struct request *req, PGresult *r, int i)
 {
-	struct json_object *o = json_object_new_object();
-	long long version = atoll(PQgetvalue(r, i, 5));
-	json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, i, 0)));
-	json_object_object_add(o, "content", json_object_new_string(PQgetvalue(r, i, 2)));
-	struct json_object *meta = json_text_object(PQgetvalue(r, i, 3));
-	json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
-	json_object_object_add(o, "score", search_number(req, atof(PQgetvalue(r, i, 1)), 6));
-	json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(r, i, 4)));
-	json_object_object_add(o, "version", json_object_new_int64(version));
 	/* The words matched are the current version's. */
-	json_object_object_add(o, "matchedVersion", json_object_new_int64(version));
-	json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, i, 6)));
-	return o;
+	return search_result(req, PQgetvalue(r, i, 0), r, i, 2, atof(PQgetvalue(r, i, 1)), atoll(PQgetvalue(r, i, 5)));
 }

@@ -94,17 +94,17 @@ static const struct pg_statement st_list = {
 	7, 1,
 };
 
-/* The version it replaces goes to memory_versions in the same statement
- * (sql/main/0008).  old locks the row before the update reaches it (the
- * update's condition reads old), and under a concurrent change it is the
- * row that change committed, the one this update replaces; a refused
- * change (23505) keeps nothing. */
 /* A PATCH's expires_at from (how, expiresAt, ttlSeconds): how is keep,
  * clear or set (by ttlSeconds when given, else by expiresAt). */
 #define NEW_EXPIRY(how, at, ttl) \
 	"CASE " how " WHEN 'keep' THEN expires_at WHEN 'clear' THEN NULL" \
 	" ELSE coalesce(now() + " ttl "::bigint * interval '1 second', " at "::timestamptz) END"
 
+/* The version it replaces goes to memory_versions in the same statement
+ * (sql/main/0008).  old locks the row before the update reaches it (the
+ * update's condition reads old), and under a concurrent change it is the
+ * row that change committed, the one this update replaces; a refused
+ * change (23505) keeps nothing. */
 static const struct pg_statement st_patch = {
 	"memox_patch",
 	"WITH old AS (SELECT id, tenant_id, version, content, metadata, " MEMORY_VERSION_MADE_AT("memories") " AS made_at,"
@@ -408,11 +408,9 @@ void memories_list(struct request *req)
  * answered. */
 static int patch_expiry(struct request *req, struct memory_input *m, const char **how)
 {
-	struct json_object *at = NULL, *ttl = NULL;
-	int has_at = json_object_object_get_ex(req->json, "expiresAt", &at);
-	int has_ttl = json_object_object_get_ex(req->json, "ttlSeconds", &ttl);
 	*how = "keep";
-	if (!has_at && !has_ttl)
+	if (!json_object_object_get_ex(req->json, "expiresAt", NULL) &&
+	    !json_object_object_get_ex(req->json, "ttlSeconds", NULL))
 		return 0;
 	if (input_expiry(req, req->json, "", m) != 0)
 		return -1;
@@ -442,12 +440,8 @@ void memories_patch(struct request *req)
 	const char *ttl = expiry.ttl_s ? arena_printf(req->arena, "%lld", expiry.ttl_s) : NULL;
 	if (c == NULL && md == NULL) {
 		const char *p[] = { id, req->key->tenant_id, how, expiry.expires_at, ttl };
-		PGresult *r = db_request_exec(req, &st_patch_expiry, p);
-		if (r == NULL)
-			return;
-		if (PQntuples(r) == 0)
-			response_error(req, 404, "not_found", "no such memory");
-		else
+		PGresult *r = db_request_one(req, &st_patch_expiry, p, 404, "no such memory");
+		if (r)
 			response_json(req, 200, store_memory_json(r, 0));
 		return;
 	}

@@ -143,8 +143,13 @@ struct json_object *keyword_result(struct request *req, PGresult *r, int i);
  * reciprocal rank; semantic is an array of search results (taken). */
 struct json_object *hybrid_fuse(struct request *req, const struct search_input *in, struct json_object *semantic,
 				PGresult *keyword);
-/* A number written with the given decimals (search.c). */
+/* search.c: a number written with the given decimals; and one search
+ * result, the memory as it is now from row's columns col.. (content,
+ * metadata, createdAt, version, status), its score and the version that
+ * matched. */
 struct json_object *search_number(struct request *req, double v, int decimals);
+struct json_object *search_result(struct request *req, const char *id, PGresult *r, int row, int col, double score,
+				  long long matched_version);
 
 /* filter.c: a metadata filter as a jsonpath predicate and its variables.
  * 0, or -1 with a reason for a 400 in err. */

@@ -128,17 +128,19 @@ static int query_vector(struct request *req, const char *query, float *out)
 
 /* ------------------------------------------------------------- the request */
 
+/* Each mode as the request and the answer name it. */
+static const char *const mode_names[] = { [SEARCH_SEMANTIC] = "semantic", [SEARCH_KEYWORD] = "keyword",
+					  [SEARCH_HYBRID] = "hybrid" };
+
 /* mode: semantic (the default), keyword or hybrid. */
 static int read_mode(struct request *req, struct search_input *in)
 {
-	static const char *const names[] = { [SEARCH_SEMANTIC] = "semantic", [SEARCH_KEYWORD] = "keyword",
-					     [SEARCH_HYBRID] = "hybrid" };
 	struct json_object *v;
 	in->mode = SEARCH_SEMANTIC;
 	if (!json_object_object_get_ex(req->json, "mode", &v) || json_object_is_type(v, json_type_null))
 		return 0;
 	for (int m = 0; json_object_is_type(v, json_type_string) && m < 3; m++)
-		if (strcmp(json_object_get_string(v), names[m]) == 0) {
+		if (strcmp(json_object_get_string(v), mode_names[m]) == 0) {
 			in->mode = (enum search_mode)m;
 			return 0;
 		}
@@ -266,6 +268,22 @@ struct json_object *search_number(struct request *req, double v, int decimals)
 	return json_object_new_double_s(v, arena_printf(req->arena, "%.*f", decimals, v));
 }
 
+struct json_object *search_result(struct request *req, const char *id, PGresult *r, int row, int col, double score,
+				  long long matched_version)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "content", json_object_new_string(PQgetvalue(r, row, col)));
+	struct json_object *meta = json_text_object(PQgetvalue(r, row, col + 1));
+	json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
+	json_object_object_add(o, "score", search_number(req, score, 6));
+	json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(r, row, col + 2)));
+	json_object_object_add(o, "version", json_object_new_int64(atoll(PQgetvalue(r, row, col + 3))));
+	json_object_object_add(o, "matchedVersion", json_object_new_int64(matched_version));
+	json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, row, col + 4)));
+	return o;
+}
+
 struct candidate {
 	const char *id, *version;
 	double score;
@@ -365,17 +383,7 @@ static int add_ready(struct request *req, PGresult *m, const struct candidate *c
 			++*cut;
 			continue;
 		}
-		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_string(ci->id));
-		json_object_object_add(o, "content", json_object_new_string(PQgetvalue(m, j, 1)));
-		struct json_object *meta = json_text_object(PQgetvalue(m, j, 2));
-		json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
-		json_object_object_add(o, "score", search_number(req, ci->score, 6));
-		json_object_object_add(o, "createdAt", json_object_new_string(PQgetvalue(m, j, 3)));
-		json_object_object_add(o, "version", json_object_new_int64(atoll(PQgetvalue(m, j, 4))));
-		json_object_object_add(o, "matchedVersion", json_object_new_int64(atoll(ci->version)));
-		json_object_object_add(o, "status", json_object_new_string(PQgetvalue(m, j, 5)));
-		json_object_array_add(results, o);
+		json_object_array_add(results, search_result(req, ci->id, m, j, 1, ci->score, atoll(ci->version)));
 		found++;
 	}
 	return found;
@@ -478,8 +486,6 @@ static struct json_object *hybrid_results(struct request *req, const struct sear
 
 void search_memories(struct request *req)
 {
-	static const char *const modes[] = { [SEARCH_SEMANTIC] = "semantic", [SEARCH_KEYWORD] = "keyword",
-					     [SEARCH_HYBRID] = "hybrid" };
 	double started = clock_ms();
 	struct search_input in;
 	if (read_input(req, &in) != 0)
@@ -494,7 +500,7 @@ void search_memories(struct request *req)
 	struct json_object *body = json_object_new_object();
 	json_object_object_add(body, "results", results);
 	json_object_object_add(body, "belowMinScore", json_object_new_int(cut));
-	json_object_object_add(body, "mode", json_object_new_string(modes[in.mode]));
+	json_object_object_add(body, "mode", json_object_new_string(mode_names[in.mode]));
 	if (in.mode != SEARCH_KEYWORD) {
 		json_object_object_add(body, "model", json_object_new_string(req->ctx->cfg.embedding_model));
 		json_object_object_add(body, "searchMode", json_object_new_string(plan_name(plan)));
