@@ -53,7 +53,7 @@ static const struct pg_statement note_large_scopes = {
 
 long long memory_vectors_index_from(const struct config *cfg)
 {
-	return cfg->memox_exact_scan_max / 2 > 0 ? cfg->memox_exact_scan_max / 2 : 1;
+	return cfg->memox_exact_scan_max + 1;
 }
 
 int memory_vectors_store(struct pg *vector, const struct config *cfg, const char *model, long long dims,
@@ -227,26 +227,23 @@ PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan
 	return pg_exec(vector, plan == MEMORY_VECTORS_EXACT ? &st_exact : &st_index, params, err, errlen);
 }
 
-static const struct pg_statement st_count = {
-	"memory_vectors_count",
-	"SELECT count(*) FROM (SELECT 1 FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
-	" AND external_user_id = $3 AND model = $4 LIMIT $5::int) s",
-	5, 1,
+static const struct pg_statement st_scope_indexed = {
+	"memory_vectors_scope_indexed",
+	"SELECT EXISTS (SELECT 1 FROM indexed_scopes WHERE tenant_id = $1::uuid AND namespace = $2"
+	" AND external_user_id = $3 AND model = $4 AND complete)",
+	4, 1,
 };
 
-long long memory_vectors_count(struct pg *vector, const char *tenant_id, const char *namespace_,
-			       const char *external_user_id, const char *model, long long limit, char *err,
-			       size_t errlen)
+int memory_vectors_scope_indexed(struct pg *vector, const char *tenant_id, const char *namespace_,
+				 const char *external_user_id, const char *model, char *err, size_t errlen)
 {
-	char text[24];
-	snprintf(text, sizeof text, "%lld", limit);
-	const char *params[] = { tenant_id, namespace_, external_user_id, model, text };
-	PGresult *r = pg_exec(vector, &st_count, params, err, errlen);
+	const char *params[] = { tenant_id, namespace_, external_user_id, model };
+	PGresult *r = pg_exec(vector, &st_scope_indexed, params, err, errlen);
 	if (r == NULL)
 		return -1;
-	long long n = atoll(PQgetvalue(r, 0, 0));
+	int indexed = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	PQclear(r);
-	return n;
+	return indexed;
 }
 
 /* ------------------------------------------------------------- deleting */

@@ -30,8 +30,10 @@
 /* ------------------------------------------------------------- writing */
 
 /* The number of vectors from which a scope is large enough to be indexed:
- * half of MEMOX_EXACT_SCAN_MAX, so that its index is (mostly) built by the
- * time search switches to the index plan. */
+ * more than MEMOX_EXACT_SCAN_MAX.  Search keeps the exact plan until the
+ * scope's index is complete (memory_vectors_index_complete()), so a scope
+ * never pays for HNSW inserts while the exact plan serves it, and never
+ * meets a half-built index. */
 long long memory_vectors_index_from(const struct config *cfg);
 
 /* Writes rows (JSON text as above) of model with dims dimensions.  0, or -1
@@ -83,10 +85,10 @@ int memory_vectors_half_is_exact(PGresult *r, int limit);
 PGresult *memory_vectors_search(struct pg *vector, enum memory_vectors_plan plan, const struct memory_vectors_query *q,
 				char *err, size_t errlen);
 
-/* The scope's vectors of model, counted up to limit: the count, or -1 with err. */
-long long memory_vectors_count(struct pg *vector, const char *tenant_id, const char *namespace_,
-			       const char *external_user_id, const char *model, long long limit, char *err,
-			       size_t errlen);
+/* Whether the scope is listed as large for model and all its vectors are in
+ * the index: 1, 0, or -1 with err. */
+int memory_vectors_scope_indexed(struct pg *vector, const char *tenant_id, const char *namespace_,
+				 const char *external_user_id, const char *model, char *err, size_t errlen);
 
 /* ------------------------------------------------------------- deleting */
 

@@ -38,6 +38,14 @@ my $ready = time - $started;
 diag(sprintf('%d memories accepted in %.1f s, searchable after %.1f s (%.0f/s end to end, sanitizer build)',
 	$N, $accepted, $ready, $N / $ready));
 
+# Only large scopes are indexed (sql/vector/0003): this one was listed when
+# it passed 10,000 vectors, and the workers index its older vectors; search
+# takes the index plan only once they are all in (until then, the exact one).
+my $scope_sql = "tenant_id = '$t->{tenant}' AND namespace = 'recall' AND external_user_id = 'big'";
+ok(wait_until(600, sub { psql_vector("SELECT count(*) FROM indexed_scopes WHERE $scope_sql AND complete") == 1 }),
+	'the large scope is listed and its older vectors indexed');
+is(psql_vector("SELECT count(*) FROM memory_vectors WHERE $scope_sql AND NOT in_index"), 0, 'every vector of it is in the index');
+
 my ($hits, $total, @took) = (0, 0);
 for my $q (1 .. 40) {
 	my $query = $corpus->query;
@@ -58,12 +66,6 @@ diag(sprintf('recall@10 %.3f over 40 queries; index plan p50 %.1f ms, max %.1f m
 	$recall, $took[@took / 2], $took[-1]));
 ok($recall >= 0.95, "recall\@10 >= 0.95 (got $recall)");
 
-# Only large scopes are indexed (sql/vector/0003): this one was listed when
-# it passed 5,000 vectors, and the workers index its older vectors.
-my $scope_sql = "tenant_id = '$t->{tenant}' AND namespace = 'recall' AND external_user_id = 'big'";
-ok(wait_until(600, sub { psql_vector("SELECT count(*) FROM indexed_scopes WHERE $scope_sql AND complete") == 1 }),
-	'the large scope is listed and its older vectors indexed');
-is(psql_vector("SELECT count(*) FROM memory_vectors WHERE $scope_sql AND NOT in_index"), 0, 'every vector of it is in the index');
 
 # A vector not in the index yet (as while the workers index a scope) is
 # still found: the index plan merges in the scope's unindexed vectors.
@@ -76,6 +78,23 @@ is(psql_vector("SELECT count(*) FROM memory_vectors WHERE $scope_sql AND NOT in_
 	is($idx->{searchMode}, 'index', 'a vector out of the index: the index plan');
 	is($idx->{results}[0]{id}, $best, 'a vector out of the index: still found, first');
 	psql_vector("UPDATE memory_vectors SET in_index = true WHERE memory_id = '$best'");
+}
+
+# While a large scope's index is not complete (the workers are still putting
+# its older vectors in), search keeps the exact plan: each process looks
+# again within 10 s.  The worker is stopped meanwhile, or it would find
+# nothing left to index and mark the scope complete again at once.
+{
+	ok(dev_service(worker => 'stop'), 'the worker stops');
+	psql_vector("UPDATE indexed_scopes SET complete = false WHERE $scope_sql");
+	my $plan = sub { JSON::PP::decode_json(call($key, POST => '/api/v1/memox/search',
+		{%scope, query => 'green tea', topK => 3})->{content})->{searchMode} };
+	ok(wait_until(30, sub { $plan->() eq 'exact' && $plan->() eq 'exact' }),
+		'an index not complete yet: the exact plan answers');
+	ok(dev_service(worker => 'start'), 'the worker starts again');
+	ok(wait_until(60, sub { psql_vector("SELECT complete FROM indexed_scopes WHERE $scope_sql") eq 't' }),
+		'the worker finds nothing left to index: complete again');
+	ok(wait_until(30, sub { $plan->() eq 'index' && $plan->() eq 'index' }), 'and the index plan answers');
 }
 
 # A filter that only 1% of the scope passes: the iterative scan or the

@@ -365,7 +365,7 @@ with_service_stopped(worker => sub {
 	}
 
 	# ------------------------------------------------------------ large scopes into the HNSW index
-	# With MEMOX_EXACT_SCAN_MAX 20, a scope is large from 10 vectors: it is
+	# With MEMOX_EXACT_SCAN_MAX 20, a scope is large from 21 vectors: it is
 	# listed, its older vectors are indexed by --once before it exits, its new
 	# ones go in straight away; a small scope never enters the index; erasing
 	# the end user, or the tenant, takes the scope's entry with it.
@@ -389,7 +389,7 @@ with_service_stopped(worker => sub {
 		is(run_once('index', %small), 0, 'index: runs again');
 		is(psql_vector("SELECT count(*) FROM memory_vectors WHERE in_index AND memory_id IN ("
 			. join(',', map {"'$_'"} @more) . ")"), 3, 'index: new vectors of a listed scope go in straight away');
-		is(run_once('index'), 0, 'index: with the default line (12,500)');
+		is(run_once('index'), 0, 'index: with the default line (100,001)');
 		is($entry->('few'), 'none', 'index: the small scope is still not listed');
 
 		my $e = psql("INSERT INTO memox_erasures (tenant_id, namespace, external_user_id) VALUES ('$t', 'notes', 'big') RETURNING id");
@@ -397,7 +397,10 @@ with_service_stopped(worker => sub {
 		is(run_once('index', %small), 0, 'index: the erasure runs');
 		is($entry->('big'), 'none', "index: the erased end user's scope is no longer listed");
 
-		queue_embeds(new_memories($t, 12, user => 'big2'));
+		queue_embeds(new_memories($t, 20, user => 'big2'));
+		is(run_once('index', %small), 0, 'index: a scope of exactly MEMOX_EXACT_SCAN_MAX vectors');
+		is($entry->('big2'), 'none', 'index: is not listed (the exact plan serves it, with no HNSW insert)');
+		queue_embeds(new_memories($t, 1, user => 'big2'));
 		is(run_once('index', %small), 0, 'index: another large scope');
 		is($entry->('big2'), "$model true", 'index: listed');
 		psql("UPDATE tenants SET status = 'deleted', deleted_at = now() WHERE id = '$t'");

@@ -114,8 +114,9 @@ void scopes_users(struct request *req);
 /* Writes the vector statements for the configured model and sets the vector
  * connection's planner settings (app init). */
 void search_init(struct app_context *ctx);
-/* scope_size.c: whether the scope holds at most MEMOX_EXACT_SCAN_MAX
- * vectors (remembered a few seconds).  0, or -1 answered. */
+/* scope_size.c: whether the scope is searched exactly: not (yet) a large
+ * scope whose vectors are all in the index (remembered a few seconds).  0,
+ * or -1 answered. */
 int scope_is_small(struct request *req, const char *ns, const char *user, int *small);
 
 /* ------------------------------------------------------------- search.c, keyword.c, hybrid.c */

@@ -1,11 +1,14 @@
 /* scope_size.c - is a scope small enough for the exact plan?
  *
- * Counting the scope's vectors (up to MEMOX_EXACT_SCAN_MAX + 1) costs 1.7 ms
- * at 10k, a seventh of the search it decides, so each process remembers the
- * answer for a few seconds.  The answer only picks the faster plan: both
- * plans give a full answer (the index plan falls back to the exact one when
- * it finds too few), so a scope that just crossed the line is searched the
- * old way for at most SCOPE_TTL_MS. */
+ * A scope is searched through the HNSW index once the worker has listed it
+ * as large (more than MEMOX_EXACT_SCAN_MAX vectors, sql/vector/0003) and
+ * put all its vectors in the index; until then, the exact plan.  So the
+ * answer is one primary-key lookup in indexed_scopes, no count of the
+ * scope, and a scope being indexed is never searched through a half-built
+ * index.  Each process remembers the answer for a few seconds: it only
+ * picks the faster plan, as both give a full answer (the index plan merges
+ * in vectors not indexed yet and falls back to the exact one when it finds
+ * too few). */
 #include "memox.h"
 
 #include <stdint.h>
@@ -48,13 +51,13 @@ int scope_is_small(struct request *req, const char *ns, const char *user, int *s
 		return 0;
 	}
 	char err[256];
-	long long n = memory_vectors_count(req->ctx->vector, scope[0], ns, user, cfg->embedding_model,
-					   cfg->memox_exact_scan_max + 1, err, sizeof err);
-	if (n < 0) {
-		response_unavailable(req, "memory_vectors_count", err);
+	int indexed = memory_vectors_scope_indexed(req->ctx->vector, scope[0], ns, user, cfg->embedding_model, err,
+						   sizeof err);
+	if (indexed < 0) {
+		response_unavailable(req, "memory_vectors_scope_indexed", err);
 		return -1;
 	}
-	*small = n <= cfg->memox_exact_scan_max;
+	*small = !indexed;
 	answers[slot].key = key;
 	answers[slot].until = now + SCOPE_TTL_MS;
 	answers[slot].small = *small;

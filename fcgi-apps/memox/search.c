@@ -5,9 +5,11 @@
  * one scope (tenant, namespace, external user) by cosine similarity, with
  * the metadata filter applied inside the same statement.  Two plans:
  *  - exact: every vector of the scope is compared (the btree on the scope
- *    finds them); the true nearest neighbours, used while the scope holds at
- *    most MEMOX_EXACT_SCAN_MAX vectors, where it is cheaper than an index
- *    walk wide enough for 95% recall (docs/operations.md has the figures);
+ *    finds them); the true nearest neighbours, used until the scope has
+ *    grown past MEMOX_EXACT_SCAN_MAX vectors and the worker has put all of
+ *    them in the index: below that line it is about as fast as an index walk
+ *    wide enough for 95% recall, and writes skip the HNSW insert
+ *    (docs/performance.md has the figures);
  *  - index: the model's HNSW index with pgvector's iterative scan, so that
  *    the scope filter does not starve it, with ef_search MEMOX_HNSW_EF_SEARCH
  *    (at least topK), merged with the scope's vectors not in the index yet
