@@ -16,7 +16,7 @@
 #
 #   perl bench/bench.pl --url URL --var DIR [--out bench/results] [--seconds 5]
 #        [--connections 8] [--threads 1] [--sizes 1000,10000] [--queries 200]
-#        [--workers N] [--children N] [--tag NAME]
+#        [--workers N] [--children N] [--tag NAME] [--wide SCOPESxMEMORIES]
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
@@ -28,13 +28,14 @@ use POSIX qw(strftime);
 use Sys::Hostname qw(hostname);
 use Time::HiRes qw(time);
 use lib "t/lib", "bench/lib";
-use MemoxBench qw(ingest search_quality vector_floor);
+use MemoxBench qw(ingest ingest_scopes search_quality vector_floor);
 use MemoxCorpus;
 
 my %o = (out => 'bench/results', seconds => 5, connections => 8, threads => 1, sizes => '1000,10000',
 	queries => 200, workers => 1, children => 2);
 GetOptions(\%o, 'url=s', 'var=s', 'out=s', 'seconds=i', 'connections=i', 'threads=i', 'sizes=s', 'queries=i',
-	'workers=i', 'children=i', 'tag=s') && $o{url} && $o{var} or die "usage: see the header of $0\n";
+	'workers=i', 'children=i', 'tag=s', 'wide=s') && $o{url} && $o{var} or die "usage: see the header of $0\n";
+!$o{wide} || $o{wide} =~ /^([1-9]\d*)x([1-9]\d*)$/ or die "--wide is SCOPESxMEMORIES, as 1000x1000\n";
 $ENV{AIGET_TEST_URL} = $o{url};
 $ENV{VAR} = $o{var};
 require Aiget;
@@ -226,7 +227,7 @@ for my $n (split /,/, $o{sizes}) {
 	# autovacuum would do soon anyway; that alone has not been enough to
 	# settle it here, so the cause is still open (docs/performance.md).
 	my $fresh = search_quality($t->{key}, \%scope, $corpus, $o{queries}, 0);
-	psql_vector('VACUUM (ANALYZE) memory_vectors');
+	psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half');
 	# The settled figures and the vector database's floor take the same queries.
 	my @queries = map { $corpus->query } 1 .. $o{queries};
 	my $q = search_quality($t->{key}, \%scope, FixedQueries->new(@queries), $o{queries}, $recall_queries);
@@ -252,7 +253,7 @@ for my $n (split /,/, $o{sizes}) {
 			wrk => wrk_run("search-$n-$mode", '/api/v1/memox/search', {method => 'POST', headers => {%key_h, %json_h},
 				wrap => 1, pool => [map { $enc->encode({%scope, query => $corpus->query, topK => 10, mode => $mode}) } 1 .. 1000]})};
 	}
-	push @search, {scope => $n, acceptedPerSecond => $n / $in->{accepted_s}, modes => \%modes,
+	push @search, {scope => $n, acceptedPerSecond => $n / $in->{accepted_s}, modes => \%modes, retried503 => $in->{retried},
 		searchablePerSecond => $n / $in->{searchable_s}, searchMode => $q->{mode},
 		sequential => {p50Ms => $q->{latency_ms}{p50}, p99Ms => $q->{latency_ms}{p99},
 			serverP50Ms => $q->{server_ms}{p50}, serverP99Ms => $q->{server_ms}{p99}, queries => $o{queries}},
@@ -260,6 +261,37 @@ for my $n (split /,/, $o{sizes}) {
 		floor => {p50Ms => $floor->{p50}, p99Ms => $floor->{p99}, queries => $floor->{n}},
 		recallAt10 => $q->{recall_at_10}, recallQueries => $recall_queries, wrk => $w, area => 'memox'};
 }
+
+# A tenant of many small scopes (--wide SxM: S scopes of M memories): one
+# scope's searches alone in the tenant, then the same scope and queries once
+# the other S-1 are written, each after VACUUM (ANALYZE).  What the other
+# scopes cost the one searched is the ratio.
+my $wide;
+if ($o{wide}) {
+	my ($scopes, $each) = $o{wide} =~ /^(\d+)x(\d+)$/;
+	say_("memox: a tenant of $scopes scopes of $each memories");
+	my $wt = memox_tenant(name => 'bench-wide', limits => {qps => 1_000_000, burst => 1_000_000, concurrency => 100_000,
+		monthlyRequests => 1_000_000_000_000, maxMemories => 1_000_000_000});
+	my %first = (namespace => 'wide', externalUserId => 'scope-0');
+	ingest($wt, \%first, $each, $corpus);
+	psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half');
+	my @queries = map { $corpus->query } 1 .. $o{queries};
+	my $alone = search_quality($wt->{key}, \%first, FixedQueries->new(@queries), $o{queries}, 0);
+	my $in = ingest_scopes($wt, [map { {namespace => 'wide', externalUserId => "scope-$_"} } 1 .. $scopes - 1], $each, $corpus);
+	psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half');
+	my $among = search_quality($wt->{key}, \%first, FixedQueries->new(@queries), $o{queries}, 0);
+	my $total = $scopes * $each;
+	$wide = {scopes => $scopes + 0, memoriesPerScope => $each + 0, memories => $total, searchMode => $among->{mode},
+		acceptedPerSecond => ($total - $each) / $in->{accepted_s}, searchablePerSecond => ($total - $each) / $in->{searchable_s},
+		retried503 => $in->{retried},
+		alone => {serverP50Ms => $alone->{server_ms}{p50}, serverP99Ms => $alone->{server_ms}{p99}},
+		among => {serverP50Ms => $among->{server_ms}{p50}, serverP99Ms => $among->{server_ms}{p99}}, queries => $o{queries}};
+	say_(sprintf 'wide tenant: %d memories, %.0f searchable/s; scope of %d alone p50 %.2f p99 %.2f ms, among the rest '
+		. 'p50 %.2f p99 %.2f ms (p99 %.2f×)', $total, $wide->{searchablePerSecond}, $each, $alone->{server_ms}{p50},
+		$alone->{server_ms}{p99}, $among->{server_ms}{p50}, $among->{server_ms}{p99},
+		$among->{server_ms}{p99} / $alone->{server_ms}{p99});
+}
+
 my $rss_after = rss_snapshot();
 
 # --------------------------------------------------------------- report
@@ -276,10 +308,10 @@ my $report = {
 	cpus => scalar(() = do { local @ARGV = '/proc/cpuinfo'; grep { /^processor\s*:/ } <> }), cpuModel => $cpu_model,
 	wrk => $wrk_version, durationSeconds => int(time - $started),
 	parameters => {seconds => $o{seconds}, connections => $o{connections}, threads => $o{threads},
-		sizes => [map { $_ + 0 } split /,/, $o{sizes}], queries => $o{queries}, workers => $o{workers},
+		sizes => [map { $_ + 0 } split /,/, $o{sizes}], queries => $o{queries}, workers => $o{workers}, wide => $o{wide},
 		childrenPerArea => $o{children}, build => 'release (-O2 -g, no sanitizers)'},
 	config => \%cfg,
-	baselines => \%base, figures => \%fig, search => \@search,
+	baselines => \%base, figures => \%fig, search => \@search, ($wide ? (wideTenant => $wide) : ()),
 	rssKiB => {idle => $rss_idle, after => $rss_after},
 };
 my $stem = "$o{out}/$date-$host" . ($o{tag} ? "-$o{tag}" : '');

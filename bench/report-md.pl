@@ -107,6 +107,27 @@ sub report_markdown {
 				$s->{wrk}{rps} ? sprintf('%.2f×', $m->{wrk}{rps} / $s->{wrk}{rps}) : '-', ' |');
 		}
 	}
+	if (my $w = $r->{wideTenant}) {
+		$line->('');
+		$line->("## memox: a tenant of $w->{memories} memories over $w->{scopes} scopes");
+		$line->('');
+		$line->("One scope of $w->{memoriesPerScope} searched alone in its tenant, then again with the same "
+			. "$w->{queries} queries once the other scopes are written (each after `VACUUM (ANALYZE)`); "
+			. 'server time, one search at a time.');
+		$line->('');
+		$line->('| memories | scopes | accepted/s | searchable/s | plan | alone p50 / p99 ms | among the rest p50 / p99 ms | p99 among / alone |');
+		$line->('|---:|---:|---:|---:|---|---:|---:|---:|');
+		$line->("| $w->{memories} | $w->{scopes} | ", sprintf('%.0f | %.0f', $w->{acceptedPerSecond}, $w->{searchablePerSecond}),
+			" | $w->{searchMode} | ", $ms->($w->{alone}{serverP50Ms}), ' / ', $ms->($w->{alone}{serverP99Ms}), ' | ',
+			$ms->($w->{among}{serverP50Ms}), ' / ', $ms->($w->{among}{serverP99Ms}), ' | ',
+			sprintf('%.2f×', $w->{among}{serverP99Ms} / $w->{alone}{serverP99Ms}), ' |');
+	}
+	my @retried = grep { $_->{retried503} } @{$r->{search}}, $r->{wideTenant} // ();
+	if (@retried) {
+		$line->('');
+		$line->('Batches answered 503 and retried after Retry-After: '
+			. join(', ', map { ($_->{scope} ? "scope $_->{scope}" : 'wide tenant') . ": $_->{retried503}" } @retried) . '.');
+	}
 	$line->('');
 	$line->('## Resident memory (VmRSS, MiB)');
 	$line->('');

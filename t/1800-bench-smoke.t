@@ -17,7 +17,7 @@ chdir $ENV{AIGET_SRC} or die "chdir: $!";
 
 my $out = tempdir(CLEANUP => 1);
 my $rc = system("perl bench/bench.pl --url '" . base_url() . "' --var '" . var_dir() . "' --out '$out'"
-	. " --seconds 1 --connections 2 --sizes 50 --queries 5 --tag smoke 2>'$out/log'");
+	. " --seconds 1 --connections 2 --sizes 50 --queries 5 --wide 3x20 --tag smoke 2>'$out/log'");
 is($rc, 0, 'the driver ran') or diag(`cat '$out/log'`);
 my ($json) = glob("$out/*-smoke.json");
 my ($md) = glob("$out/*-smoke.md");
@@ -50,6 +50,11 @@ for my $mode (qw(keyword hybrid)) {
 	ok(($m->{sequential}{serverP50Ms} // 0) > 0 && ($m->{wrk}{requests} // 0) > 0 && $m->{wrk}{errors} == 0,
 		"search mode $mode measured one at a time and loaded, no errors") or diag(JSON::PP->new->canonical->encode($m));
 }
+my $w = $r->{wideTenant} || {};
+is($w->{memories}, 60, 'a wide tenant of 3 scopes of 20');
+ok(($w->{alone}{serverP99Ms} // 0) > 0 && ($w->{among}{serverP99Ms} // 0) > 0 && $w->{searchablePerSecond} > 0,
+	'one scope searched alone and among the others, ingestion measured') or diag(JSON::PP->new->canonical->encode($w));
+is($w->{searchMode}, 'exact', 'small scopes: the exact plan');
 for my $a (areas(), 'worker') {
 	ok(@{$r->{rssKiB}{after}{$a} || []} && !grep({ !defined } @{$r->{rssKiB}{after}{$a}}), "resident memory of $a");
 }
@@ -57,4 +62,6 @@ like(do { open(my $fh, '<', $md); local $/; <$fh> // '' }, qr/\| GET \/api\/v1\/
 	'the table has the key request with its ratios');
 like(do { open(my $fh, '<', $md); local $/; <$fh> // '' }, qr/\| 50 \| hybrid \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
 	'and the hybrid mode beside the semantic one');
+like(do { open(my $fh, '<', $md); local $/; <$fh> // '' }, qr/\| 60 \| 3 \| \d+ \| \d+ \| exact \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \| [\d.]+× \|/,
+	'and the wide tenant\'s row');
 done_testing;

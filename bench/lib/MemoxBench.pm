@@ -16,7 +16,7 @@ use Exporter 'import';
 use JSON::PP ();
 use Time::HiRes qw(time);
 
-our @EXPORT_OK = qw(ingest search_quality percentile vector_floor FixedQueries);
+our @EXPORT_OK = qw(ingest ingest_scopes search_quality percentile vector_floor FixedQueries);
 
 # percentile([sorted numbers], 0.99)
 sub percentile {
@@ -25,16 +25,33 @@ sub percentile {
 	return $a->[int($p * $#$a + 0.5)];
 }
 
-# ingest($tenant, \%scope, $n, $corpus) -> {accepted_s, searchable_s}
+# write_batches($tenant, \%scope, $n, $corpus) -> the number of 503s met:
+# the scope's $n memories in batches of 100.  A 503 is retried after its
+# Retry-After, as a client should; more than five in a row end the run.
+sub write_batches {
+	my ($t, $scope, $n, $corpus) = @_;
+	my ($retried, $row) = (0, 0);
+	for (my $i = 0; $i < $n; $i += 100) {
+		my $k = $n - $i < 100 ? $n - $i : 100;
+		my $body = {memories => [map { {%$scope, content => $corpus->memory . " #$_", metadata => {b => $_ % 100}} } $i .. $i + $k - 1]};
+		my $res = Aiget::call($t->{key}, POST => '/api/v1/memox/memories/batch', $body);
+		if ($res->{status} == 503 && ++$row <= 5) {
+			$retried++;
+			print STDERR "bench: batch answered 503 (retried): $res->{content}\n";
+			select(undef, undef, undef, $res->{headers}{'retry-after'} // 1);
+			redo;
+		}
+		die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
+		$row = 0;
+	}
+	return $retried;
+}
+
+# ingest($tenant, \%scope, $n, $corpus) -> {accepted_s, searchable_s, retried}
 sub ingest {
 	my ($t, $scope, $n, $corpus) = @_;
 	my $t0 = time;
-	for (my $i = 0; $i < $n; $i += 100) {
-		my $k = $n - $i < 100 ? $n - $i : 100;
-		my $res = Aiget::call($t->{key}, POST => '/api/v1/memox/memories/batch',
-			{memories => [map { {%$scope, content => $corpus->memory . " #$_", metadata => {b => $_ % 100}} } $i .. $i + $k - 1]});
-		die "batch: $res->{status} $res->{content}" unless $res->{status} == 202;
-	}
+	my $retried = write_batches($t, $scope, $n, $corpus);
 	my $accepted = time - $t0;
 	my $sql = "SELECT count(*) FROM memories WHERE tenant_id = '$t->{tenant}' AND external_user_id = '$scope->{externalUserId}'"
 		. " AND status = 'ready'";
@@ -45,7 +62,26 @@ sub ingest {
 		die "not all $n memories became ready" if time > $deadline;
 		select(undef, undef, undef, 0.25);
 	}
-	return {accepted_s => $accepted, searchable_s => time - $t0};
+	return {accepted_s => $accepted, searchable_s => time - $t0, retried => $retried};
+}
+
+# ingest_scopes($tenant, [\%scope, ...], $n, $corpus) -> {accepted_s,
+# searchable_s, retried}: $n memories in each scope, one scope after the
+# other, then until none of the tenant's memories is pending (counted on
+# the partial index of pending memories, so the poll stays cheap however
+# large the tenant).
+sub ingest_scopes {
+	my ($t, $scopes, $n, $corpus) = @_;
+	my $t0 = time;
+	my $retried = 0;
+	$retried += write_batches($t, $_, $n, $corpus) for @$scopes;
+	my $accepted = time - $t0;
+	my $deadline = time + 3600;
+	until (Aiget::psql("SELECT count(*) FROM memories WHERE status = 'pending' AND tenant_id = '$t->{tenant}'") == 0) {
+		die 'the scopes\' memories did not all become ready' if time > $deadline;
+		select(undef, undef, undef, 0.5);
+	}
+	return {accepted_s => $accepted, searchable_s => time - $t0, retried => $retried};
 }
 
 # search_quality($key, \%scope, $corpus, $queries, $recall_queries)
