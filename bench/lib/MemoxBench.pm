@@ -126,7 +126,8 @@ sub search_quality {
 # top ten by cosine distance of each query's vector among the scope's
 # vectors, in a table that holds nothing but the scope and the vector (a
 # copy of them), timed in the server with clock_timestamp() around each
-# statement.  The queries' vectors are the stack's own: the texts are
+# statement, in one process as memox's searches are (no parallel workers:
+# fcgi-apps/memox/search.c says why).  The queries' vectors are the stack's own: the texts are
 # written as memories of a side scope and the worker embeds them, as the
 # search embeds them.
 sub vector_floor {
@@ -154,6 +155,7 @@ sub vector_floor {
 		. ' CREATE INDEX ON bench_floor (tenant_id, namespace, external_user_id)');
 	Aiget::psql_vector('VACUUM (ANALYZE) bench_floor');
 	my $out = Aiget::psql_vector(<<"SQL");
+SET max_parallel_workers_per_gather = 0;
 CREATE OR REPLACE FUNCTION pg_temp.floor_ms() RETURNS SETOF double precision LANGUAGE plpgsql AS \$\$
 DECLARE q vector($dims); t0 timestamptz;
 BEGIN

@@ -75,11 +75,16 @@ void search_init(struct app_context *ctx)
 		exit(1);
 	}
 	/* strict_order: iterative scans keep going until LIMIT rows pass the
-	 * scope and filter, in true distance order of the index. */
-	char options[200];
+	 * scope and filter, in true distance order of the index.  No parallel
+	 * workers: a search is one of many at once, and on a 100k scope the
+	 * planner's parallel scan took 100-170 ms where one process takes 50
+	 * (2 cores: the workers' start and the gather cost more than they
+	 * share, and they take the cores of the other searches). */
+	char options[240];
 	long long ef = cfg->memox_ef_search < cfg->memox_topk_max ? cfg->memox_topk_max : cfg->memox_ef_search;
 	snprintf(options, sizeof options,
-		 "-c hnsw.ef_search=%lld -c hnsw.iterative_scan=strict_order -c hnsw.max_scan_tuples=%lld",
+		 "-c hnsw.ef_search=%lld -c hnsw.iterative_scan=strict_order -c hnsw.max_scan_tuples=%lld"
+		 " -c max_parallel_workers_per_gather=0",
 		 ef, cfg->memox_exact_scan_max * 4 > 20000 ? cfg->memox_exact_scan_max * 4 : 20000);
 	pg_set_options(ctx->vector, options);
 }
