@@ -1,4 +1,4 @@
--- 0012_memory_words_no_pending_list.sql - keyword index writes at their own cost, never in bursts.
+-- 0012_memory_words_fastupdate_off.sql - keyword index writes at their own cost, never in bursts.
 --
 -- A GIN index with fastupdate (the default) defers its entries to a pending
 -- list, and whichever statement finds the list past gin_pending_list_limit
