@@ -99,7 +99,7 @@ static const struct var vars[] = {
 	{ "MEMOX_METADATA_MAX_DEPTH", VAR_INT,    OFF(memox_metadata_depth), "4",       1, 32, 0 },
 	{ "MEMOX_BATCH_MAX",      VAR_INT,        OFF(memox_batch_max),      "100",     1, 1000, 0 },
 	{ "MEMOX_TOPK_MAX",       VAR_INT,        OFF(memox_topk_max),       "50",      1, 1000, 0 },
-	{ "MEMOX_EXACT_SCAN_MAX", VAR_INT,        OFF(memox_exact_scan_max), "100000",   0, 100000000, 0 },
+	{ "MEMOX_EXACT_SCAN_MAX", VAR_INT,        OFF(memox_exact_scan_max), "100000",  0, 100000000, 0 },
 	{ "MEMOX_HNSW_EF_SEARCH", VAR_INT,        OFF(memox_ef_search),      "1000",    10, 1000, 0 },
 	{ "MEMOX_RRF_K",          VAR_INT,        OFF(memox_rrf_k),          "60",      1, 1000, 0 },
 	{ "MEMOX_QUERY_CACHE_SECONDS", VAR_INT,   OFF(memox_query_cache_s),  "3600",    0, 2592000, 0 },
