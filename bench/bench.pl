@@ -35,7 +35,8 @@ my %o = (out => 'bench/results', seconds => 5, connections => 8, threads => 1, s
 	queries => 200, workers => 1, children => 2);
 GetOptions(\%o, 'url=s', 'var=s', 'out=s', 'seconds=i', 'connections=i', 'threads=i', 'sizes=s', 'queries=i',
 	'workers=i', 'children=i', 'tag=s', 'wide=s') && $o{url} && $o{var} or die "usage: see the header of $0\n";
-!$o{wide} || $o{wide} =~ /^([1-9]\d*)x([1-9]\d*)$/ or die "--wide is SCOPESxMEMORIES, as 1000x1000\n";
+my ($wide_scopes, $wide_each) = ($o{wide} // '') =~ /^([1-9]\d*)x([1-9]\d*)$/;
+!$o{wide} || $wide_scopes or die "--wide is SCOPESxMEMORIES, as 1000x1000\n";
 $ENV{AIGET_TEST_URL} = $o{url};
 $ENV{VAR} = $o{var};
 require Aiget;
@@ -47,6 +48,10 @@ chomp(my $describe = `git describe --always --dirty 2>/dev/null` || 'unknown');
 my $tmp = "$o{var}/bench";
 make_path($tmp, $o{out});
 sub say_ { printf STDERR "bench: %s\n", join '', @_ }
+
+# What autovacuum would soon do after a burst of writes, to both tables a
+# search reads: the float32 vectors and their half-precision copy.
+sub vacuum_vectors { psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half') }
 
 # ------------------------------------------------------------ processes
 
@@ -227,7 +232,7 @@ for my $n (split /,/, $o{sizes}) {
 	# autovacuum would do soon anyway; that alone has not been enough to
 	# settle it here, so the cause is still open (docs/performance.md).
 	my $fresh = search_quality($t->{key}, \%scope, $corpus, $o{queries}, 0);
-	psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half');
+	vacuum_vectors();
 	# The settled figures and the vector database's floor take the same queries.
 	my @queries = map { $corpus->query } 1 .. $o{queries};
 	my $q = search_quality($t->{key}, \%scope, FixedQueries->new(@queries), $o{queries}, $recall_queries);
@@ -269,28 +274,27 @@ for my $n (split /,/, $o{sizes}) {
 # scope figure: the p99 of 200 is their second-worst, and on 2 shared cores
 # it moved 1.3-4.5× between runs of the same work (docs/performance.md).
 my $wide;
-if ($o{wide}) {
-	my ($scopes, $each) = $o{wide} =~ /^(\d+)x(\d+)$/;
-	say_("memox: a tenant of $scopes scopes of $each memories");
+if ($wide_scopes) {
+	say_("memox: a tenant of $wide_scopes scopes of $wide_each memories");
 	my $wt = memox_tenant(name => 'bench-wide', limits => {qps => 1_000_000, burst => 1_000_000, concurrency => 100_000,
 		monthlyRequests => 1_000_000_000_000, maxMemories => 1_000_000_000});
 	my %first = (namespace => 'wide', externalUserId => 'scope-0');
-	ingest($wt, \%first, $each, $corpus);
-	psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half');
+	ingest($wt, \%first, $wide_each, $corpus);
+	vacuum_vectors();
 	my $n = 5 * $o{queries};
 	my @queries = map { $corpus->query } 1 .. $n;
 	my $alone = search_quality($wt->{key}, \%first, FixedQueries->new(@queries), $n, 0);
-	my $in = ingest_scopes($wt, [map { {namespace => 'wide', externalUserId => "scope-$_"} } 1 .. $scopes - 1], $each, $corpus);
-	psql_vector('VACUUM (ANALYZE) memory_vectors, memory_vectors_half');
+	my $in = ingest_scopes($wt, [map { {namespace => 'wide', externalUserId => "scope-$_"} } 1 .. $wide_scopes - 1], $wide_each, $corpus);
+	vacuum_vectors();
 	my $among = search_quality($wt->{key}, \%first, FixedQueries->new(@queries), $n, 0);
-	my $total = $scopes * $each;
-	$wide = {scopes => $scopes + 0, memoriesPerScope => $each + 0, memories => $total, searchMode => $among->{mode},
-		acceptedPerSecond => ($total - $each) / $in->{accepted_s}, searchablePerSecond => ($total - $each) / $in->{searchable_s},
+	my $total = $wide_scopes * $wide_each;
+	$wide = {scopes => $wide_scopes + 0, memoriesPerScope => $wide_each + 0, memories => $total, searchMode => $among->{mode},
+		acceptedPerSecond => ($total - $wide_each) / $in->{accepted_s}, searchablePerSecond => ($total - $wide_each) / $in->{searchable_s},
 		retried503 => $in->{retried},
 		alone => {serverP50Ms => $alone->{server_ms}{p50}, serverP99Ms => $alone->{server_ms}{p99}},
 		among => {serverP50Ms => $among->{server_ms}{p50}, serverP99Ms => $among->{server_ms}{p99}}, queries => $n};
 	say_(sprintf 'wide tenant: %d memories, %.0f searchable/s; scope of %d alone p50 %.2f p99 %.2f ms, among the rest '
-		. 'p50 %.2f p99 %.2f ms (p99 %.2f×)', $total, $wide->{searchablePerSecond}, $each, $alone->{server_ms}{p50},
+		. 'p50 %.2f p99 %.2f ms (p99 %.2f×)', $total, $wide->{searchablePerSecond}, $wide_each, $alone->{server_ms}{p50},
 		$alone->{server_ms}{p99}, $among->{server_ms}{p50}, $among->{server_ms}{p99},
 		$among->{server_ms}{p99} / $alone->{server_ms}{p99});
 }
