@@ -185,19 +185,19 @@ static void sub_connect(struct app_context *ctx)
 	struct redis_url u;
 	if (redis_url_parse(ctx->cfg.redis_url, &u) != 0)
 		return;
-	struct timeval tv = { 0, 300000 };
-	sub = redisConnectWithTimeout(u.host, u.port, tv);
-	if (sub == NULL || sub->err) {
-		sub_drop();
+	/* The master the sentinels name, with a Sentinel URL: after a failover
+	 * Sentinel closes this connection with the others, and the next
+	 * lookup subscribes again on the new master. */
+	char err[256];
+	sub = redis_connect_url(&u, 300, err, sizeof err);
+	memset(u.password, 0, sizeof u.password);
+	memset(u.sentinel_password, 0, sizeof u.sentinel_password);
+	if (sub == NULL) {
+		memset(cache, 0, sizeof cache);
 		return;
 	}
-	redisSetTimeout(sub, tv);
-	redisReply *r = u.password[0] ? (u.user[0] ? redisCommand(sub, "AUTH %s %s", u.user, u.password)
-						    : redisCommand(sub, "AUTH %s", u.password)) : NULL;
-	int ok = !u.password[0] || (r && r->type != REDIS_REPLY_ERROR);
-	freeReplyObject(r);
-	r = ok ? redisCommand(sub, "SUBSCRIBE %s", API_KEY_CHANNEL) : NULL;
-	ok = r && r->type == REDIS_REPLY_ARRAY;
+	redisReply *r = redisCommand(sub, "SUBSCRIBE %s", API_KEY_CHANNEL);
+	int ok = r && r->type == REDIS_REPLY_ARRAY;
 	freeReplyObject(r);
 	memset(cache, 0, sizeof cache);
 	if (!ok) {

@@ -58,7 +58,7 @@ void app_context_init(struct app_context *ctx, const struct app *app, unsigned n
 		ctx->vector = pg_open(ctx->cfg.vector_database_url, "vector", timeout);
 	ctx->redis = redis_open(ctx->cfg.redis_url, (int)ctx->cfg.redis_timeout_ms);
 	if (ctx->redis == NULL) {
-		fprintf(stderr, "%s: configuration error: REDIS_URL: not a valid redis:// URL\n", app->area);
+		fprintf(stderr, "%s: configuration error: REDIS_URL: not a valid redis:// or redis+sentinel:// URL\n", app->area);
 		exit(EXIT_CONFIG);
 	}
 	if (ctx->db == NULL || ((app->deps & APP_DEP_VECTOR) && ctx->vector == NULL)) {

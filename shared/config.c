@@ -267,8 +267,8 @@ static int parse_var(const struct var *v, const char *value, struct config *cfg,
 		*(char **)field = strdup(value);
 		return 0;
 	case VAR_URL_REDIS:
-		if (!starts_with(value, "redis://")) {
-			snprintf(err, errlen, "%s: expected a redis:// URL", v->name);
+		if (!starts_with(value, "redis://") && !starts_with(value, "redis+sentinel://")) {
+			snprintf(err, errlen, "%s: expected a redis:// or redis+sentinel:// URL", v->name);
 			return -1;
 		}
 		*(char **)field = strdup(value);

@@ -42,14 +42,100 @@ static int decode_into(char *dst, size_t dstlen, const char *s, size_t n)
 	return 0;
 }
 
+/* host[:port] of n bytes at p into node.  0 or -1. */
+static int parse_node(const char *p, size_t n, int default_port, struct redis_node *node)
+{
+	const char *colon = memchr(p, ':', n);
+	size_t hlen = colon ? (size_t)(colon - p) : n;
+	if (hlen == 0 || hlen >= sizeof node->host)
+		return -1;
+	memcpy(node->host, p, hlen);
+	node->host[hlen] = '\0';
+	node->port = default_port;
+	if (colon) {
+		char digits[8];
+		size_t dlen = n - hlen - 1;
+		if (dlen == 0 || dlen >= sizeof digits)
+			return -1;
+		memcpy(digits, colon + 1, dlen);
+		digits[dlen] = '\0';
+		char *end;
+		long port = strtol(digits, &end, 10);
+		if (*end || port < 1 || port > 65535)
+			return -1;
+		node->port = (int)port;
+	}
+	return 0;
+}
+
+/* "/db" or "" at p, up to end.  0 or -1. */
+static int parse_db(const char *p, const char *end, int *db)
+{
+	if (p == end || (p + 1 == end && *p == '/'))
+		return 0;
+	if (*p != '/')
+		return -1;
+	char digits[8];
+	size_t n = (size_t)(end - p - 1);
+	if (n == 0 || n >= sizeof digits)
+		return -1;
+	memcpy(digits, p + 1, n);
+	digits[n] = '\0';
+	char *stop;
+	long v = strtol(digits, &stop, 10);
+	if (*stop || v < 0 || v > 1000)
+		return -1;
+	*db = (int)v;
+	return 0;
+}
+
+/* The sentinels' own credentials: sentinel_user=..&sentinel_password=.. */
+static int parse_query(const char *q, struct redis_url *out)
+{
+	while (*q) {
+		size_t n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		if (eq == NULL)
+			return -1;
+		size_t klen = (size_t)(eq - q), vlen = n - klen - 1;
+		if (klen == 13 && strncmp(q, "sentinel_user", 13) == 0) {
+			if (decode_into(out->sentinel_user, sizeof out->sentinel_user, eq + 1, vlen) != 0)
+				return -1;
+		} else if (klen == 17 && strncmp(q, "sentinel_password", 17) == 0) {
+			if (decode_into(out->sentinel_password, sizeof out->sentinel_password, eq + 1, vlen) != 0)
+				return -1;
+		} else {
+			return -1; /* a misspelt option must not pass unnoticed */
+		}
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
 int redis_url_parse(const char *url, struct redis_url *out)
 {
 	memset(out, 0, sizeof *out);
 	out->port = 6379;
-	if (strncmp(url, "redis://", 8) != 0)
+	int sentinel = strncmp(url, "redis+sentinel://", 17) == 0;
+	if (!sentinel && strncmp(url, "redis://", 8) != 0)
 		return -1;
-	const char *p = url + 8;
-	const char *at = strrchr(p, '@');
+	const char *p = url + (sentinel ? 17 : 8);
+	const char *end = p + strlen(p);
+	if (sentinel) {
+		const char *q = strchr(p, '?');
+		if (q) {
+			if (parse_query(q + 1, out) != 0)
+				return -1;
+			end = q;
+		}
+	}
+	/* The last '@': a password may hold one (and '/') unencoded. */
+	const char *at = NULL;
+	for (const char *c = p; c < end; c++)
+		if (*c == '@')
+			at = c;
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		if (colon) {
@@ -61,29 +147,39 @@ int redis_url_parse(const char *url, struct redis_url *out)
 		}
 		p = at + 1;
 	}
-	size_t hlen = strcspn(p, ":/");
-	if (hlen == 0 || hlen >= sizeof out->host)
-		return -1;
-	memcpy(out->host, p, hlen);
-	p += hlen;
-	if (*p == ':') {
-		char *end;
-		long port = strtol(p + 1, &end, 10);
-		if (end == p + 1 || port < 1 || port > 65535)
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	const char *authority_end = slash ? slash : end;
+	if (!sentinel) {
+		struct redis_node node;
+		if (parse_node(p, (size_t)(authority_end - p), 6379, &node) != 0)
 			return -1;
-		out->port = (int)port;
-		p = end;
+		memcpy(out->host, node.host, sizeof out->host);
+		out->port = node.port;
+		return parse_db(authority_end, end, &out->db);
 	}
-	if (*p == '/' && p[1]) {
-		char *end;
-		long db = strtol(p + 1, &end, 10);
-		if (end == p + 1 || *end || db < 0 || db > 1000)
+	while (p < authority_end) {
+		const char *comma = memchr(p, ',', (size_t)(authority_end - p));
+		const char *stop = comma ? comma : authority_end;
+		if (out->nsentinels == REDIS_MAX_SENTINELS ||
+		    parse_node(p, (size_t)(stop - p), 26379, &out->sentinels[out->nsentinels]) != 0)
 			return -1;
-		out->db = (int)db;
-	} else if (*p && strcmp(p, "/") != 0) {
-		return -1;
+		out->nsentinels++;
+		p = comma ? comma + 1 : stop;
+		if (comma && p == authority_end)
+			return -1;
 	}
-	return 0;
+	if (out->nsentinels == 0 || slash == NULL)
+		return -1;
+	/* /master[/db]: the master's name is required. */
+	const char *name = slash + 1;
+	const char *name_end = memchr(name, '/', (size_t)(end - name));
+	if (name_end == NULL)
+		name_end = end;
+	if (name_end == name || (size_t)(name_end - name) >= sizeof out->master)
+		return -1;
+	memcpy(out->master, name, (size_t)(name_end - name));
+	out->port = 0;
+	return parse_db(name_end, end, &out->db);
 }
 
 struct redis *redis_open(const char *url, int timeout_ms)
@@ -131,6 +227,7 @@ void redis_close(struct redis *r)
 		return;
 	drop(r);
 	memset(r->url.password, 0, sizeof r->url.password);
+	memset(r->url.sentinel_password, 0, sizeof r->url.sentinel_password);
 	free(r);
 }
 
@@ -154,6 +251,104 @@ static int reply_ok(redisReply *rep, char *err, size_t errlen, const char *what)
 	return 0;
 }
 
+/* A connection to one server, authenticated when a password is given. */
+static redisContext *connect_node(const char *host, int port, int timeout_ms, const char *user,
+				  const char *password, char *err, size_t errlen)
+{
+	redisContext *c = redisConnectWithTimeout(host, port, tv_ms(timeout_ms));
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv_ms(timeout_ms));
+	if (password[0]) {
+		redisReply *rep = user[0] ? redisCommand(c, "AUTH %s %s", user, password)
+					  : redisCommand(c, "AUTH %s", password);
+		if (reply_ok(rep, err, errlen, "AUTH") != 0) {
+			if (rep == NULL)
+				snprintf(err, errlen, "%s", c->errstr);
+			redisFree(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+/* Asks the sentinels in turn where the master is now.  0, or -1 with err. */
+static int ask_sentinels(const struct redis_url *u, int timeout_ms, struct redis_node *master, char *err,
+			 size_t errlen)
+{
+	snprintf(err, errlen, "no sentinel answered");
+	for (int i = 0; i < u->nsentinels; i++) {
+		const struct redis_node *s = &u->sentinels[i];
+		char why[200];
+		redisContext *c = connect_node(s->host, s->port, timeout_ms, u->sentinel_user, u->sentinel_password,
+					       why, sizeof why);
+		redisReply *rep = c ? redisCommand(c, "SENTINEL get-master-addr-by-name %s", u->master) : NULL;
+		int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+			 rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
+			 rep->element[0]->len < sizeof master->host;
+		if (ok) {
+			memcpy(master->host, rep->element[0]->str, rep->element[0]->len + 1);
+			master->port = atoi(rep->element[1]->str);
+		} else if (c) {
+			snprintf(why, sizeof why, "%s",
+				 rep == NULL			    ? c->errstr
+				 : rep->type == REDIS_REPLY_ERROR ? rep->str
+								  : "does not know the master's name");
+		}
+		freeReplyObject(rep);
+		redisFree(c);
+		if (ok)
+			return 0;
+		snprintf(err, errlen, "sentinel %s:%d: %s", s->host, s->port, why);
+	}
+	return -1;
+}
+
+/* Whether the server is a master: the sentinels' answer may be a moment
+ * ahead of the promotion, or behind a failover. */
+static int is_master(redisContext *c, char *err, size_t errlen)
+{
+	redisReply *rep = redisCommand(c, "ROLE");
+	int ok = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		 rep->element[0]->type == REDIS_REPLY_STRING && strcmp(rep->element[0]->str, "master") == 0;
+	if (!ok)
+		snprintf(err, errlen, "the server the sentinels name is not a master (yet)");
+	freeReplyObject(rep);
+	return ok;
+}
+
+redisContext *redis_connect_url(const struct redis_url *u, int timeout_ms, char *err, size_t errlen)
+{
+	struct redis_node node;
+	if (u->nsentinels) {
+		if (ask_sentinels(u, timeout_ms, &node, err, errlen) != 0)
+			return NULL;
+	} else {
+		memcpy(node.host, u->host, sizeof node.host);
+		node.port = u->port;
+	}
+	redisContext *c = connect_node(node.host, node.port, timeout_ms, u->user, u->password, err, errlen);
+	if (c == NULL)
+		return NULL;
+	if (u->nsentinels && !is_master(c, err, errlen)) {
+		redisFree(c);
+		return NULL;
+	}
+	if (u->db) {
+		redisReply *rep = redisCommand(c, "SELECT %d", u->db);
+		if (reply_ok(rep, err, errlen, "SELECT") != 0) {
+			if (rep == NULL)
+				snprintf(err, errlen, "%s", c->errstr);
+			redisFree(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
 static redisContext *connect_ctx(struct redis *r, char *err, size_t errlen)
 {
 	/* A connection that broke under unread replies is remade at once. */
@@ -165,41 +360,31 @@ static redisContext *connect_ctx(struct redis *r, char *err, size_t errlen)
 		return NULL;
 	}
 	r->last_attempt_ms = now;
-
-	redisContext *c = redisConnectWithTimeout(r->url.host, r->url.port, tv_ms(r->timeout_ms));
-	if (c == NULL || c->err) {
-		snprintf(r->last_error, sizeof r->last_error, "%s", c ? c->errstr : "out of memory");
-		goto fail;
-	}
-	redisSetTimeout(c, tv_ms(r->timeout_ms));
-	if (r->url.password[0]) {
-		redisReply *rep = r->url.user[0]
-			? redisCommand(c, "AUTH %s %s", r->url.user, r->url.password)
-			: redisCommand(c, "AUTH %s", r->url.password);
-		if (reply_ok(rep, r->last_error, sizeof r->last_error, "AUTH") != 0) {
-			if (rep == NULL)
-				snprintf(r->last_error, sizeof r->last_error, "%s", c->errstr);
-			goto fail;
-		}
-	}
-	if (r->url.db) {
-		redisReply *rep = redisCommand(c, "SELECT %d", r->url.db);
-		if (reply_ok(rep, r->last_error, sizeof r->last_error, "SELECT") != 0) {
-			if (rep == NULL)
-				snprintf(r->last_error, sizeof r->last_error, "%s", c->errstr);
-			goto fail;
-		}
+	redisContext *c = redis_connect_url(&r->url, r->timeout_ms, r->last_error, sizeof r->last_error);
+	if (c == NULL) {
+		log_warn("redis: connection failed: %s", r->last_error);
+		snprintf(err, errlen, "%s", r->last_error);
+		return NULL;
 	}
 	r->ctx = c;
 	r->last_attempt_ms = 0;
 	log_debug("redis: connected");
 	return c;
-fail:
-	log_warn("redis: connection failed: %s", r->last_error);
-	snprintf(err, errlen, "%s", r->last_error);
-	if (c)
-		redisFree(c);
-	return NULL;
+}
+
+/* A write sent to a server that has become a replica (a failover the
+ * connection has not seen yet): nothing ran, so it goes once more to the
+ * master the next connection finds. */
+static int is_readonly(const redisReply *rep)
+{
+	return rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "READONLY", 8) == 0;
+}
+
+static void forget_replica(struct redis *r)
+{
+	log_warn("redis: the server is a replica now (a failover): finding the master again");
+	drop(r);
+	r->last_attempt_ms = 0;
 }
 
 static redisReply *command_once(struct redis *r, int timeout_ms, char *err, size_t errlen, const char *fmt,
@@ -214,7 +399,11 @@ static redisReply *command_v(struct redis *r, int timeout_ms, char *err, size_t 
 	va_list again;
 	va_copy(again, ap);
 	redisReply *rep = command_once(r, timeout_ms, err, errlen, fmt, ap);
-	if (rep == NULL && had && r->ctx == NULL) {
+	if (is_readonly(rep)) {
+		freeReplyObject(rep);
+		forget_replica(r);
+		rep = command_once(r, timeout_ms, err, errlen, fmt, again);
+	} else if (rep == NULL && had && r->ctx == NULL) {
 		r->last_attempt_ms = 0;
 		rep = command_once(r, timeout_ms, err, errlen, fmt, again);
 	}
@@ -296,6 +485,11 @@ redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, con
 		if (c == NULL)
 			break;
 		redisReply *rep = redisCommandArgv(c, argc, argv, lens);
+		if (is_readonly(rep) && attempt == 0) {
+			freeReplyObject(rep);
+			forget_replica(r);
+			continue;
+		}
 		if (rep)
 			return rep;
 		snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "connection lost");

@@ -3,7 +3,14 @@
  * Commands go through hiredis' argument formatting (%s, %b, %d become separate
  * protocol arguments, never spliced text), so they are parameterised the way
  * SQL is.  After an I/O or protocol error the connection is dropped and the
- * next command reconnects, at most every REDIS_RECONNECT_MS. */
+ * next command reconnects, at most every REDIS_RECONNECT_MS.
+ *
+ * With a Sentinel URL every connection starts by asking the sentinels where
+ * the master is, and checks with ROLE that it is one.  A failover reaches us
+ * as a closed connection (Sentinel kills the clients of a server it turns
+ * into a replica) or as a READONLY reply from a server that already is one:
+ * both drop the connection, and the command goes once more to the master
+ * the sentinels name now. */
 #ifndef AIGET_REDIS_H
 #define AIGET_REDIS_H
 
@@ -13,16 +20,36 @@
 
 struct redis;
 
-struct redis_url {
+#define REDIS_MAX_SENTINELS 8
+
+struct redis_node {
 	char host[256];
 	int port;
-	int db;
-	char user[128];
-	char password[256];
 };
 
-/* Parses redis://[[user]:password@]host[:port][/db].  0 or -1. */
+struct redis_url {
+	char host[256];            /* the server: "" for a Sentinel URL until asked */
+	int port;
+	int db;
+	char user[128];            /* the data servers' credentials */
+	char password[256];
+	int nsentinels;            /* 0: a plain redis:// URL */
+	struct redis_node sentinels[REDIS_MAX_SENTINELS];
+	char master[128];          /* the name the sentinels monitor it by */
+	char sentinel_user[128];   /* the sentinels' own credentials, when they have any */
+	char sentinel_password[256];
+};
+
+/* Parses redis://[[user]:password@]host[:port][/db] and
+ * redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ *     [?sentinel_user=U&sentinel_password=P]
+ * (sentinel port 26379 by default).  0 or -1. */
 int redis_url_parse(const char *url, struct redis_url *out);
+
+/* A new connection to the server a URL names, authenticated, on its db:
+ * for a Sentinel URL the master the sentinels name now, checked with ROLE.
+ * NULL with a message (never the password) in err. */
+redisContext *redis_connect_url(const struct redis_url *url, int timeout_ms, char *err, size_t errlen);
 
 struct redis *redis_open(const char *url, int timeout_ms);
 void redis_close(struct redis *r);

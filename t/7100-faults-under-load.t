@@ -28,12 +28,13 @@ use JSON::PP;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use Aiget;
+use MixedLoad;
 
 Aiget::require_stack();
 
 my $LOAD_SECONDS = $ENV{AIGET_FAULT_SECONDS} // 40;
 my $CLIENTS = 3;
-my ($owner, $tenant);    # of the clients' shared tenant (client_setup)
+my $owner;    # of the clients' shared tenant
 my $dir = var_dir() . "/faults-$$";
 mkdir $dir or die "$dir: $!";
 
@@ -105,7 +106,8 @@ with_service_stopped(memox => sub { with_service_stopped(worker => sub {
 
 sub run_scenario {
 	# --------------------------------------------------------- the clients
-	my @clients = map { client_setup($_) } 1 .. $CLIENTS;
+	my @clients = load_clients($CLIENTS, 'faults');
+	$owner = $clients[0]{owner};
 	keys_limits($clients[0]{tenant}, qps => 2000, burst => 2000, concurrency => 50);
 	# Every child opens some connections on first use (the key-invalidation
 	# subscriber, the provider's keep-alive, curl's own socket pair): a few
@@ -135,15 +137,7 @@ sub run_scenario {
 	# and memory can be compared before and after.
 	my %spared = map { my @c = sort { $a <=> $b } children($_); @c ? ($c[0] => 1) : () } areas();
 
-	my @pids;
-	for my $c (@clients) {
-		my $pid = fork // die "fork: $!";
-		if ($pid == 0) {
-			load($c, time + $LOAD_SECONDS);
-			POSIX::_exit(0);
-		}
-		push @pids, $pid;
-	}
+	my @pids = load_start(\@clients, $LOAD_SECONDS, $dir);
 
 	# ---------------------------------------------------- the faults, in turn
 	my %recovery;
@@ -184,37 +178,16 @@ sub run_scenario {
 	note(sprintf('%d processes killed with SIGKILL', $killed));
 
 	# ---------------------------------------------------- what the clients saw
-	my (@log, %status);
-	for my $c (@clients) {
-		open(my $fh, '<', "$dir/client-$c->{n}.log") or next;
-		push @log, map { decode_json($_) } <$fh>;
-	}
-	$status{$_->{status}}++ for @log;
-	my ($longest) = sort { $b->{ms} <=> $a->{ms} } @log;
-	note(sprintf('%d requests; answers by status: %s; the longest took %d ms (%s)', scalar @log,
-		join(', ', map { "$_: $status{$_}" } sort keys %status), $longest->{ms}, $longest->{op}));
+	my @log = load_log(\@clients, $dir);
 	note(sprintf('%s took %.1f s to answer again', $_, $recovery{$_})) for sort keys %recovery;
-	cmp_ok(scalar @log, '>', 200, 'a steady load was sent');
-	my @bad = grep { !$_->{ok} } @log;
-	is(scalar @bad, 0, 'every answer was a success or a contract error (JSON, and 503 or 429 with Retry-After)')
-		or diag(explain([@bad[0 .. ($#bad < 9 ? $#bad : 9)]]));
-	my @hung = grep { $_->{status} == 599 } @log;
-	is(scalar @hung, 0, 'no request hung or had its connection reset');
+	load_check_answers(\@log, 200);
 
 	# -------------------------------------------- every accepted write, once
-	my @nameless = grep { $_->{status} == 202 && (!@{ $_->{ids} } || grep { !defined || !length } @{ $_->{ids} }) } @log;
-	is(scalar @nameless, 0, 'every 202 names the memories it accepted') or diag(explain([@nameless[0 .. ($#nameless < 4 ? $#nameless : 4)]]));
-	my @accepted = grep { defined } map { @{ $_->{ids} // [] } } grep { $_->{status} == 202 } @log;
-	my %seen;
-	my @unique = grep { !$seen{$_}++ } @accepted;
-	is(scalar @unique, scalar @accepted, 'every accepted write is its own memory');
+	my @unique = load_accepted(\@log);
 	my $tenant = $clients[0]{tenant};
 	# The tenant's memories, id => status (the ids are too many for one statement's text).
 	my $states = sub { +{ map { split /\|/ } split /\n/, psql("SELECT id, status FROM memories WHERE tenant_id = '$tenant'") } };
-	my $not_ready = sub { my $st = $states->(); grep { ($st->{$_} // 'missing') ne 'ready' } @unique };
-	ok(wait_until(90, sub { !$not_ready->() }),
-		sprintf('all %d accepted writes are ready: none is left pending, failed or missing', scalar @unique))
-		or diag(explain({map { $_ => $states->()->{$_} // 'missing' } grep { defined } ($not_ready->())[0 .. 9]}));
+	load_check_accepted(\@log, \@clients, \@unique, $states, 90);
 	is(psql("SELECT count(*) FROM (SELECT content FROM memories WHERE tenant_id = '$tenant' GROUP BY namespace, external_user_id, content HAVING count(*) > 1) d"),
 		0, 'no content is stored twice');
 	# A write cut off by a kill -9 after its commit got a 503, not a 202:
@@ -223,20 +196,6 @@ sub run_scenario {
 	my $st = $states->();
 	note(sprintf('%d memories of the run were never acknowledged (%s)', scalar(grep { !$accepted{$_} } keys %$st),
 		join(', ', map { my $s = $_; "$s: " . scalar(grep { !$accepted{$_} && $st->{$_} eq $s } keys %$st) } qw(ready pending failed))));
-	my @sample = (grep { $_->{status} == 202 && $_->{op} eq 'write' } @log)[0 .. 19];
-	my $found = 0;
-	for my $w (grep { defined } @sample) {
-		my $c = $clients[$w->{client} - 1];
-		# By its whole text: its own vector is the nearest (1.0), whatever
-		# words of other memories share a dimension of the stand-in's.
-		my $res = call($c->{key}, POST => '/api/v1/memox/search', {namespace => 'faults', externalUserId => "user-$c->{n}",
-			query => $w->{content}, topK => 10});
-		my $b = eval { decode_json($res->{content}) } // {};
-		if (grep { $_->{id} eq $w->{ids}[0] } @{ $b->{results} // [] }) { $found++ }
-		else { diag("not found by $w->{word}: $res->{status} " . substr($res->{content}, 0, 300)) }
-	}
-	is($found, scalar(grep { defined } @sample), "each of a sample of $found accepted writes is found by search");
-	note(sprintf('%d writes accepted, %d of them ready and searchable', scalar @unique, scalar(@unique) - $not_ready->()));
 
 	# ------------------------------------------------- afterwards, as before
 	my $after = census();
@@ -270,79 +229,6 @@ sub run_scenario {
 	}
 	my $admitted = grep { waitpid($_, 0); $? == 0 } @slot;
 	is($admitted, 10, 'the tenant\'s concurrency slots are free again: 10 requests at once are admitted');
-}
-
-# One client: its own user, session and key of one shared tenant.
-sub client_setup {
-	my $n = shift;
-	$owner //= tenants_user('faults');
-	$tenant //= tenants_new($owner, 'faults')->{id};
-	my ($email, $password, $reg) = register_user(tag => "faults-$n");
-	return {n => $n, tenant => $tenant, email => $email, password => $password, refresh => $reg->{refreshToken},
-		key => keys_make($owner->{token}, $tenant, name => "client $n")->{key}};
-}
-
-# A contract error: JSON with the error object; 503 and 429 with Retry-After.
-sub contract_ok {
-	my ($res) = @_;
-	return 1 if $res->{status} < 400;
-	return 0 unless ($res->{headers}{'content-type'} // '') =~ m{^application/json};
-	my $b = eval { decode_json($res->{content}) } // {};
-	return 0 unless ref $b->{error} eq 'HASH' && $b->{error}{code};
-	return 0 if ($res->{status} == 503 || $res->{status} == 429) && !defined $res->{headers}{'retry-after'};
-	return 1;
-}
-
-sub load {
-	my ($c, $until) = @_;
-	open(my $log, '>', "$dir/client-$c->{n}.log") or die;
-	$log->autoflush(1);
-	my $i = 0;
-	my %scope = (namespace => 'faults', externalUserId => "user-$c->{n}");
-	# A word of letters only (the stand-in's words are runs of letters and
-	# of digits), unique to this client and request: qbzcd is client 1, 23.
-	my $word = sub { 'q' . ("$c->{n}z$_[0]" =~ tr/0-9./a-jy/r) };
-	while (time < $until) {
-		$i++;
-		my $roll = rand;
-		my ($op, $res, @ids, $w, $content);
-		my $t0 = time;
-		if ($roll < 0.35) {
-			$op = 'write';
-			$w = $word->($i);
-			$content = "client $c->{n} note $i about $w";
-			$res = call($c->{key}, POST => '/api/v1/memox/memories', {%scope, content => $content});
-			my $b = eval { decode_json($res->{content}) } // {};
-			@ids = ($b->{id}) if $res->{status} == 202;
-		} elsif ($roll < 0.5) {
-			$op = 'batch';
-			$res = call($c->{key}, POST => '/api/v1/memox/memories/batch',
-				{memories => [map { {%scope, content => "client $c->{n} batch $i item $_ about " . $word->("$i.$_")} } 1 .. 3]});
-			my $b = eval { decode_json($res->{content}) } // {};
-			@ids = map { $_->{id} } @{ $b->{memories} // [] } if $res->{status} == 202;
-		} elsif ($roll < 0.7) {
-			$op = 'search';
-			$res = call($c->{key}, POST => '/api/v1/memox/search', {%scope, query => 'note about ' . $word->(int rand $i), topK => 5});
-		} elsif ($roll < 0.8) {
-			$op = 'key';
-			$res = call($c->{key}, GET => '/api/v1/keys/self');
-		} elsif ($roll < 0.9) {
-			$op = 'login';
-			$res = call(undef, POST => '/api/v1/auth/login', {email => $c->{email}, password => $c->{password}});
-		} else {
-			$op = 'refresh';
-			$res = call(undef, POST => '/api/v1/auth/refresh', {refreshToken => $c->{refresh}});
-			my $b = eval { decode_json($res->{content}) } // {};
-			$c->{refresh} = $b->{refreshToken} if $res->{status} == 200 && $b->{refreshToken};
-		}
-		print $log encode_json({client => $c->{n}, op => $op, status => $res->{status} + 0,
-			ms => int((time - $t0) * 1000), ok => contract_ok($res) ? JSON::PP::true : JSON::PP::false,
-			ids => \@ids, word => $w, content => $content,
-			body => ($res->{status} >= 400 || (!@ids && $res->{status} == 202) ? substr($res->{content} // '', 0, 300) : undef)}), "\n";
-	}
-	# The family's latest token, for the check afterwards.
-	open(my $fh, '>', "$dir/client-$c->{n}.refresh") or die;
-	print $fh $c->{refresh};
 }
 
 sub free_port { IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport }

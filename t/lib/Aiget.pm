@@ -398,6 +398,27 @@ END {
 	}
 }
 
+# with_services_env(\%ENV, [NAMES], CODE): stops each service of NAMES,
+# starts it again with the variables of ENV over the stack's (the process
+# environment wins over the env file), runs CODE, and restores every one
+# with the stack's configuration however CODE ends (with_service_stopped).
+push @EXPORT, qw(with_services_env);
+sub with_services_env {
+	my ($env, $names, $code) = @_;
+	my @names = @$names;
+	my $run = sub {
+		local @ENV{keys %$env} = values %$env;
+		for my $name (@names) { ok(dev_service($name => 'start'), "$name: started with its own settings") }
+		ok(wait_until(30, \&areas_healthy), 'every area is healthy');
+		$code->();
+	};
+	for my $name (reverse @names) {
+		my $inner = $run;
+		$run = sub { with_service_stopped($name => $inner) };
+	}
+	$run->();
+}
+
 # Starts NAME again and waits for it and the areas; as tests, or from END
 # (after the plan) as comments.
 sub restore_service {
