@@ -65,15 +65,15 @@ static const struct pg_statement st_lookup = {
 	" coalesce(l.monthly_requests, 0), coalesce(l.max_memories, 0)"
 	" FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN tenant_limits l ON l.tenant_id = k.tenant_id"
 	" WHERE k.key_hash = decode($1, 'hex')",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_tenant_keys = {
 	"api_key_tenant_keys",
 	"SELECT encode(key_hash, 'hex') FROM api_keys WHERE tenant_id = $1::uuid",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_last_used = {
-	"api_key_last_used", "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid", 1, 1,
+	"api_key_last_used", "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 
 static const char *const code_names[API_KEY__MAX] = {

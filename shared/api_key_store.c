@@ -26,7 +26,7 @@
 	"status <> 'deleted' AND (revoke_at IS NULL OR revoke_at > now()) AND (expires_at IS NULL OR expires_at > now())"
 
 static const struct pg_statement st_get = {
-	"keys_get", "SELECT " KEY_COLUMNS " FROM api_keys k WHERE k.id = $1::uuid", 1, 1,
+	"keys_get", "SELECT " KEY_COLUMNS " FROM api_keys k WHERE k.id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_list = {
 	"keys_list",
@@ -34,7 +34,7 @@ static const struct pg_statement st_list = {
 	" WHERE k.tenant_id = $1::uuid AND k.status <> 'deleted'"
 	" AND ($3::bigint IS NULL OR (" SQL_MICROS("k.created_at") ", k.id) < ($3::bigint, $4::uuid))"
 	" ORDER BY k.created_at DESC, k.id DESC LIMIT $2::int",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_insert = {
 	"keys_insert",
@@ -42,7 +42,7 @@ static const struct pg_statement st_insert = {
 	" SELECT $1::uuid, $2, $3, decode($4, 'hex'), string_to_array($5, ','), to_timestamp($6::bigint), $7::uuid"
 	" WHERE (SELECT count(*) FROM api_keys WHERE tenant_id = $1::uuid AND " WORKING ") < $8::int"
 	" RETURNING " KEY_COLUMNS,
-	8, 0,
+	8, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_set_status = {
 	"keys_set_status",
@@ -50,7 +50,7 @@ static const struct pg_statement st_set_status = {
 	" WHERE k.id = $1::uuid AND k.tenant_id = $2::uuid AND k.status <> 'deleted'"
 	" AND ($3 <> 'active' OR k.rotated_to IS NULL)"
 	" RETURNING " KEY_COLUMNS,
-	3, 1,
+	3, 1, PG_PRIMARY,
 };
 /* revoke_at is kept to the whole second, as expires_at, because the key
  * check compares whole seconds: without overlap it is now to the second
@@ -78,7 +78,7 @@ static const struct pg_statement st_rotate = {
 	"  rotated_to = (SELECT id FROM fresh), updated_at = now()"
 	"  WHERE id = (SELECT id FROM prev) AND EXISTS (SELECT 1 FROM fresh) RETURNING id)"
 	" SELECT " KEY_COLUMNS ", room.ok FROM room LEFT JOIN fresh k ON true",
-	7, 0,
+	7, 0, PG_PRIMARY,
 };
 
 static int hex_nibble(char c)

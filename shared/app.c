@@ -71,6 +71,12 @@ void app_context_init(struct app_context *ctx, const struct app *app, unsigned n
 	pg_set_statement_timeout(ctx->db, limit);
 	if (ctx->vector)
 		pg_set_statement_timeout(ctx->vector, limit);
+	/* Read replicas serve responders only: a worker's and a tool's reads
+	 * follow writes they must see (a job reads the memory it embeds). */
+	if (app->kind == APP_RESPONDER && ctx->cfg.database_read_url)
+		pg_set_replica(ctx->db, ctx->cfg.database_read_url);
+	if (app->kind == APP_RESPONDER && ctx->vector && ctx->cfg.vector_database_read_url)
+		pg_set_replica(ctx->vector, ctx->cfg.vector_database_read_url);
 }
 
 void app_context_free(struct app_context *ctx)

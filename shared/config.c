@@ -30,6 +30,8 @@ struct var {
 static const struct var vars[] = {
 	{ "DATABASE_URL",         VAR_URL_PG,     OFF(database_url),         NULL,      0, 0, REQUIRED_ALWAYS },
 	{ "VECTOR_DATABASE_URL",  VAR_URL_PG,     OFF(vector_database_url),  NULL,      0, 0, CONFIG_NEEDS_VECTOR },
+	{ "DATABASE_READ_URL",    VAR_URL_PG,     OFF(database_read_url),    NULL,      0, 0, 0 },
+	{ "VECTOR_DATABASE_READ_URL", VAR_URL_PG, OFF(vector_database_read_url), NULL,  0, 0, 0 },
 	{ "REDIS_URL",            VAR_URL_REDIS,  OFF(redis_url),            NULL,      0, 0, REQUIRED_ALWAYS },
 	{ "LOG_LEVEL",            VAR_LOG_LEVEL,  OFF(log_level),            "info",    0, 0, 0 },
 	{ "LOG_TARGET",           VAR_LOG_TARGET, OFF(log_targets),          "stderr",  0, 0, 0 },

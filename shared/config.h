@@ -31,6 +31,8 @@ struct config {
 	const char *env_file;          /* the file read, or NULL */
 	char *database_url;
 	char *vector_database_url;     /* NULL where not needed and not set */
+	char *database_read_url;       /* a replica for reads that may lag; NULL: none */
+	char *vector_database_read_url;
 	char *redis_url;
 	enum log_level log_level;
 	int log_targets;               /* enum log_target bits */

@@ -61,9 +61,17 @@ static PGresult *one_row(struct request *req, PGresult *r, int status, const cha
 PGresult *db_request_one(struct request *req, const struct pg_statement *st, const char *const *params, int status,
 			 const char *fmt, ...)
 {
+	PGresult *r = db_request_exec(req, st, params);
+	if (r && PQntuples(r) == 0 && pg_answered_by_replica(req->ctx->db)) {
+		/* The replica may not have replayed the row yet (a get right
+		 * after the write that made it): only the primary says it is
+		 * not there. */
+		char err[256];
+		r = db_request_result(req, pg_exec_primary(req->ctx->db, st, params, err, sizeof err), st->name, err);
+	}
 	va_list ap;
 	va_start(ap, fmt);
-	PGresult *r = one_row(req, db_request_exec(req, st, params), status, fmt, ap);
+	r = one_row(req, r, status, fmt, ap);
 	va_end(ap);
 	return r;
 }

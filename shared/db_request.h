@@ -34,7 +34,9 @@ int db_request_run(struct request *req, const struct pg_statement *st, const cha
 
 /* A statement that must answer exactly one row: the result, or NULL when it
  * failed (503) or answered another number of rows (answered status with
- * the message, and the contract's code for the status). */
+ * the message, and the contract's code for the status).  No row from the
+ * read replica is asked again of the primary: a row may lag, its absence
+ * must not (a get right after a create finds what it made). */
 PGresult *db_request_one(struct request *req, const struct pg_statement *st, const char *const *params, int status,
 			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -21,7 +21,7 @@
 #include "version.h"
 
 static const struct pg_statement ping_statement = {
-	"health_ping", "SELECT 1", 0, 1,
+	"health_ping", "SELECT 1", 0, 1, PG_PRIMARY,
 };
 
 struct probe {

@@ -30,7 +30,7 @@ static const struct pg_statement upsert = {
 	"  metadata = EXCLUDED.metadata, dimensions = EXCLUDED.dimensions, version = EXCLUDED.version,"
 	"  embedding = EXCLUDED.embedding, updated_at = now(), in_index = EXCLUDED.in_index"
 	" WHERE v.version <= EXCLUDED.version",
-	3, 1,
+	3, 1, PG_PRIMARY,
 };
 
 /* The scopes among the rows that have at least $3 vectors of model $1 and
@@ -48,7 +48,7 @@ static const struct pg_statement note_large_scopes = {
 	"  AND v.namespace = s.namespace AND v.external_user_id = s.external_user_id AND v.model = $1"
 	"  LIMIT $3::int) c) >= $3::int"
 	" ON CONFLICT DO NOTHING",
-	3, 1,
+	3, 1, PG_PRIMARY,
 };
 
 long long memory_vectors_index_from(const struct config *cfg)
@@ -77,7 +77,7 @@ int memory_vectors_store(struct pg *vector, const struct config *cfg, const char
 static const struct pg_statement st_have = {
 	"memory_vectors_have",
 	"SELECT memory_id::text || ':' || version FROM memory_vectors WHERE model = $1 AND memory_id = ANY($2::uuid[])",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 
 PGresult *memory_vectors_have(struct pg *vector, const char *model, const char *ids, char *err, size_t errlen)
@@ -123,7 +123,7 @@ int memory_vectors_search_init(const struct config *cfg)
 		strdup("SELECT memory_id, 1 - (embedding <=> $4::vector) AS score, version FROM memory_vectors"
 		       " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
 		       FILTER_SQL " ORDER BY score DESC, memory_id LIMIT $8::int"),
-		8, 1,
+		8, 1, PG_MAY_LAG,
 	};
 	/* The index holds a large scope's vectors once the worker has indexed
 	 * them (sql/vector/0003): those not in it yet, a page or a freshly
@@ -149,7 +149,7 @@ int memory_vectors_search_init(const struct config *cfg)
 		     ") candidates ORDER BY distance, memory_id LIMIT $8::int",
 		     dims, dims, cfg->embedding_model, dims, dims) < 0)
 		sql = NULL;
-	st_index = (struct pg_statement){ "memory_vectors_search_index", sql, 8, 1 };
+	st_index = (struct pg_statement){ "memory_vectors_search_index", sql, 8, 1, PG_MAY_LAG };
 	/* Columns as st_exact's, then how many candidates and the farthest
 	 * one's half-precision distance, the same in every row. */
 	st_exact_half = (struct pg_statement){
@@ -161,7 +161,7 @@ int memory_vectors_search_init(const struct config *cfg)
 		       " SELECT v.memory_id, 1 - (v.embedding <=> $4::vector) AS score, v.version, far.n, far.d"
 		       " FROM c JOIN memory_vectors v ON v.memory_id = c.memory_id AND v.model = $5 CROSS JOIN far"
 		       " ORDER BY score DESC, v.memory_id LIMIT $8::int"),
-		9, 1,
+		9, 1, PG_MAY_LAG,
 	};
 	return st_exact.sql && st_index.sql && st_exact_half.sql ? 0 : -1;
 }
@@ -175,7 +175,7 @@ static double half_checked_ms;
 static const struct pg_statement st_half_present = {
 	"memory_vectors_half_present",
 	"SELECT to_regclass('memory_vectors_half') IS NOT NULL",
-	0, 1,
+	0, 1, PG_MAY_LAG,   /* asks the server the search will run on */
 };
 
 static int half_available(struct pg *vector)
@@ -231,7 +231,7 @@ static const struct pg_statement st_scope_indexed = {
 	"memory_vectors_scope_indexed",
 	"SELECT EXISTS (SELECT 1 FROM indexed_scopes WHERE tenant_id = $1::uuid AND namespace = $2"
 	" AND external_user_id = $3 AND model = $4 AND complete)",
-	4, 1,
+	4, 1, PG_MAY_LAG,   /* a scope just completed is searched exactly a moment longer */
 };
 
 int memory_vectors_scope_indexed(struct pg *vector, const char *tenant_id, const char *namespace_,
@@ -253,17 +253,17 @@ int memory_vectors_scope_indexed(struct pg *vector, const char *tenant_id, const
 static const struct pg_statement st_drop_older = {
 	"memory_vectors_drop_older",
 	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid AND version < $2::bigint",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_delete_memory = {
 	"memory_vectors_delete_memory",
 	"DELETE FROM memory_vectors WHERE memory_id = $1::uuid",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_delete_memories = {
 	"memory_vectors_delete_memories",
 	"DELETE FROM memory_vectors WHERE memory_id = ANY($1::uuid[])",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 int memory_vectors_drop_older(struct pg *vector, const char *memory_id, const char *version, char *err,
@@ -291,24 +291,24 @@ static const struct pg_statement st_erase_scope = {
 	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
 	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid AND namespace = $2"
 	"  AND external_user_id = $3 AND created_at <= $4::timestamptz LIMIT " PAGE ")",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_erase_tenant = {
 	"memory_vectors_erase_tenant",
 	"DELETE FROM memory_vectors WHERE (memory_id, model) IN ("
 	" SELECT memory_id, model FROM memory_vectors WHERE tenant_id = $1::uuid LIMIT " PAGE ")",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 /* The scope's entry among the large ones names the end user too. */
 static const struct pg_statement st_forget_scope = {
 	"memory_vectors_forget_scope",
 	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3",
-	3, 1,
+	3, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_forget_tenant = {
 	"memory_vectors_forget_tenant",
 	"DELETE FROM indexed_scopes WHERE tenant_id = $1::uuid",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* Runs st until a page deletes fewer than a page's rows. */
@@ -360,12 +360,12 @@ int memory_vectors_forget_tenant(struct pg *vector, const char *tenant_id, char 
 static const struct pg_statement st_drop_model_page = {
 	"memory_vectors_drop_model_page",
 	"DELETE FROM memory_vectors WHERE ctid = ANY(ARRAY(SELECT ctid FROM memory_vectors WHERE model = $1 LIMIT 5000))",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_forget_model = {
 	"memory_vectors_forget_model",
 	"DELETE FROM indexed_scopes WHERE model = $1",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 long long memory_vectors_drop_model_page(struct pg *vector, const char *model, char *err, size_t errlen)
@@ -397,7 +397,7 @@ static const struct pg_statement st_index_page = {
 	" u AS (UPDATE memory_vectors v SET in_index = true FROM p"
 	"  WHERE v.memory_id = p.memory_id AND v.model = p.model RETURNING 1)"
 	" SELECT s.tenant_id, s.namespace, s.external_user_id, s.model, (SELECT count(*) FROM u) FROM s",
-	0, 1,
+	0, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_index_complete = {
 	"memory_vectors_index_complete",
@@ -405,7 +405,7 @@ static const struct pg_statement st_index_complete = {
 	" AND external_user_id = $3 AND model = $4 AND NOT EXISTS (SELECT 1 FROM memory_vectors v"
 	"  WHERE v.tenant_id = $1::uuid AND v.namespace = $2 AND v.external_user_id = $3 AND v.model = $4"
 	"  AND NOT v.in_index)",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 
 PGresult *memory_vectors_index_page(struct pg *vector, char *err, size_t errlen)

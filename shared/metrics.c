@@ -35,7 +35,7 @@
 /* ------------------------------------------------------------------ layout */
 
 #define METRICS_MAGIC   0x31544d5445474941ULL   /* "AIGETMT1" */
-#define METRICS_VERSION 1u
+#define METRICS_VERSION 2u
 
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS, M_OTHER, M__MAX };
 static const char *const method_names[M__MAX] = {
@@ -52,7 +52,8 @@ static const char *const bucket_names[] = {
 };
 #define NBUCKETS (sizeof bucket_le / sizeof bucket_le[0] + 1)
 
-static const char *const dep_names[METRICS_DEP__MAX] = { "postgres", "vector", "redis", "embedding" };
+static const char *const dep_names[METRICS_DEP__MAX] = { "postgres", "vector", "redis", "embedding",
+								   "postgres-read", "vector-read" };
 static const char *const limit_names[METRICS_LIMIT__MAX] = { "rate", "concurrency", "monthly", "abuse" };
 
 struct header {
@@ -381,8 +382,9 @@ void metrics_render(FILE *out)
 	metrics_family(out, "aiget_dependency_errors_total", "counter",
 		       "Failed connections and commands to a dependency (queries the database refused as invalid are not counted).");
 	for (int d = 0; d < METRICS_DEP__MAX; d++) {
-		int used = d == METRICS_DEP_POSTGRES || d == METRICS_DEP_REDIS ||
-			   ((M.deps & APP_DEP_VECTOR) && (d == METRICS_DEP_VECTOR || d == METRICS_DEP_EMBEDDING));
+		int used = d == METRICS_DEP_POSTGRES || d == METRICS_DEP_POSTGRES_READ || d == METRICS_DEP_REDIS ||
+			   ((M.deps & APP_DEP_VECTOR) &&
+			    (d == METRICS_DEP_VECTOR || d == METRICS_DEP_VECTOR_READ || d == METRICS_DEP_EMBEDDING));
 		if (!used)
 			continue;
 		const char *labels[] = { "area", M.area, "dependency", dep_names[d], NULL };

@@ -26,6 +26,8 @@ enum metrics_dep {
 	METRICS_DEP_VECTOR,
 	METRICS_DEP_REDIS,
 	METRICS_DEP_EMBEDDING,
+	METRICS_DEP_POSTGRES_READ,   /* the read replicas (DATABASE_READ_URL, VECTOR_DATABASE_READ_URL) */
+	METRICS_DEP_VECTOR_READ,
 	METRICS_DEP__MAX
 };
 
@@ -50,7 +52,7 @@ void metrics_close(void);
 void metrics_observe(const char *route, const char *method, int status, double seconds);
 
 void metrics_dependency_error(enum metrics_dep dep);
-/* The same by the name a pg/redis handle carries ("postgres", "vector"). */
+/* The same by the name a pg/redis handle carries ("postgres", "vector-read"). */
 void metrics_dependency_error_named(const char *name);
 void metrics_rate_limited(enum metrics_limit why);
 

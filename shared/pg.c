@@ -11,6 +11,10 @@
 
 #define PG_MAX_PREPARED 128
 #define PG_RECONNECT_MS 200.0
+/* How long a read replica that could not answer is left alone: each try
+ * while it is down costs a request a connection attempt (up to
+ * PG_CONNECT_TIMEOUT where the host is gone, not refusing). */
+#define PG_REPLICA_RETRY_MS 5000.0
 
 struct pg {
 	char *url;
@@ -24,6 +28,9 @@ struct pg {
 	char sqlstate[6];
 	const struct pg_statement *prepared[PG_MAX_PREPARED];
 	int nprepared;
+	struct pg *replica;        /* the read URL's, NULL when none */
+	double replica_retry_ms;   /* the replica is not tried before this clock_ms() */
+	int answered_by_replica;   /* the last pg_exec() */
 };
 
 struct pg *pg_open(const char *url, const char *label, int connect_timeout_s)
@@ -49,12 +56,28 @@ void pg_set_statement_timeout(struct pg *db, long long ms)
 {
 	db->statement_timeout_ms = ms;
 	pg_reset(db);
+	if (db->replica)
+		pg_set_statement_timeout(db->replica, ms);
 }
 
 void pg_set_options(struct pg *db, const char *options)
 {
 	snprintf(db->options, sizeof db->options, "%s", options);
 	pg_reset(db);
+	if (db->replica)
+		pg_set_options(db->replica, options);
+}
+
+void pg_set_replica(struct pg *db, const char *url)
+{
+	char label[sizeof db->label + 8];
+	snprintf(label, sizeof label, "%s-read", db->label);
+	pg_close(db->replica);
+	db->replica = pg_open(url, label, atoi(db->connect_timeout));
+	if (db->replica == NULL)
+		return;   /* out of memory: the primary answers every read */
+	db->replica->statement_timeout_ms = db->statement_timeout_ms;
+	memcpy(db->replica->options, db->options, sizeof db->options);
 }
 
 void pg_reset(struct pg *db)
@@ -70,6 +93,7 @@ void pg_close(struct pg *db)
 	if (db == NULL)
 		return;
 	pg_reset(db);
+	pg_close(db->replica);
 	free(db->url);
 	free(db);
 }
@@ -94,19 +118,24 @@ static void notice_to_log(void *arg, const char *message)
 
 /* A failure that is the database's, not the query's: a lost connection or
  * the server out of resources, shutting down or broken (SQLSTATE classes
- * 08, 53, 57, 58, XX).  Constraint violations and the like are answers. */
-static void count_failure(struct pg *db, const char *state)
+ * 08, 53, 57, 58, XX).  Constraint violations and the like are answers,
+ * and a statement that ran out of its time (57014) is the query's failure. */
+static int server_failed(const struct pg *db, const char *state)
 {
 	static const char server_classes[][3] = { "08", "53", "57", "58", "XX" };
-	int server = 0;
-	/* A statement that ran out of its time is the query's failure. */
-	if (state && strcmp(state, "57014") == 0) {
-		timeouts++;
-		return;
-	}
+	if (state && strcmp(state, "57014") == 0)
+		return 0;
 	for (size_t i = 0; state && i < sizeof server_classes / sizeof server_classes[0]; i++)
-		server |= strncmp(state, server_classes[i], 2) == 0;
-	if (server || db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)
+		if (strncmp(state, server_classes[i], 2) == 0)
+			return 1;
+	return db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD;
+}
+
+static void count_failure(struct pg *db, const char *state)
+{
+	if (state && strcmp(state, "57014") == 0)
+		timeouts++;
+	else if (server_failed(db, state))
 		metrics_dependency_error_named(db->label);
 }
 
@@ -156,9 +185,9 @@ PGconn *pg_conn(struct pg *db, char *err, size_t errlen)
 	return c;
 }
 
-const struct pg_statement pg_begin = { "pg_begin", "BEGIN", 0, 0 };
-const struct pg_statement pg_commit = { "pg_commit", "COMMIT", 0, 0 };
-const struct pg_statement pg_rollback = { "pg_rollback", "ROLLBACK", 0, 0 };
+const struct pg_statement pg_begin = { "pg_begin", "BEGIN", 0, 0, PG_PRIMARY };
+const struct pg_statement pg_commit = { "pg_commit", "COMMIT", 0, 0, PG_PRIMARY };
+const struct pg_statement pg_rollback = { "pg_rollback", "ROLLBACK", 0, 0, PG_PRIMARY };
 
 static int is_prepared(struct pg *db, const struct pg_statement *st)
 {
@@ -208,9 +237,13 @@ static PGresult *exec_once(struct pg *db, const struct pg_statement *st, const c
 	return NULL;
 }
 
-PGresult *pg_exec(struct pg *db, const struct pg_statement *st, const char *const *params, char *err, size_t errlen)
+/* The statement on db's own connection, once more on a fresh one when the
+ * connection was lost and running it twice does no harm. */
+static PGresult *exec_here(struct pg *db, const struct pg_statement *st, const char *const *params, char *err,
+			   size_t errlen)
 {
 	db->sqlstate[0] = '\0';
+	db->answered_by_replica = 0;
 	int had_conn = db->conn != NULL;
 	PGresult *r = exec_once(db, st, params, err, errlen);
 	if (r == NULL && db->conn && PQstatus(db->conn) == CONNECTION_BAD) {
@@ -224,6 +257,47 @@ PGresult *pg_exec(struct pg *db, const struct pg_statement *st, const char *cons
 			r = exec_once(db, st, params, err, errlen);
 	}
 	return r;
+}
+
+/* Whether the replica may take a statement now: one is set, it has not
+ * just failed, and no transaction is open on the primary (its statements
+ * must all run inside it). */
+static int replica_usable(const struct pg *db)
+{
+	if (db->replica == NULL || clock_ms() < db->replica_retry_ms)
+		return 0;
+	return db->conn == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+}
+
+PGresult *pg_exec(struct pg *db, const struct pg_statement *st, const char *const *params, char *err, size_t errlen)
+{
+	if (st->reads == PG_MAY_LAG && replica_usable(db)) {
+		struct pg *replica = db->replica;
+		PGresult *r = exec_here(replica, st, params, err, errlen);
+		/* A hot standby cancels a statement whose rows recovery must
+		 * remove (40001, "conflict with recovery"): the primary has them. */
+		const char *state = replica->sqlstate;
+		if (r != NULL || !(server_failed(replica, state) || strcmp(state, "40001") == 0)) {
+			memcpy(db->sqlstate, replica->sqlstate, sizeof db->sqlstate);
+			db->answered_by_replica = 1;
+			return r;
+		}
+		db->replica_retry_ms = clock_ms() + PG_REPLICA_RETRY_MS;
+		log_warn("%s: the read replica failed, the primary answers reads for %.0f s: %s", db->label,
+			 PG_REPLICA_RETRY_MS / 1000, err);
+	}
+	return exec_here(db, st, params, err, errlen);
+}
+
+PGresult *pg_exec_primary(struct pg *db, const struct pg_statement *st, const char *const *params, char *err,
+			  size_t errlen)
+{
+	return exec_here(db, st, params, err, errlen);
+}
+
+int pg_answered_by_replica(const struct pg *db)
+{
+	return db->answered_by_replica;
 }
 
 const char *pg_last_sqlstate(struct pg *db)

@@ -14,11 +14,20 @@
 
 struct pg;
 
+/* Where a statement may run when its database has a read replica
+ * (pg_set_replica()).  The choice is made where the statement is declared:
+ * only a read whose answer may be a moment old says PG_MAY_LAG. */
+enum pg_reads {
+	PG_PRIMARY = 0,     /* writes, and reads that must see every committed write */
+	PG_MAY_LAG,         /* searches, lists and gets: the replica, else the primary */
+};
+
 struct pg_statement {
 	const char *name;   /* unique per process */
 	const char *sql;    /* $1.. placeholders only: never formatted */
 	int nparams;
 	int idempotent;     /* safe to run again on a fresh connection after a drop */
+	enum pg_reads reads;
 };
 
 /* Transaction control: one statement each, prepared once per connection,
@@ -32,9 +41,26 @@ void pg_close(struct pg *db);
 
 /* Runs a prepared statement with text parameters (NULL is SQL NULL).
  * Returns the result (caller PQclear()s it) when its status is
- * PGRES_TUPLES_OK or PGRES_COMMAND_OK; otherwise NULL with a message in err. */
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK; otherwise NULL with a message in err.
+ * A PG_MAY_LAG statement runs on the read replica when db has one and no
+ * transaction is open on db; when the replica cannot answer (down, lost,
+ * shutting down, a recovery conflict cancelled the statement) the primary
+ * does, and the replica is left alone for PG_REPLICA_RETRY_MS. */
 PGresult *pg_exec(struct pg *db, const struct pg_statement *st, const char *const *params,
 		  char *err, size_t errlen);
+
+/* As pg_exec(), always on the primary: a read that must not lag, of a
+ * statement that otherwise may (db_request_one() confirms an absent row). */
+PGresult *pg_exec_primary(struct pg *db, const struct pg_statement *st, const char *const *params,
+			  char *err, size_t errlen);
+
+/* Whether the last pg_exec() on db was answered by its read replica. */
+int pg_answered_by_replica(const struct pg *db);
+
+/* Gives db a read replica at url (label "<db's label>-read"), with db's
+ * connect timeout, options and statement timeout, now and when they change.
+ * Only responders call it: a worker's reads must see the writes they follow. */
+void pg_set_replica(struct pg *db, const char *url);
 
 /* The SQLSTATE of the last failed pg_exec(), "" when none or no connection. */
 const char *pg_last_sqlstate(struct pg *db);

@@ -24,31 +24,31 @@ static const struct pg_statement st_public = {
 	"signing_keys_public",
 	"SELECT kid, public_jwk::text, extract(epoch FROM created_at)::bigint FROM signing_keys"
 	" WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
-	0, 1,
+	0, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_private = {
 	"signing_keys_private",
 	"SELECT kid, private_pem, extract(epoch FROM created_at)::bigint FROM signing_keys"
 	" WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 4",
-	0, 1,
+	0, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_insert = {
 	"signing_keys_insert",
 	"INSERT INTO signing_keys (kid, alg, private_pem, public_jwk) VALUES ($1, 'ES256', $2, $3::jsonb)",
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 /* Keeps the two newest published: the current and the previous. */
 static const struct pg_statement st_retire = {
 	"signing_keys_retire",
 	"UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid NOT IN"
 	" (SELECT kid FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 2)",
-	0, 0,
+	0, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_lock = {
-	"signing_keys_lock", "SELECT pg_advisory_xact_lock(1095321414)", 0, 0,
+	"signing_keys_lock", "SELECT pg_advisory_xact_lock(1095321414)", 0, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_count = {
-	"signing_keys_count", "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL", 0, 0,
+	"signing_keys_count", "SELECT count(*) FROM signing_keys WHERE retired_at IS NULL", 0, 0, PG_PRIMARY,
 };
 
 struct signing_keys *signing_keys_new(int with_private)

@@ -5,7 +5,7 @@ static const struct pg_statement st_insert = {
 	"tenant_audit_insert",
 	"INSERT INTO tenant_audit (tenant_id, actor_id, action, target, request_id, detail)"
 	" VALUES ($1::uuid, $2::uuid, $3, nullif($4, ''), $5, $6::jsonb)",
-	6, 0,
+	6, 0, PG_PRIMARY,
 };
 
 int tenant_audit_insert(struct pg *db, const char *tenant_id, const char *actor_id, const char *action,

@@ -29,10 +29,10 @@ const struct tenant_limit_field tenant_limit_fields[TENANT_LIMIT__MAX] = {
 	" LEFT JOIN tenant_limit_ceilings c ON c.tenant_id = x.tenant_id"
 
 static const struct pg_statement st_get = {
-	"limits_get", "SELECT " COLUMNS " " BOTH("$1::uuid"), 1, 1,
+	"limits_get", "SELECT " COLUMNS " " BOTH("$1::uuid"), 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_get_locked = {
-	"limits_get_locked", "SELECT " COLUMNS " " BOTH("$1::uuid"), 1, 0,
+	"limits_get_locked", "SELECT " COLUMNS " " BOTH("$1::uuid"), 1, 0, PG_PRIMARY,
 };
 /* $7 is a bit mask of the values named; the others keep their value.  The
  * other table's row is joined to the new row itself: the main query of a
@@ -50,12 +50,12 @@ static const struct pg_statement st_get_locked = {
 static const struct pg_statement st_put = {
 	"limits_put",
 	UPSERT("tenant_limits") " SELECT " COLUMNS " FROM n l LEFT JOIN tenant_limit_ceilings c ON c.tenant_id = l.tenant_id",
-	7, 0,
+	7, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_ceilings_put = {
 	"limits_ceilings_put",
 	UPSERT("tenant_limit_ceilings") " SELECT " COLUMNS " FROM n c LEFT JOIN tenant_limits l ON l.tenant_id = c.tenant_id",
-	7, 0,
+	7, 0, PG_PRIMARY,
 };
 
 PGresult *tenant_limits_get(struct pg *db, const char *tenant_id, char *err, size_t errlen)

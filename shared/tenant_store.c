@@ -19,20 +19,21 @@
 	" WHERE m.tenant_id = t.id AND m.role = 'owner')"
 
 static const struct pg_statement st_status = {
-	"tenant_store_status", "SELECT status FROM tenants WHERE id = $1::uuid", 1, 1,
+	"tenant_store_status", "SELECT status FROM tenants WHERE id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_lock = {
-	"tenant_store_lock", "SELECT status FROM tenants WHERE id = $1::uuid FOR NO KEY UPDATE", 1, 0,
+	"tenant_store_lock", "SELECT status FROM tenants WHERE id = $1::uuid FOR NO KEY UPDATE", 1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_member = {
 	"tenant_store_member",
 	"SELECT t.status, m.role FROM tenants t JOIN tenant_members m ON m.tenant_id = t.id"
 	" WHERE t.id = $1::uuid AND m.user_id = $2::uuid AND t.status <> 'deleted'",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 /* The lock's first key names what it serialises, the second whose. */
 static const struct pg_statement st_lock_creator = {
-	"tenant_store_lock_creator", "SELECT pg_advisory_xact_lock(hashtext('tenants_create'), hashtext($1))", 1, 0,
+	"tenant_store_lock_creator", "SELECT pg_advisory_xact_lock(hashtext('tenants_create'), hashtext($1))",
+	1, 0, PG_PRIMARY,
 };
 /* No row when $3 is set and the creator has $3 tenants that are not deleted already. */
 static const struct pg_statement st_create = {
@@ -43,30 +44,30 @@ static const struct pg_statement st_create = {
 	"  RETURNING *),"
 	" m AS (INSERT INTO tenant_members (tenant_id, user_id, role) SELECT id, $2::uuid, 'owner' FROM t)"
 	" SELECT " TENANT_STORE_COLUMNS " FROM t",
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_get = {
-	"tenant_store_get", "SELECT " TENANT_STORE_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
+	"tenant_store_get", "SELECT " TENANT_STORE_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_rename = {
 	"tenant_store_rename",
 	"WITH old AS (SELECT name FROM tenants WHERE id = $1::uuid)"
 	" UPDATE tenants t SET name = $2, updated_at = now() FROM old WHERE t.id = $1::uuid"
 	" RETURNING " TENANT_STORE_COLUMNS ", old.name",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_delete = {
 	"tenant_store_delete",
 	"UPDATE tenants SET status = 'deleted', deleted_at = now(), updated_at = now()"
 	" WHERE id = $1::uuid AND status <> 'deleted' RETURNING name",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_set_status = {
 	"tenant_store_set_status",
 	"UPDATE tenants t SET status = $2,"
 	" suspended_at = CASE WHEN $2 = 'suspended' THEN now() END, updated_at = now()"
 	" WHERE t.id = $1::uuid RETURNING " ADMIN_COLUMNS,
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_list_member = {
 	"tenant_store_list_member",
@@ -75,10 +76,10 @@ static const struct pg_statement st_list_member = {
 	" WHERE m.user_id = $1::uuid AND t.status <> 'deleted'"
 	" AND ($2::bigint IS NULL OR (" SQL_MICROS("t.created_at") ", t.id) > ($2::bigint, $3::uuid))"
 	" ORDER BY t.created_at, t.id LIMIT $4::int",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_admin_get = {
-	"tenant_store_admin_get", "SELECT " ADMIN_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
+	"tenant_store_admin_get", "SELECT " ADMIN_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 /* strpos() rather than LIKE: no wildcard to escape. */
 static const struct pg_statement st_admin_list = {
@@ -88,15 +89,15 @@ static const struct pg_statement st_admin_list = {
 	" AND ($2::text IS NULL OR t.status = $2)"
 	" AND ($3::bigint IS NULL OR (" SQL_MICROS("t.created_at") ", t.id) < ($3::bigint, $4::uuid))"
 	" ORDER BY t.created_at DESC, t.id DESC LIMIT $5::int",
-	5, 1,
+	5, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_summary = {
-	"tenant_store_summary", "SELECT " SUMMARY_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1,
+	"tenant_store_summary", "SELECT " SUMMARY_COLUMNS " FROM tenants t WHERE t.id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_summaries = {
 	"tenant_store_summaries",
 	"SELECT " SUMMARY_COLUMNS " FROM tenants t WHERE ($1::text IS NULL OR t.status = $1) ORDER BY t.created_at, t.id",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* --------------------------------------------------------------- rows */

@@ -17,50 +17,50 @@
 /* ------------------------------------------------------------- accounts */
 
 static const struct pg_statement st_by_email = {
-	"user_store_by_email", "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1, 1,
+	"user_store_by_email", "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower($1)", 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_by_id = {
-	"user_store_by_id", "SELECT " USER_COLUMNS " FROM users WHERE id = $1::uuid", 1, 1,
+	"user_store_by_id", "SELECT " USER_COLUMNS " FROM users WHERE id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 /* ON CONFLICT on the unique lower(email) index: a taken address returns no row. */
 static const struct pg_statement st_create = {
 	"user_store_create",
 	"INSERT INTO users (email, password_hash, name) VALUES ($1, $2, nullif($3, '')) "
 	"ON CONFLICT ((lower(email))) DO NOTHING RETURNING " USER_COLUMNS,
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_create_verified = {
 	"user_store_create_verified",
 	"INSERT INTO users (email, email_verified, name) VALUES ($1, true, nullif($2, ''))"
 	" ON CONFLICT ((lower(email))) DO NOTHING RETURNING " USER_COLUMNS,
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_create_admin = {
 	"user_store_create_admin",
 	"INSERT INTO users (email, password_hash, role, email_verified) VALUES ($1, $2, 'admin', true)"
 	" ON CONFLICT ((lower(email))) DO NOTHING RETURNING " USER_COLUMNS,
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_set_password = {
 	"user_store_set_password",
 	"UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1::uuid",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_reset_password = {
 	"user_store_reset_password",
 	"UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now()"
 	" WHERE lower(email) = lower($1) RETURNING " USER_COLUMNS,
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_set_verified = {
 	"user_store_set_verified",
 	"UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1::uuid AND NOT email_verified",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_set_role = {
 	"user_store_set_role",
 	"UPDATE users SET role = $2, updated_at = now() WHERE id = $1::uuid RETURNING " USER_COLUMNS,
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 /* Only a verified account is promoted here: a claim comes first. */
 static const struct pg_statement st_make_admin = {
@@ -68,13 +68,13 @@ static const struct pg_statement st_make_admin = {
 	"UPDATE users SET role = 'admin', password_hash = coalesce(nullif($2, ''), password_hash),"
 	" password_changed_at = CASE WHEN $2 = '' THEN password_changed_at ELSE now() END, updated_at = now()"
 	" WHERE id = $1::uuid AND email_verified",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_role = {
-	"user_store_role", "SELECT role FROM users WHERE id = $1::uuid", 1, 1,
+	"user_store_role", "SELECT role FROM users WHERE id = $1::uuid", 1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_lock = {
-	"user_store_lock", "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", 1, 0,
+	"user_store_lock", "SELECT 1 FROM users WHERE id = $1::uuid FOR UPDATE", 1, 0, PG_PRIMARY,
 };
 /* One statement, so that a claim is never half done: the row is changed
  * only while it is unverified (a concurrent claim finds nothing to do), and
@@ -85,7 +85,7 @@ static const struct pg_statement st_claim = {
 	"           WHERE id = $1::uuid AND NOT email_verified RETURNING id)"
 	" UPDATE sessions s SET revoked_at = now(), revoked_reason = $2"
 	" FROM u WHERE s.user_id = u.id AND s.revoked_at IS NULL RETURNING s.id",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 /* A search string matches an email anywhere, without regard to case, or an
  * id exactly.  strpos() rather than LIKE: no wildcard to escape. */
@@ -98,7 +98,7 @@ static const struct pg_statement st_admin_list = {
 	" WHERE ($1::text IS NULL OR strpos(lower(u.email), lower($1)) > 0 OR u.id::text = lower($1))"
 	" AND ($2::bigint IS NULL OR (" SQL_MICROS("u.created_at") ", u.id) < ($2::bigint, $3::uuid))"
 	" ORDER BY u.created_at DESC, u.id DESC LIMIT $4::int",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 
 static void fill(PGresult *r, struct user_store_user *u)
@@ -270,7 +270,7 @@ static const struct pg_statement st_session_start = {
 	" VALUES ($1::uuid, now() + make_interval(secs => $2::int), left($3, 256), $4) RETURNING id, expires_at)"
 	" INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
 	" SELECT decode($5, 'hex'), id, expires_at FROM s RETURNING session_id",
-	5, 0,
+	5, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_refresh_find = {
 	"user_store_refresh_find",
@@ -279,24 +279,24 @@ static const struct pg_statement st_refresh_find = {
 	" rt.expires_at > now() AND s.revoked_at IS NULL AND s.expires_at > now(), s.user_id"
 	" FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
 	" WHERE rt.token_hash = decode($1, 'hex') FOR UPDATE OF rt",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_refresh_spend = {
 	"user_store_refresh_spend", "UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = decode($1, 'hex')",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_refresh_next = {
 	"user_store_refresh_next",
 	"WITH n AS (INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
 	" VALUES (decode($1, 'hex'), $2::uuid, now() + make_interval(secs => $3::int)) RETURNING expires_at)"
 	" UPDATE sessions SET last_used_at = now(), expires_at = (SELECT expires_at FROM n) WHERE id = $2::uuid",
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_refresh_session = {
 	"user_store_refresh_session",
 	"SELECT s.id, s.user_id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id"
 	" WHERE rt.token_hash = decode($1, 'hex')",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_sessions = {
 	"user_store_sessions",
@@ -304,7 +304,7 @@ static const struct pg_statement st_sessions = {
 	" coalesce(user_agent, ''), coalesce(ip, '')"
 	" FROM sessions WHERE user_id = $1::uuid AND revoked_at IS NULL AND expires_at > now()"
 	" ORDER BY last_used_at DESC LIMIT 100",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_revoke = {
 	"user_store_revoke_sessions",
@@ -312,7 +312,7 @@ static const struct pg_statement st_revoke = {
 	" WHERE user_id = $1::uuid AND revoked_at IS NULL"
 	" AND (nullif($2, '') IS NULL OR id = nullif($2, '')::uuid)"
 	" AND (nullif($3, '') IS NULL OR id <> nullif($3, '')::uuid) RETURNING id",
-	4, 0,
+	4, 0, PG_PRIMARY,
 };
 
 int user_store_session_start(struct pg *db, const char *user_id, long long ttl_s, const char *user_agent,
@@ -405,7 +405,7 @@ static const struct pg_statement st_audit = {
 	"user_store_audit",
 	"INSERT INTO auth_audit (event, user_id, email, ip, request_id, detail)"
 	" VALUES ($1, $2::uuid, $3, $4, $5, $6::jsonb)",
-	6, 0,
+	6, 0, PG_PRIMARY,
 };
 
 int user_store_audit(struct pg *db, const char *event, const char *user_id, const char *email, const char *ip,

@@ -108,6 +108,7 @@ for my $dep (qw(config postgres vector redis migrations embedding)) {
 }
 like($r->{out}, qr/^postgres\s+ok\s+\d+\.\d\d ms/m, 'check: with a latency in ms');
 like($r->{out}, qr/^vector\s+ok.*pgvector \d/m, 'check: names the pgvector version');
+like($r->{out}, qr/^replicas\s+skipped\s+no read URL is set$/m, 'check: no read replica, none checked');
 my $c = ctl_json('check --json', 'check', '--json');
 is($c->{status}, 'ok', 'check --json: status ok');
 for my $dep (qw(postgres vector redis)) {
@@ -131,7 +132,7 @@ like($r->{out}, qr/^postgres\s+FAILED\s+.*\S/m, 'check: postgres FAILED, with wh
 like($r->{out}, qr/^redis\s+ok/m, 'check: redis still ok');
 like($r->{out}, qr/^vector\s+ok/m, 'check: vector still ok');
 like($r->{out}, qr/^migrations\s+skipped/m, 'check: migrations skipped');
-like($r->{out}, qr/1 of 6 checks failed/, 'check: counts the failures');
+like($r->{out}, qr/1 of 7 checks failed/, 'check: counts the failures');
 
 # The vector database unreachable, through the environment (it wins over the file).
 (my $vurl = stack_env('VECTOR_DATABASE_URL')) =~ s{^(postgres(?:ql)?://[^/]*?)(?::\d+)?/}{$1:$dead_port/};

@@ -16,80 +16,18 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use Aiget;
 use MixedLoad;
+use PgReplicas;
 
 Aiget::require_stack();
-
-my ($password, $main_port) = stack_env('DATABASE_URL') =~ m{^postgresql://aiget:([^@]+)\@127\.0\.0\.1:(\d+)/aiget$}
-	or BAIL_OUT('the stack\'s DATABASE_URL is not understood');
-my ($vector_port) = stack_env('VECTOR_DATABASE_URL') =~ m{^postgresql://aiget:[^@]+\@127\.0\.0\.1:(\d+)/aiget$}
-	or plan skip_all => 'the vector database is not the stack\'s own';
+pg_replicas_start('pgfail') or plan skip_all => 'the vector database is not the stack\'s own';
 my $dir = var_dir() . "/pgfail-$$";
-mkdir $dir or die "$dir: $!";
-chmod 0755, $dir;
-sub free_port { IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport }
-my %replica = (main => {port => free_port(), of => $main_port, script => 'pg-main', service => 'pg-main'},
-	vector => {port => free_port(), of => $vector_port, script => 'pg-vector', service => 'pg-vector'});
+my %port = map { $_ => pg_replica($_)->{port} } qw(main vector);
+my %primary = map { $_ => pg_replica($_)->{of} } qw(main vector);
 
-sub server {
-	my ($which, $action) = @_;
-	my $r = $replica{$which};
-	local $ENV{AIGET_DB_PASSWORD} = $password;
-	local $ENV{AIGET_PG_PRIMARY_PORT} = $r->{of};
-	return system("$ENV{AIGET_SRC}/spawn/dev/$r->{script}", $action, "$dir/$which", $r->{port}) == 0;
-}
-sub sql_at {
-	my ($port, $sql) = @_;
-	local $ENV{PGPASSWORD} = $password;
-	my $out = `psql -X -qAt -h 127.0.0.1 -p $port -U aiget -d aiget -c "$sql" 2>/dev/null`;
-	chomp $out;
-	return $out;
-}
-
-# The stack's own database servers: aiget-dev leaves alone a vector
-# database that VECTOR_DATABASE_URL names, and the services run here with
-# the multi-host URLs in their environment.
-sub stack_service {
-	my ($name, $action) = @_;
-	local %ENV = %ENV;
-	delete @ENV{qw(DATABASE_URL VECTOR_DATABASE_URL)};
-	return dev_service($name => $action);
-}
-
-# However the script ends the stack has its two databases back: promoted
-# replicas take the stopped primaries' places, replicas never promoted go.
-my $promoted = 0;
-sub restore {
-	for my $which (sort keys %replica) {
-		my $r = $replica{$which};
-		next unless -d "$dir/$which";
-		server($which, 'stop');
-		if ($promoted) {
-			stack_service($r->{service} => 'stop');
-			my $data = var_dir() . "/$r->{service}";
-			rename($data, "$data.old") or die "$data: $!";
-			rename("$dir/$which", $data) or die "$dir/$which: $!";
-		} else {
-			system('rm', '-rf', "$dir/$which");
-		}
-		stack_service($r->{service} => 'start');
-	}
-}
-END { restore() if -d "$dir/main" || -d "$dir/vector" }
-
-for my $which (qw(main vector)) {
-	ok(server($which, 'start'), "a streaming replica of the $which database starts");
-	is(sql_at($replica{$which}{port}, 'SELECT pg_is_in_recovery()'), 't', "$which replica: in recovery");
-}
-ok(wait_until(20, sub { sql_at($main_port, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") eq '1'
-	&& sql_at($vector_port, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") eq '1' }),
-	'both primaries stream to their replica');
-
-my $url = sub { my $w = shift; "postgresql://aiget:$password\@127.0.0.1:$replica{$w}{of},127.0.0.1:$replica{$w}{port}/aiget"
-	. '?target_session_attrs=read-write' };
+my $url = sub { pg_replica_url('target_session_attrs=read-write', $primary{$_[0]}, $port{$_[0]}) };
 with_services_env({DATABASE_URL => $url->('main'), VECTOR_DATABASE_URL => $url->('vector'), MEMOX_PENDING_SWEEP_SECONDS => 5},
 	[areas(), 'worker'], \&scenario);
 
@@ -102,12 +40,12 @@ sub scenario {
 	my @pids = load_start(\@clients, 20, $dir);
 	sleep 5;
 	my $started = time;
-	ok(stack_service('pg-main' => 'stop') && stack_service('pg-vector' => 'stop'), 'both primaries stop');
-	is(sql_at($main_port, 'SELECT 1') . sql_at($vector_port, 'SELECT 1'), '', 'neither answers');
+	ok(stack_db_service('pg-main' => 'stop') && stack_db_service('pg-vector' => 'stop'), 'both primaries stop');
+	is(sql_at($primary{main}, 'SELECT 1') . sql_at($primary{vector}, 'SELECT 1'), '', 'neither answers');
 	for my $which (qw(main vector)) {
-		is(sql_at($replica{$which}{port}, 'SELECT pg_promote()'), 't', "the $which replica is promoted");
+		is(sql_at($port{$which}, 'SELECT pg_promote()'), 't', "the $which replica is promoted");
 	}
-	$promoted = 1;
+	pg_replicas_promoted();
 	my $switched = time - $started;
 	waitpid($_, 0) for @pids;
 
@@ -126,9 +64,9 @@ sub scenario {
 
 	my @unique = load_accepted(\@log);
 	my $states = sub { +{ map { split /\|/ } split /\n/,
-		sql_at($replica{main}{port}, "SELECT id, status FROM memories WHERE tenant_id = '$tenant'") } };
+		sql_at($port{main}, "SELECT id, status FROM memories WHERE tenant_id = '$tenant'") } };
 	load_check_accepted(\@log, \@clients, \@unique, $states, 60);
-	restore();
+	pg_replicas_restore();
 	ok(wait_until(30, \&areas_healthy), 'every area is healthy on the stack\'s own ports again');
 }
 

@@ -2,8 +2,10 @@
  *
  * Checks, in order: the configuration (the same validation every binary
  * does), the main PostgreSQL, the vector PostgreSQL with the vector
- * extension, Redis, the migrations (every file under SQL_DIR applied and
- * unchanged, in both databases), and the embedding provider's settings.
+ * extension, the read replicas when DATABASE_READ_URL or
+ * VECTOR_DATABASE_READ_URL names one, Redis, the migrations (every file
+ * under SQL_DIR applied and unchanged, in both databases), and the
+ * embedding provider's settings.
  * Each reports ok or failed with its latency in ms; one failure makes the
  * exit status 1 (78 when the configuration itself is invalid: then nothing
  * else can be checked).
@@ -33,13 +35,21 @@
 
 const char check_synopsis[] = "check [--embed] [--json]";
 
-static const struct pg_statement st_ping = { "ctl_check_ping", "SELECT 1", 0, 1 };
+static const struct pg_statement st_ping = { "ctl_check_ping", "SELECT 1", 0, 1, PG_PRIMARY };
 static const struct pg_statement st_vector = {
-	"ctl_check_vector", "SELECT extversion FROM pg_extension WHERE extname = 'vector'", 0, 1,
+	"ctl_check_vector", "SELECT extversion FROM pg_extension WHERE extname = 'vector'", 0, 1, PG_PRIMARY,
 };
 
-enum { C_CONFIG, C_POSTGRES, C_VECTOR, C_REDIS, C_MIGRATIONS, C_EMBEDDING, C__MAX };
-static const char *const names[C__MAX] = { "config", "postgres", "vector", "redis", "migrations", "embedding" };
+/* How far a replica is behind what it has received from its primary. */
+static const struct pg_statement st_replica = {
+	"ctl_check_replica",
+	"SELECT pg_is_in_recovery(), pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())",
+	0, 1, PG_PRIMARY,
+};
+
+enum { C_CONFIG, C_POSTGRES, C_VECTOR, C_REPLICAS, C_REDIS, C_MIGRATIONS, C_EMBEDDING, C__MAX };
+static const char *const names[C__MAX] = { "config", "postgres", "vector", "replicas", "redis", "migrations",
+					   "embedding" };
 
 struct result {
 	const char *status;           /* "ok", "failed" or "skipped" */
@@ -90,6 +100,42 @@ static int check_vector(struct pg *db, struct result *r)
 		set(r, "ok", ms, "pgvector %s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return 1;
+}
+
+/* One read URL: its description appended to detail; 0, or -1 when it does not answer. */
+static int check_replica(const char *label, const char *url, int timeout, char *detail, size_t len)
+{
+	size_t n = strlen(detail);
+	struct pg *db = pg_open(url, label, timeout);
+	char err[256] = "out of memory";
+	PGresult *r = db ? pg_exec(db, &st_replica, NULL, err, sizeof err) : NULL;
+	if (r == NULL)
+		snprintf(detail + n, len - n, "%s%s: %s", n ? "; " : "", label, err);
+	else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+		snprintf(detail + n, len - n, "%s%s: not in recovery (a primary)", n ? "; " : "", label);
+	else
+		snprintf(detail + n, len - n, "%s%s: a standby, %s bytes received and not replayed yet", n ? "; " : "",
+			 label, PQgetisnull(r, 0, 1) ? "0" : PQgetvalue(r, 0, 1));
+	PQclear(r);
+	pg_close(db);
+	return r ? 0 : -1;
+}
+
+static void check_replicas(const struct config *cfg, int timeout, struct result *r)
+{
+	if (cfg->database_read_url == NULL && cfg->vector_database_read_url == NULL) {
+		set(r, "skipped", -1, "no read URL is set");
+		return;
+	}
+	char detail[sizeof r->detail] = "";
+	int failed = 0;
+	double t0 = clock_ms();
+	if (cfg->database_read_url)
+		failed |= check_replica("main", cfg->database_read_url, timeout, detail, sizeof detail) != 0;
+	if (cfg->vector_database_read_url)
+		failed |= check_replica("vector", cfg->vector_database_read_url, timeout, detail, sizeof detail) != 0;
+	set(r, failed ? "failed" : "ok", clock_ms() - t0, "%s%s", detail,
+	    failed ? " (responders read from the primary meanwhile)" : "");
 }
 
 static void check_redis(struct redis *rd, struct result *r)
@@ -237,6 +283,7 @@ int check_command(const char *env_file, int argc, char **argv)
 	}
 	int db_up = check_pg(db, &res[C_POSTGRES]);
 	int vector_up = check_vector(vector, &res[C_VECTOR]);
+	check_replicas(&cfg, timeout, &res[C_REPLICAS]);
 	check_redis(rd, &res[C_REDIS]);
 	check_migrations(&cfg, db, db_up, vector, vector_up, &res[C_MIGRATIONS]);
 	check_embedding(&cfg, probe, &res[C_EMBEDDING]);

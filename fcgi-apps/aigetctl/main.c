@@ -126,10 +126,12 @@ static const struct command commands[] = {
 	  EXITS },
 	{ "check", NULL, check_command, check_synopsis,
 	  "Checks the configuration and each dependency, with its latency: the main\n"
-	  "PostgreSQL, the vector PostgreSQL and its vector extension, Redis, the\n"
-	  "migrations (every file under SQL_DIR applied, none changed since), and\n"
-	  "the embedding settings (the local provider embeds a test text; --embed\n"
-	  "makes one call to an openai provider too).  Connections time out after\n"
+	  "PostgreSQL, the vector PostgreSQL and its vector extension, the read\n"
+	  "replicas when a read URL is set (in recovery, and how far replay is\n"
+	  "behind what they received), Redis, the migrations (every file under\n"
+	  "SQL_DIR applied, none changed since), and the embedding settings (the\n"
+	  "local provider embeds a test text; --embed makes one call to an openai\n"
+	  "provider too).  Connections time out after\n"
 	  "PG_CONNECT_TIMEOUT (at most 3 s) and REDIS_TIMEOUT_MS.\n"
 	  "--json prints one JSON object instead of text.\n"
 	  "Exit status: 0 all healthy, 1 a check failed, 64 usage,\n"

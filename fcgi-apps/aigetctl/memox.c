@@ -30,7 +30,7 @@ static const struct pg_statement pending_again = {
 	"ctl_memox_pending_again",
 	"UPDATE memories SET status = 'pending', attempts = 0, error = NULL, updated_at = now()"
 	" WHERE id = $1::uuid AND version = $2::bigint AND status = 'failed'",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 
 /* KEYS: dead list, queue.  ARGV: the dead entry, the job to queue. */

@@ -23,10 +23,10 @@
 #define MIGRATE_LOCK_KEY "1095321413" /* "AIGE" */
 
 static const struct pg_statement st_lock = {
-	"migrate_lock", "SELECT pg_advisory_lock($1::bigint)", 1, 0,
+	"migrate_lock", "SELECT pg_advisory_lock($1::bigint)", 1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_unlock = {
-	"migrate_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1, 0,
+	"migrate_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_create = {
 	"migrate_create",
@@ -34,16 +34,16 @@ static const struct pg_statement st_create = {
 	" filename text PRIMARY KEY,"
 	" sha256 text NOT NULL,"
 	" applied_at timestamptz NOT NULL DEFAULT now())",
-	0, 1,
+	0, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_applied = {
 	"migrate_applied",
 	"SELECT sha256, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 	" FROM schema_migrations WHERE filename = $1",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_record = {
-	"migrate_record", "INSERT INTO schema_migrations (filename, sha256) VALUES ($1, $2)", 2, 0,
+	"migrate_record", "INSERT INTO schema_migrations (filename, sha256) VALUES ($1, $2)", 2, 0, PG_PRIMARY,
 };
 
 struct migration {

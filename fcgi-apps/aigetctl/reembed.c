@@ -55,7 +55,7 @@ static const struct pg_statement st_page = {
 	"ctl_reembed_page",
 	"SELECT id, version, tenant_id, namespace, external_user_id, content, metadata::text, created_at"
 	"  FROM memories WHERE status = 'ready' AND ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2::int",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 
 /* Runs DDL (no parameters possible); names and literals escaped by libpq. */

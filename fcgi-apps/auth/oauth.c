@@ -60,7 +60,7 @@ static struct {
 } apple_secret;
 
 static const struct pg_statement st_identity = {
-	"oauth_identity", "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2", 2, 1,
+	"oauth_identity", "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2", 2, 1, PG_PRIMARY,
 };
 /* Links (provider, subject) to the account unless another subject of the
  * provider has it; answers true when one does (and nothing is linked). */
@@ -71,7 +71,7 @@ static const struct pg_statement st_link = {
 	"  SELECT $1, $2, $3::uuid, $4 WHERE NOT EXISTS (SELECT 1 FROM other)"
 	"  ON CONFLICT (provider, subject) DO NOTHING)"
 	" SELECT EXISTS (SELECT 1 FROM other)",
-	4, 0,
+	4, 0, PG_PRIMARY,
 };
 static const struct config_provider *conf(struct request *req, enum oauth_provider p)
 {

@@ -29,7 +29,7 @@ static const struct pg_statement select_pending = {
 	"worker_embed_select",
 	"SELECT id, version, tenant_id, namespace, external_user_id, content, metadata, created_at"
 	" FROM memories WHERE id = ANY($1::uuid[]) AND status = 'pending'",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 static const struct pg_statement mark_ready = {
@@ -39,13 +39,13 @@ static const struct pg_statement mark_ready = {
 	" FROM unnest($3::uuid[], $4::bigint[]) AS e(id, version)"
 	" WHERE m.id = e.id AND m.version = e.version AND m.status = 'pending'"
 	" RETURNING m.id",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 
 static const struct pg_statement select_existing = {
 	"worker_embed_existing",
 	"SELECT id FROM memories WHERE id = ANY($1::uuid[])",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* A retried job's attempt counted on its memory, and a dead one's failure. */
@@ -55,7 +55,7 @@ static const struct pg_statement record_failure = {
 	"  status = CASE WHEN f.dead THEN 'failed' ELSE m.status END"
 	" FROM jsonb_to_recordset($1::jsonb) AS f(id uuid, version bigint, attempts integer, error text, dead boolean)"
 	" WHERE m.id = f.id AND m.version = f.version AND m.status = 'pending'",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* One pending memory of the batch, as read. */

@@ -25,19 +25,19 @@
 static const struct pg_statement memory_exists = {
 	"worker_erase_memory_exists",
 	"SELECT 1 FROM memories WHERE id = $1::uuid",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 static const struct pg_statement erasure_read = {
 	"worker_erase_read",
 	"SELECT tenant_id, namespace, external_user_id, requested_at, status FROM memox_erasures WHERE id = $1::uuid",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 static const struct pg_statement erasure_running = {
 	"worker_erase_running",
 	"UPDATE memox_erasures SET status = 'running' WHERE id = $1::uuid AND status = 'pending'",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* One page of the scope's memories, counted on the erasure in the same
@@ -51,13 +51,13 @@ static const struct pg_statement delete_scope_memories = {
 	"  RETURNING 1)"
 	" UPDATE memox_erasures SET deleted = deleted + (SELECT count(*) FROM d) WHERE id = $1::uuid"
 	" RETURNING (SELECT count(*) FROM d)",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 
 static const struct pg_statement erasure_done = {
 	"worker_erase_done",
 	"UPDATE memox_erasures SET status = 'done', finished_at = now() WHERE id = $1::uuid AND status <> 'done'",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* The status is checked again on every page, in the statement that
@@ -66,7 +66,7 @@ static const struct pg_statement delete_tenant_memories = {
 	"worker_erase_tenant_memories",
 	"DELETE FROM memories WHERE id IN (SELECT id FROM memories WHERE tenant_id = $1::uuid LIMIT " PAGE ")"
 	" AND EXISTS (SELECT 1 FROM tenants WHERE id = $1::uuid AND status = 'deleted')",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 static void keepalive(void *w)

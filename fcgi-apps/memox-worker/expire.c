@@ -25,13 +25,13 @@
 static const struct pg_statement st_expired = {
 	"worker_expired_page",
 	"SELECT id FROM memories WHERE expires_at <= now() ORDER BY expires_at LIMIT $1::int",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 static const struct pg_statement st_delete_expired = {
 	"worker_expired_delete",
 	"DELETE FROM memories WHERE id = ANY($1::uuid[]) AND expires_at <= now() RETURNING tenant_id",
-	1, 1,
+	1, 1, PG_PRIMARY,
 };
 
 /* The rows' first column as one array literal "{a,b,...}" (malloc'd). */

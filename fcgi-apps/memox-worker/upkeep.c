@@ -82,7 +82,7 @@ static const struct pg_statement sweep_pending = {
 	" UPDATE memories m SET updated_at = now(), queued = true"
 	" FROM (SELECT id FROM unqueued UNION SELECT id FROM stale) s WHERE m.id = s.id"
 	" RETURNING m.id, m.version",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 
 static double heartbeat_period_ms(const struct worker *w)

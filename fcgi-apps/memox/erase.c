@@ -23,17 +23,17 @@ static const struct pg_statement st_create = {
 	"memox_erasure_create",
 	"INSERT INTO memox_erasures (tenant_id, namespace, external_user_id) VALUES ($1::uuid, $2, $3)"
 	" RETURNING " ERASURE_COLUMNS,
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 
 static const struct pg_statement st_undo = {
-	"memox_erasure_undo", "DELETE FROM memox_erasures WHERE id = $1::uuid AND status = 'pending'", 1, 1,
+	"memox_erasure_undo", "DELETE FROM memox_erasures WHERE id = $1::uuid AND status = 'pending'", 1, 1, PG_PRIMARY,
 };
 
 static const struct pg_statement st_get = {
 	"memox_erasure_get",
 	"SELECT " ERASURE_COLUMNS " FROM memox_erasures WHERE id = $1::uuid AND tenant_id = $2::uuid",
-	2, 1,
+	2, 1, PG_MAY_LAG,
 };
 
 static struct json_object *erasure_json(PGresult *r)

@@ -18,7 +18,8 @@
 #include "paging.h"
 
 static const struct pg_statement st_exists = {
-	"memox_history_exists", "SELECT 1 FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid", 2, 1,
+	"memox_history_exists", "SELECT 1 FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid",
+	2, 1, PG_MAY_LAG,
 };
 
 /* The page: version, content, metadata, createdAt, replacedAt, keyId. */
@@ -34,7 +35,7 @@ static const struct pg_statement st_history = {
 	"    FROM memory_versions WHERE memory_id = $1::uuid AND tenant_id = $2::uuid) v"
 	" WHERE $4::bigint IS NULL OR version < $4::bigint"
 	" ORDER BY version DESC LIMIT $3::int",
-	4, 1,
+	4, 1, PG_MAY_LAG,
 };
 
 const char *memory_key_id(struct request *req)

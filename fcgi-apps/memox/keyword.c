@@ -55,7 +55,7 @@ static const struct pg_statement st_keyword = {
 	"   FROM scored s JOIN memories m ON m.id = s.id"
 	"  ORDER BY s.score DESC, m.created_at DESC, s.id"
 	"  LIMIT $7::int",
-	7, 1,
+	7, 1, PG_MAY_LAG,
 };
 
 PGresult *keyword_rows(struct request *req, const struct search_input *in, int limit)

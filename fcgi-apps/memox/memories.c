@@ -49,7 +49,7 @@ static const struct pg_statement st_insert = {
 	"   LEFT JOIN memories m ON m.tenant_id = $1::uuid AND (m.namespace, m.external_user_id, m.content_hash)"
 	"                    = (i.namespace, i.external_user_id, i.content_hash)"
 	"  ORDER BY i.ord",
-	4, 0,
+	4, 0, PG_PRIMARY,
 };
 
 /* Expired memories that a write of the same content meets: deleted now
@@ -57,7 +57,7 @@ static const struct pg_statement st_insert = {
 static const struct pg_statement st_drop_expired = {
 	"memox_drop_expired",
 	"DELETE FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND expires_at <= now() RETURNING id",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 
 /* Undoes the rows of a write whose jobs could not be queued. */
@@ -65,7 +65,7 @@ static const struct pg_statement st_unwrite = {
 	"memox_unwrite",
 	"DELETE FROM memories WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND version = 1"
 	" AND status = 'pending'",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 
 /* Memories whose embed job could not be pushed (the worker's sweep queues
@@ -73,13 +73,13 @@ static const struct pg_statement st_unwrite = {
 static const struct pg_statement st_unqueued = {
 	"memox_unqueued",
 	"UPDATE memories SET queued = false WHERE id = ANY($1::uuid[]) AND tenant_id = $2::uuid AND status = 'pending'",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 
 static const struct pg_statement st_get = {
 	"memox_get",
 	"SELECT " MEMORY_COLUMNS " FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE,
-	2, 1,
+	2, 1, PG_MAY_LAG,
 };
 
 #define LIST_KEY_COLUMN 14
@@ -91,7 +91,7 @@ static const struct pg_statement st_list = {
 	"        < ('epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6::uuid))"
 	"   AND ($7::text IS NULL OR status = $7) AND " MEMORY_LIVE
 	" ORDER BY created_at DESC, id DESC LIMIT $4::int",
-	7, 1,
+	7, 1, PG_MAY_LAG,
 };
 
 /* A PATCH's expires_at from (how, expiresAt, ttlSeconds): how is keep,
@@ -119,7 +119,7 @@ static const struct pg_statement st_patch = {
 	"       attempts = 0, error = NULL, updated_at = now(), changed_at = now(), changed_by_key = $5::uuid,"
 	"       expires_at = " NEW_EXPIRY("$6", "$7", "$8")
 	" WHERE id = (SELECT id FROM old) AND tenant_id = $2::uuid RETURNING " MEMORY_COLUMNS,
-	8, 0,
+	8, 0, PG_PRIMARY,
 };
 
 /* A PATCH of the expiry alone: not a new version, nothing to embed. */
@@ -127,13 +127,13 @@ static const struct pg_statement st_patch_expiry = {
 	"memox_patch_expiry",
 	"UPDATE memories SET expires_at = " NEW_EXPIRY("$3", "$4", "$5") ", updated_at = now()"
 	" WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " RETURNING " MEMORY_COLUMNS,
-	5, 0,
+	5, 0, PG_PRIMARY,
 };
 
 static const struct pg_statement st_delete = {
 	"memox_delete",
 	"DELETE FROM memories WHERE id = $1::uuid AND tenant_id = $2::uuid AND " MEMORY_LIVE " RETURNING id",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 
 /* ------------------------------------------------------------- writing */

@@ -27,7 +27,7 @@ static const struct pg_statement st_namespaces = {
 	"SELECT namespace, users, memories, " MEMOX_SQL_TIME("last_write_at") " FROM memox_namespaces"
 	" WHERE tenant_id = $1::uuid AND ($3::text IS NULL OR namespace > $3)"
 	" ORDER BY namespace LIMIT $2::int",
-	3, 1,
+	3, 1, PG_MAY_LAG,
 };
 
 static const struct pg_statement st_users = {
@@ -35,7 +35,7 @@ static const struct pg_statement st_users = {
 	"SELECT external_user_id, memories, " MEMOX_SQL_TIME("last_write_at") " FROM memox_scopes"
 	" WHERE tenant_id = $1::uuid AND namespace = $2 AND ($4::text IS NULL OR external_user_id > $4)"
 	" ORDER BY external_user_id LIMIT $3::int",
-	4, 1,
+	4, 1, PG_MAY_LAG,
 };
 
 /* ?limit=&cursor=: page_parse()'s limit, and a cursor that decodes to a

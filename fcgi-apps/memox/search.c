@@ -62,7 +62,7 @@ static const struct pg_statement st_fetch = {
 	"           FROM memory_versions h WHERE h.memory_id = m.id AND h.tenant_id = $2::uuid"
 	"            AND h.version = c.version))))"
 	" ORDER BY c.ord",
-	3, 1,
+	3, 1, PG_MAY_LAG,
 };
 
 /* The vector statements are shared/memory_vectors.c's; this sets the

@@ -22,7 +22,7 @@ static const struct pg_statement st_list = {
 	" FROM tenant_audit a LEFT JOIN users u ON u.id = a.actor_id"
 	" WHERE a.tenant_id = $1::uuid AND ($2::bigint IS NULL OR a.id < $2::bigint)"
 	" ORDER BY a.id DESC LIMIT $3::int",
-	3, 1,
+	3, 1, PG_PRIMARY,
 };
 
 int audit_record(struct request *req, const char *tenant_id, const char *action, const char *target,

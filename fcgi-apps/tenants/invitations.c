@@ -33,7 +33,7 @@ static const struct pg_statement st_mine = {
 	" AND i.expires_at > now() AND t.status <> 'deleted'"
 	" AND ($2::bigint IS NULL OR (" SQL_MICROS("i.created_at") ", i.id) < ($2::bigint, $3::uuid))"
 	" ORDER BY i.created_at DESC, i.id DESC LIMIT $4::int",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_of_tenant = {
 	"invitations_of_tenant",
@@ -42,7 +42,7 @@ static const struct pg_statement st_of_tenant = {
 	" WHERE i.tenant_id = $1::uuid AND i.accepted_at IS NULL AND i.revoked_at IS NULL"
 	" AND ($2::bigint IS NULL OR (" SQL_MICROS("i.created_at") ", i.id) < ($2::bigint, $3::uuid))"
 	" ORDER BY i.created_at DESC, i.id DESC LIMIT $4::int",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_state = {
 	"invitations_state",
@@ -51,13 +51,13 @@ static const struct pg_statement st_state = {
 	" EXISTS (SELECT 1 FROM tenant_members m WHERE m.tenant_id = i.tenant_id AND m.user_id = u.id)"
 	" FROM tenant_invitations i JOIN tenants t ON t.id = i.tenant_id JOIN users u ON u.id = $2::uuid"
 	" WHERE i.id = $1::uuid",
-	2, 1,
+	2, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_accept = {
 	"invitations_accept",
 	"UPDATE tenant_invitations SET accepted_at = now() WHERE id = $1::uuid AND accepted_at IS NULL"
 	" AND revoked_at IS NULL AND expires_at > now() RETURNING role",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_join = {
 	"invitations_join",
@@ -65,13 +65,13 @@ static const struct pg_statement st_join = {
 	" ON CONFLICT (tenant_id, user_id) DO NOTHING RETURNING *)"
 	" SELECT " MEMBER_COLUMNS ", " TENANT_STORE_COLUMNS
 	" FROM m JOIN users u ON u.id = m.user_id JOIN tenants t ON t.id = m.tenant_id",
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_revoke = {
 	"invitations_revoke",
 	"UPDATE tenant_invitations SET revoked_at = now() WHERE id = $1::uuid AND tenant_id = $2::uuid"
 	" AND accepted_at IS NULL AND revoked_at IS NULL RETURNING email, role",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 
 struct json_object *invitation_json(PGresult *r, int i, int col)

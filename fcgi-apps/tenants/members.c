@@ -41,34 +41,34 @@ static const struct pg_statement st_list = {
 	" WHERE m.tenant_id = $1::uuid"
 	" AND ($2::bigint IS NULL OR (" SQL_MICROS("m.created_at") ", m.user_id) > ($2::bigint, $3::uuid))"
 	" ORDER BY m.created_at, m.user_id LIMIT $4::int",
-	4, 1,
+	4, 1, PG_PRIMARY,
 };
 static const struct pg_statement st_is_member = {
 	"members_is_member",
 	"SELECT EXISTS (SELECT 1 FROM tenant_members m JOIN users u ON u.id = m.user_id"
 	" WHERE m.tenant_id = $1::uuid AND lower(u.email) = lower($2))",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 /* A new invitation replaces any pending one for the same address. */
 static const struct pg_statement st_revoke_pending = {
 	"members_revoke_pending",
 	"UPDATE tenant_invitations SET revoked_at = now() WHERE tenant_id = $1::uuid AND lower(email) = lower($2)"
 	" AND accepted_at IS NULL AND revoked_at IS NULL",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 /* Pending invitations other than the one a new invitation replaces. */
 static const struct pg_statement st_count_pending = {
 	"members_count_pending",
 	"SELECT count(*) FROM tenant_invitations WHERE tenant_id = $1::uuid AND accepted_at IS NULL"
 	" AND revoked_at IS NULL AND expires_at > now() AND lower(email) <> lower($2)",
-	2, 0,
+	2, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_invite = {
 	"members_invite",
 	"WITH i AS (INSERT INTO tenant_invitations (tenant_id, email, role, invited_by, expires_at)"
 	" VALUES ($1::uuid, $2, $3, $4::uuid, now() + $5::int * interval '1 hour') RETURNING *)"
 	" SELECT " INVITATION_COLUMNS " FROM i JOIN tenants t ON t.id = i.tenant_id",
-	5, 0,
+	5, 0, PG_PRIMARY,
 };
 /* Read after the tenant's row is locked: the caller's role, the target's,
  * and the number of owners. */
@@ -77,16 +77,17 @@ static const struct pg_statement st_roles = {
 	"SELECT (SELECT role FROM tenant_members WHERE tenant_id = $1::uuid AND user_id = $2::uuid),"
 	" (SELECT role FROM tenant_members WHERE tenant_id = $1::uuid AND user_id = $3::uuid),"
 	" (SELECT count(*) FROM tenant_members WHERE tenant_id = $1::uuid AND role = 'owner')",
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_set_role = {
 	"members_set_role",
 	"WITH m AS (UPDATE tenant_members SET role = $3 WHERE tenant_id = $1::uuid AND user_id = $2::uuid"
 	" RETURNING *) SELECT " MEMBER_COLUMNS " FROM m JOIN users u ON u.id = m.user_id",
-	3, 0,
+	3, 0, PG_PRIMARY,
 };
 static const struct pg_statement st_remove = {
-	"members_remove", "DELETE FROM tenant_members WHERE tenant_id = $1::uuid AND user_id = $2::uuid", 2, 0,
+	"members_remove", "DELETE FROM tenant_members WHERE tenant_id = $1::uuid AND user_id = $2::uuid",
+	2, 0, PG_PRIMARY,
 };
 
 struct json_object *member_json(PGresult *r, int i, int col)

@@ -28,7 +28,7 @@ static const struct pg_statement st_revoke_invitations = {
 	"tenants_delete_invitations",
 	"UPDATE tenant_invitations SET revoked_at = now()"
 	" WHERE tenant_id = $1::uuid AND accepted_at IS NULL AND revoked_at IS NULL",
-	1, 0,
+	1, 0, PG_PRIMARY,
 };
 
 static struct json_object *wrap(const char *name, struct json_object *v)

@@ -14,7 +14,8 @@
 #include "quota.h"
 
 static const struct pg_statement st_memories = {
-	"tenants_usage_memories", "SELECT memories FROM tenant_memory_counts WHERE tenant_id = $1::uuid", 1, 1,
+	"tenants_usage_memories", "SELECT memories FROM tenant_memory_counts WHERE tenant_id = $1::uuid",
+	1, 1, PG_PRIMARY,
 };
 
 static void answer(struct request *req, const char *tenant_id)

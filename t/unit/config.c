@@ -19,7 +19,8 @@ static const char *write_file(const char *text)
 static void clear_env(void)
 {
 	const char *names[] = { "DATABASE_URL", "VECTOR_DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "LOG_TARGET",
-				"MAX_BODY_BYTES", "AIGET_ENV_FILE", "REDIS_TIMEOUT_MS" };
+				"MAX_BODY_BYTES", "AIGET_ENV_FILE", "REDIS_TIMEOUT_MS", "DATABASE_READ_URL",
+				"VECTOR_DATABASE_READ_URL" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unsetenv(names[i]);
 }
@@ -47,7 +48,18 @@ int main(void)
 	is_int(cfg.max_body_bytes, 2048, "integer");
 	is_int(cfg.redis_timeout_ms, 1000, "default applies");
 	ok(cfg.vector_database_url == NULL, "optional URL stays unset");
+	ok(cfg.database_read_url == NULL && cfg.vector_database_read_url == NULL, "no read replica unless named");
 	config_free(&cfg);
+
+	setenv("VECTOR_DATABASE_READ_URL", "postgresql://u:p@127.0.0.1:5433/vec", 1);
+	ok(config_load(&cfg, 0, path, err, sizeof err) == 0 && cfg.vector_database_read_url &&
+	   strcmp(cfg.vector_database_read_url, "postgresql://u:p@127.0.0.1:5433/vec") == 0, "a read URL is kept");
+	config_free(&cfg);
+	setenv("DATABASE_READ_URL", "mysql://x", 1);
+	ok(config_load(&cfg, 0, path, err, sizeof err) != 0 && strncmp(err, "DATABASE_READ_URL:", 18) == 0,
+	   "a read URL that is not postgresql:// is refused by name");
+	unsetenv("DATABASE_READ_URL");
+	unsetenv("VECTOR_DATABASE_READ_URL");
 
 	ok(config_load(&cfg, CONFIG_NEEDS_VECTOR, path, err, sizeof err) != 0, "vector URL required when needed");
 	is_str(err, "VECTOR_DATABASE_URL is required", "and named");
