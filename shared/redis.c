@@ -1,6 +1,7 @@
 /* redis.c - hiredis connection lifecycle: URL, AUTH, SELECT, timeouts, reconnect. */
 #include "redis.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,10 @@
 #include "request.h"
 
 #define REDIS_RECONNECT_MS 200.0
+/* The +switch-master subscription: how often a lost one is remade (one
+ * sentinel a try), and how long its connect may hold a command up. */
+#define REDIS_WATCH_RETRY_MS 10000.0
+#define REDIS_WATCH_CONNECT_MS 300
 
 struct redis {
 	struct redis_url url;
@@ -20,6 +25,9 @@ struct redis {
 	int unread;                /* replies to redis_send()'s commands not read yet */
 	double last_attempt_ms;
 	char last_error[256];
+	redisContext *watch;       /* Sentinel URL: subscribed to +switch-master on one sentinel */
+	double watch_tried_ms;
+	int watch_next;            /* the sentinel the next subscription tries */
 };
 
 static int decode_into(char *dst, size_t dstlen, const char *s, size_t n)
@@ -226,6 +234,8 @@ void redis_close(struct redis *r)
 	if (r == NULL)
 		return;
 	drop(r);
+	if (r->watch)
+		redisFree(r->watch);
 	memset(r->url.password, 0, sizeof r->url.password);
 	memset(r->url.sentinel_password, 0, sizeof r->url.sentinel_password);
 	free(r);
@@ -349,8 +359,75 @@ redisContext *redis_connect_url(const struct redis_url *u, int timeout_ms, char 
 	return c;
 }
 
+/* A subscription to +switch-master on one sentinel, the next in turn each
+ * try: it is only ever read without waiting, before a command. */
+static void watch_open(struct redis *r)
+{
+	double now = clock_ms();
+	if (r->watch_tried_ms > 0 && now - r->watch_tried_ms < REDIS_WATCH_RETRY_MS)
+		return;
+	r->watch_tried_ms = now;
+	const struct redis_node *s = &r->url.sentinels[r->watch_next++ % r->url.nsentinels];
+	int ms = r->timeout_ms < REDIS_WATCH_CONNECT_MS ? r->timeout_ms : REDIS_WATCH_CONNECT_MS;
+	char err[256];
+	redisContext *c = connect_node(s->host, s->port, ms, r->url.sentinel_user, r->url.sentinel_password, err,
+				       sizeof err);
+	redisReply *rep = c ? redisCommand(c, "SUBSCRIBE +switch-master") : NULL;
+	if (rep && rep->type == REDIS_REPLY_ARRAY) {
+		r->watch = c;
+		c = NULL;
+	} else {
+		log_warn("redis: cannot hear failovers from sentinel %s:%d (%s); a closed connection or READONLY still "
+			 "finds the new master", s->host, s->port, c ? (c->errstr[0] ? c->errstr : "refused") : err);
+	}
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+/* Whether a sentinel has said, since the last look, that our master moved
+ * to another server than the one ctx is connected to: a failover that has
+ * not closed our connection (the old master cut off from the sentinels, or
+ * frozen) would otherwise be found only by a command that times out. */
+static int master_moved(struct redis *r)
+{
+	if (r->url.nsentinels == 0)
+		return 0;
+	if (r->watch == NULL)
+		watch_open(r);
+	int moved = 0;
+	struct pollfd p = { r->watch ? r->watch->fd : -1, POLLIN, 0 };
+	while (r->watch && poll(&p, 1, 0) == 1) {
+		if (p.revents & (POLLERR | POLLHUP | POLLNVAL) || redisBufferRead(r->watch) != REDIS_OK) {
+			redisFree(r->watch);   /* messages may be missed until it is back: see watch_open() */
+			r->watch = NULL;
+			break;
+		}
+		void *reply;
+		while (redisGetReplyFromReader(r->watch, &reply) == REDIS_OK && reply) {
+			/* ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"] */
+			redisReply *m = reply;
+			char name[128], host[256];
+			int port;
+			if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 && m->element[2]->type == REDIS_REPLY_STRING &&
+			    sscanf(m->element[2]->str, "%127s %*s %*d %255s %d", name, host, &port) == 3 &&
+			    strcmp(name, r->url.master) == 0 && r->ctx &&
+			    (r->ctx->tcp.host == NULL || strcmp(r->ctx->tcp.host, host) != 0 || r->ctx->tcp.port != port)) {
+				log_warn("redis: the sentinels moved the master to %s:%d (+switch-master): connecting there",
+					 host, port);
+				moved = 1;
+			}
+			freeReplyObject(m);
+		}
+	}
+	return moved;
+}
+
 static redisContext *connect_ctx(struct redis *r, char *err, size_t errlen)
 {
+	if (r->ctx && master_moved(r)) {
+		drop(r);
+		r->last_attempt_ms = 0;
+	}
 	/* A connection that broke under unread replies is remade at once. */
 	if (r->ctx && read_unread(r) == 0)
 		return r->ctx;
@@ -369,6 +446,8 @@ static redisContext *connect_ctx(struct redis *r, char *err, size_t errlen)
 	r->ctx = c;
 	r->last_attempt_ms = 0;
 	log_debug("redis: connected");
+	if (r->url.nsentinels && r->watch == NULL)
+		watch_open(r);   /* from now on a move of the master is heard */
 	return c;
 }
 

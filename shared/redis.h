@@ -8,9 +8,10 @@
  * With a Sentinel URL every connection starts by asking the sentinels where
  * the master is, and checks with ROLE that it is one.  A failover reaches us
  * as a closed connection (Sentinel kills the clients of a server it turns
- * into a replica) or as a READONLY reply from a server that already is one:
- * both drop the connection, and the command goes once more to the master
- * the sentinels name now. */
+ * into a replica), as a READONLY reply from a server that already is one,
+ * or as a +switch-master message on a subscription to one sentinel, read
+ * before each command: each drops the connection, and the command goes to
+ * the master the sentinels name now. */
 #ifndef AIGET_REDIS_H
 #define AIGET_REDIS_H
 

@@ -14,7 +14,13 @@
 #     signs in, and a key revoked after it is refused at once by every
 #     memox child (their key caches hear the invalidation on the new
 #     master);
-# then a second failover gives the stack its own master back.  The times
+# then a second failover gives the stack its own master back.  Last the
+# master freezes (SIGSTOP: it cannot close its clients' connections, as a
+# master cut off from the sentinels cannot): once the sentinels have
+# failed over, every area answers at once, without waiting out
+# REDIS_TIMEOUT_MS on the frozen server (each process heard
+# +switch-master); thawed, it becomes a replica and a failover makes it the
+# master again.  The times
 # from the command to the sentinels naming the new master, and to the
 # load's last failed answer, are printed.
 use strict;
@@ -48,6 +54,7 @@ sub cli {
 	return $out;
 }
 sub role { (split /\n/, cli($_[0], 'ROLE'))[0] // '' }
+sub synced { role($_[0]) eq 'slave' && cli($_[0], 'INFO', 'replication') =~ /master_link_status:up/ }
 sub master_named { (split /\n/, cli("s$_[0]", 'SENTINEL', 'get-master-addr-by-name', 'aiget'))[1] // '' }
 
 # ------------------------------------------------------------ the servers
@@ -78,11 +85,15 @@ sub stop_servers {
 sub restore_master {
 	stop_servers(grep { /sentinel/ } @pidfiles);
 	cli($master_port, 'REPLICAOF', 'NO', 'ONE') if role($master_port) ne 'master';
+	cli($master_port, 'CONFIG', 'SET', 'masterauth', '');
 	stop_servers(grep { !/sentinel/ } @pidfiles);
 	@pidfiles = ();
 }
-END { restore_master() if @pidfiles }
+my $frozen_pid;
+END { kill 'CONT', $frozen_pid if $frozen_pid; restore_master() if @pidfiles }
 
+# The stack's Redis may become a replica: it then authenticates to the new master.
+is(cli($master_port, 'CONFIG', 'SET', 'masterauth', $password), 'OK', 'the stack\'s Redis knows the password of a master');
 ok(start_server(replica => "port $replica_port\nsave \"\"\nappendonly no\nrequirepass \"$password\"\n"
 	. "masterauth \"$password\"\nreplicaof 127.0.0.1 $master_port\n"), 'a replica of the stack\'s Redis starts');
 ok(wait_until(15, sub { cli($replica_port, 'INFO', 'replication') =~ /master_link_status:up/ }), 'the replica is in sync');
@@ -104,7 +115,9 @@ ok(wait_until(30, sub {
 is(master_named($sentinel_ports[0]), $master_port, 'the sentinels name the stack\'s Redis as the master');
 
 my $url = "redis+sentinel://:$password\@" . join(',', map { "127.0.0.1:$_" } @sentinel_ports) . '/aiget/0';
-with_services_env({REDIS_URL => $url, MEMOX_PENDING_SWEEP_SECONDS => 5}, [areas(), 'worker'], \&scenario);
+# REDIS_TIMEOUT_MS: a command sent to the frozen master would take 3 s.
+with_services_env({REDIS_URL => $url, MEMOX_PENDING_SWEEP_SECONDS => 5, REDIS_TIMEOUT_MS => 3000},
+	[areas(), 'worker'], \&scenario);
 restore_master();
 is(role($master_port), 'master', 'the stack\'s Redis is a master again');
 
@@ -114,7 +127,10 @@ sub failover {
 	is(cli("s$sentinel_ports[0]", 'SENTINEL', 'failover', 'aiget'), 'OK', "SENTINEL FAILOVER towards $to");
 	my $named = wait_until(30, sub { master_named($sentinel_ports[1]) eq $to && role($to) eq 'master' });
 	ok($named, "the sentinels name $to as the master");
-	return time - $t0;
+	my $seconds = time - $t0;
+	my $old = $to == $master_port ? $replica_port : $master_port;
+	ok(wait_until(30, sub { synced($old) }), "the old master $old is a replica in sync with it");
+	return $seconds;
 }
 
 sub scenario {
@@ -174,6 +190,34 @@ sub scenario {
 	ok(wait_until(10, \&areas_healthy), 'every area is healthy after the failover back');
 	is(call($c->{key}, GET => '/api/v1/keys/self')->{status}, 200, 'a key checks out against the stack\'s Redis again');
 	note(sprintf('failover back: the sentinels named the stack\'s Redis %.2f s after the command', $back));
+
+	frozen_master();
+}
+
+sub frozen_master {
+	($frozen_pid) = cli($master_port, 'INFO', 'server') =~ /^process_id:(\d+)/m;
+	ok($frozen_pid, 'the master\'s process id');
+	ok(wait_until(10, \&areas_healthy), 'every area has its connections to the master');
+	my $t0 = time;
+	kill 'STOP', $frozen_pid;
+	ok(wait_until(30, sub { master_named($sentinel_ports[1]) eq $replica_port && role($replica_port) eq 'master' }),
+		'the master frozen, the sentinels fail over to the replica');
+	note(sprintf('frozen master: the sentinels named the replica %.2f s after the freeze', time - $t0));
+	my @slow;
+	for my $area (areas()) {
+		for (1 .. 8) {
+			my $t1 = time;
+			my $res = api(GET => "/api/v1/$area/health");
+			my $ms = (time - $t1) * 1000;
+			push @slow, sprintf('%s: %d in %.0f ms', $area, $res->{status}, $ms) if $res->{status} != 200 || $ms > 1500;
+		}
+	}
+	is_deeply(\@slow, [], 'every area answers at once: no command waited on the frozen master');
+	kill 'CONT', $frozen_pid;
+	undef $frozen_pid;
+	ok(wait_until(30, sub { synced($master_port) }), 'thawed, the old master is made a replica and syncs');
+	failover($master_port);
+	ok(wait_until(10, \&areas_healthy), 'every area is healthy on the stack\'s Redis again');
 }
 
 done_testing();
