@@ -151,16 +151,21 @@ int memory_vectors_search_init(const struct config *cfg)
 		sql = NULL;
 	st_index = (struct pg_statement){ "memory_vectors_search_index", sql, 8, 1, PG_MAY_LAG };
 	/* Columns as st_exact's, then how many candidates and the farthest
-	 * one's half-precision distance, the same in every row. */
+	 * one's half-precision distance, the same in every row.  The query is
+	 * a float32 vector ($4's first use decides its type: a parameter first
+	 * read as halfvec made the "float32" rerank compare with the rounded
+	 * query, scores off by up to 1e-5), made half precision once (an
+	 * InitPlan), not once a row. */
 	st_exact_half = (struct pg_statement){
 		"memory_vectors_search_exact_half",
-		strdup("WITH c AS (SELECT memory_id, embedding <=> $4::halfvec AS d FROM memory_vectors_half"
+		strdup("WITH q AS MATERIALIZED (SELECT $4::vector AS v),"
+		       " c AS (SELECT memory_id, embedding <=> (SELECT v::halfvec FROM q) AS d FROM memory_vectors_half"
 		       " WHERE tenant_id = $1::uuid AND namespace = $2 AND external_user_id = $3 AND model = $5"
 		       FILTER_SQL " ORDER BY d, memory_id LIMIT $9::int),"
 		       " far AS (SELECT count(*) AS n, max(d) AS d FROM c)"
-		       " SELECT v.memory_id, 1 - (v.embedding <=> $4::vector) AS score, v.version, far.n, far.d"
-		       " FROM c JOIN memory_vectors v ON v.memory_id = c.memory_id AND v.model = $5 CROSS JOIN far"
-		       " ORDER BY score DESC, v.memory_id LIMIT $8::int"),
+		       " SELECT r.memory_id, 1 - (r.embedding <=> (SELECT v FROM q)) AS score, r.version, far.n, far.d"
+		       " FROM c JOIN memory_vectors r ON r.memory_id = c.memory_id AND r.model = $5 CROSS JOIN far"
+		       " ORDER BY score DESC, r.memory_id LIMIT $8::int"),
 		9, 1, PG_MAY_LAG,
 	};
 	return st_exact.sql && st_index.sql && st_exact_half.sql ? 0 : -1;

@@ -58,7 +58,7 @@ sub brute_force {
 }
 sub exact_matches {
 	my ($user, $queries, $name) = @_;
-	my ($same, $total) = (0, 0);
+	my ($same, $total, @off) = (0, 0);
 	for my $q (@$queries) {
 		my ($content, $id) = @$q;
 		my $r = body(call($key, POST => $S, {namespace => 'half', externalUserId => $user, query => $content, topK => 10, exact => JSON::PP::true}));
@@ -68,8 +68,13 @@ sub exact_matches {
 		# Equal scores at the tenth place are equally right answers.
 		$same += grep { defined $score{$_->{id}} || abs($_->{score} - $last) < 1e-6 } @{$r->{results}};
 		$total += @truth;
+		# Each score is the float32 cosine to the query's own float32 vector
+		# (both sides are rounded to 6 decimals: 1e-6 apart at most).
+		push @off, map { "$_->{id}: $_->{score} against $score{$_->{id}}" }
+			grep { defined $score{$_->{id}} && abs($_->{score} - $score{$_->{id}}) > 1.01e-6 } @{$r->{results}};
 	}
 	is($same, $total, "$name: the exact plan's answers are the brute-force float32 top ten ($same of $total)");
+	is_deeply(\@off, [], "$name: with their float32 scores") or diag(scalar(@off) . ' off');
 }
 
 # ------------------------------------------------------------ a spread-out scope and a dense one
