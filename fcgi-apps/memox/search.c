@@ -50,17 +50,22 @@
  * a changed memory stays until its new one replaces it, memories.c), or
  * already of the current version (written by the worker, which marks the
  * memory ready next), so that it is found all the way through.  A new
- * memory (version 1) stays out until it is ready, whatever vector it has. */
+ * memory (version 1) stays out until it is ready, whatever vector it has.
+ * Each candidate is one primary-key lookup (LATERAL ... LIMIT 1 keeps the
+ * planner from joining the other way): with a plain join the cached plan
+ * was seen to read every memory of the tenant through the scope index and
+ * hash them (all 1,000 of a 1,000-memory tenant: 0.41 ms against 0.06). */
 static const struct pg_statement st_fetch = {
 	"memox_search_fetch",
 	"SELECT c.ord, m.content, m.metadata::text, " MEMOX_SQL_TIME("m.created_at") ", m.version, m.status"
 	"  FROM unnest($1::uuid[], $3::bigint[]) WITH ORDINALITY AS c(id, version, ord)"
-	"  JOIN memories m ON m.id = c.id"
-	" WHERE m.tenant_id = $2::uuid AND " MEMORY_LIVE
-	"   AND ((m.status = 'ready' AND m.version = c.version)"
-	"     OR (m.status = 'pending' AND m.version > 1 AND (c.version = m.version OR EXISTS (SELECT 1"
-	"           FROM memory_versions h WHERE h.memory_id = m.id AND h.tenant_id = $2::uuid"
-	"            AND h.version = c.version))))"
+	"  CROSS JOIN LATERAL (SELECT m.content, m.metadata, m.created_at, m.version, m.status FROM memories m"
+	"   WHERE m.id = c.id AND m.tenant_id = $2::uuid AND " MEMORY_LIVE
+	"     AND ((m.status = 'ready' AND m.version = c.version)"
+	"       OR (m.status = 'pending' AND m.version > 1 AND (c.version = m.version OR EXISTS (SELECT 1"
+	"             FROM memory_versions h WHERE h.memory_id = m.id AND h.tenant_id = $2::uuid"
+	"              AND h.version = c.version))))"
+	"   LIMIT 1) m"
 	" ORDER BY c.ord",
 	3, 1, PG_MAY_LAG,
 };
