@@ -116,9 +116,10 @@ static int check_replica(const char *label, const char *url, int timeout, char *
 	else
 		snprintf(detail + n, len - n, "%s%s: a standby, %s bytes received and not replayed yet", n ? "; " : "",
 			 label, PQgetisnull(r, 0, 1) ? "0" : PQgetvalue(r, 0, 1));
+	int answered = r != NULL;
 	PQclear(r);
 	pg_close(db);
-	return r ? 0 : -1;
+	return answered ? 0 : -1;
 }
 
 static void check_replicas(const struct config *cfg, int timeout, struct result *r)
