@@ -114,7 +114,8 @@ sub pg_replicas_restore {
 		if ($promoted) {
 			stack_db_service($r->{service} => 'stop');
 			my $data = var_dir() . "/$r->{service}";
-			rename($data, "$data.old") or die "$data: $!";
+			# Named by this script: an earlier script's may be there already.
+			rename($data, "$data.replaced-$$") or die "$data: $!";
 			rename("$dir/$which", $data) or die "$dir/$which: $!";
 		} else {
 			system('rm', '-rf', "$dir/$which", "$dir/$which.log");
