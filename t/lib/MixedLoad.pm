@@ -1,6 +1,7 @@
 # MixedLoad.pm - a steady mixed load of API clients, and the checks of what
 # they saw, for the scripts that break a dependency under it (t/7100's
-# faults, t/8000's Redis failover, t/8010's PostgreSQL failover).
+# faults, t/8000's Redis failover, t/8010 and t/8015's PostgreSQL failovers,
+# t/8020's replica lag).
 #
 # Each client is its own user with a session and a key of one shared tenant;
 # it writes, batch-writes, searches, checks its key, logs in and refreshes,
@@ -15,8 +16,8 @@ use Test::More;
 use Time::HiRes qw(time);
 use Aiget;
 
-our @EXPORT = qw(load_clients load_start load_log load_check_answers load_accepted load_check_accepted
-	contract_ok);
+our @EXPORT = qw(load_clients load_start load_log load_check_answers load_check_recovery load_accepted
+	load_check_accepted contract_ok);
 
 # N clients of one new tenant: [{n, tenant, owner, email, password, refresh, key}].
 sub load_clients {
@@ -136,6 +137,23 @@ sub load_check_answers {
 		or diag(explain([@bad[0 .. ($#bad < 9 ? $#bad : 9)]]));
 	my @hung = grep { $_->{status} == 599 } @$log;
 	is(scalar @hung, 0, 'no request hung or had its connection reset');
+}
+
+# Tests that a dependency broken at SINCE cost the load no 5xx but 503
+# (with Retry-After: load_check_answers), and that the load went on
+# (AFTER names where) within a few seconds (OF names of what).  Returns
+# the seconds from SINCE to the end of the last failed answer, and how
+# many answers failed.
+sub load_check_recovery {
+	my ($log, $since, $after, $of) = @_;
+	my @server = grep { $_->{status} >= 500 && $_->{status} != 503 } @$log;
+	is(scalar @server, 0, 'no 5xx other than 503') or diag(explain([@server[0 .. ($#server < 4 ? $#server : 4)]]));
+	my @failed = grep { $_->{status} >= 500 && $_->{at} >= $since } @$log;
+	my $recovered = @failed ? $failed[-1]{at} + $failed[-1]{ms} / 1000 - $since : 0;
+	my @later = grep { $_->{at} >= $since + $recovered } @$log;
+	cmp_ok(scalar(grep { $_->{status} < 400 } @later), '>', 20, "the load goes on $after");
+	cmp_ok($recovered, '<', 10, "within a few seconds of $of");
+	return ($recovered, scalar @failed);
 }
 
 # The ids of every memory a 202 accepted; a test that each 202 names its

@@ -6,7 +6,7 @@
 # then streaming), each in a directory of its own under $VAR, and checks
 # they stream.  However the script ends, the stack has its two databases
 # back: pg_replicas_restore() (also run from END) stops the replicas and
-# removes them, or, once pg_replicas_promoted() was called, puts the
+# removes them, or, once pg_replicas_promote() has run, puts the
 # promoted data directories in the places of the stack's stopped ones.
 package PgReplicas;
 use strict;
@@ -17,7 +17,7 @@ use IPC::Open2;
 use Test::More;
 use Aiget;
 
-our @EXPORT = qw(pg_replicas_start pg_replica pg_replica_server pg_replicas_promoted pg_replicas_restore
+our @EXPORT = qw(pg_replicas_start pg_replica pg_replica_server pg_replicas_promote pg_replicas_restore
 	pg_replica_url sql_at pg_session stack_db_service);
 
 my ($password, %replica, $dir, $promoted);
@@ -103,7 +103,13 @@ sub pg_replicas_start {
 	return 1;
 }
 
-sub pg_replicas_promoted { $promoted = 1 }
+# Promotes both replicas (as tests); from then on the restore keeps them.
+sub pg_replicas_promote {
+	for my $which (qw(main vector)) {
+		is(sql_at($replica{$which}{port}, 'SELECT pg_promote()'), 't', "the $which replica is promoted");
+	}
+	$promoted = 1;
+}
 
 sub pg_replicas_restore {
 	return unless $dir;
